@@ -1,0 +1,134 @@
+"""Settings, one small class per concern, all read from `TAKEOFF_*` environment variables."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV = SettingsConfigDict(env_prefix="TAKEOFF_", env_file=".env", extra="ignore")
+
+
+class StoreSettings(BaseSettings):
+    """Where estimates, templates, catalogs and layers live."""
+
+    model_config = ENV
+
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql+psycopg://... for PostGIS; unset for the embedded SQLite store.",
+    )
+    data_dir: Path = Field(
+        default_factory=lambda: Path(user_data_dir("takeoff", appauthor=False)),
+        description="Folder of the embedded store (SQLite file).",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+            raise ValueError("must be a postgresql+psycopg:// URL (or unset for the embedded store)")
+        if value.startswith(("postgresql://", "postgres://")):
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @property
+    def url(self) -> str:
+        """The SQLAlchemy URL actually used."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'takeoff.sqlite3'}"
+
+    @property
+    def backend(self) -> str:
+        """`postgis` or `sqlite`."""
+        return "postgis" if self.database_url else "sqlite"
+
+
+class APISettings(BaseSettings):
+    """HTTP service behaviour."""
+
+    model_config = ENV
+
+    api_keys: list[str] = Field(
+        default_factory=list,
+        description="Keys allowed to write templates, catalogs and delete estimates "
+        "(plain, or 'sha256:<hex>' to keep the plain key out of the environment).",
+    )
+    root_path: str = ""
+    cors_origins: list[str] = Field(default_factory=list)
+    tile_url: str | None = Field(
+        default=None, description="Optional basemap tile URL template for the web page."
+    )
+
+    @property
+    def api_key_hashes(self) -> list[bytes]:
+        """Keys as SHA-256 digests: the plain keys are not kept after start."""
+        hashes = []
+        for key in self.api_keys:
+            if key.startswith("sha256:"):
+                hashes.append(bytes.fromhex(key.removeprefix("sha256:")))
+            else:
+                hashes.append(hashlib.sha256(key.encode()).digest())
+        return hashes
+
+    @field_validator("api_keys")
+    @classmethod
+    def _valid_hashes(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            if key.startswith("sha256:"):
+                digest = key.removeprefix("sha256:")
+                if len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
+                    raise ValueError("a 'sha256:' key must be followed by 64 hex digits")
+            elif len(key) < 16:
+                raise ValueError("API keys must be at least 16 characters long")
+        return keys
+
+
+class LimitSettings(BaseSettings):
+    """Bounds that protect the service from inputs too large to answer in one request."""
+
+    model_config = ENV
+
+    max_vertices: int = Field(default=100_000, gt=0, description="Per geometry.")
+    max_features: int = Field(default=10_000, gt=0, description="Per synchronous request.")
+    items_default_limit: int = Field(default=100, gt=0)
+    items_max_limit: int = Field(default=1_000, gt=0)
+    async_batch_rows: int = Field(default=5_000, gt=0)
+
+    @model_validator(mode="after")
+    def _default_within_max(self) -> LimitSettings:
+        if self.items_default_limit > self.items_max_limit:
+            raise ValueError("items_default_limit must not exceed items_max_limit")
+        return self
+
+
+class EstimateSettings(BaseSettings):
+    """Defaults used when a request names no template or catalog."""
+
+    model_config = ENV
+
+    default_template: str = "local-flexible"
+    default_catalog: str = "tangerang-sample"
+
+
+class Settings:
+    """All settings groups, read once per process."""
+
+    def __init__(self) -> None:
+        self.store = StoreSettings()
+        self.api = APISettings()
+        self.limits = LimitSettings()
+        self.estimate = EstimateSettings()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached: environment is read once)."""
+    return Settings()
