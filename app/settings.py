@@ -33,7 +33,9 @@ class StoreSettings(BaseSettings):
         if value is None or value == "":
             return None
         if not value.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
-            raise ValueError("must be a postgresql+psycopg:// URL (or unset for the embedded store)")
+            raise ValueError(
+                "must be a postgresql+psycopg:// URL (or unset for the embedded store)"
+            )
         if value.startswith(("postgresql://", "postgres://")):
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
         return value

@@ -1,0 +1,78 @@
+"""Read a road layer from any vector file GDAL can open, ready to publish."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyogrio
+import shapely
+
+from app.errors import InvalidInput
+
+_ID_COLUMNS = ("id", "fid", "feature_id")
+
+
+@dataclass
+class LayerData:
+    """Geometries in EPSG:4326 with their properties, original ids and metadata."""
+
+    slug: str
+    title: str
+    geometries: list[shapely.Geometry]
+    properties: list[dict[str, Any]]
+    feature_ids: list[str | None]
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def slugify(text: str) -> str:
+    """A URL-safe collection id: lower case, digits and dashes."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    if not slug:
+        raise InvalidInput(f"cannot make a collection id from {text!r}", field="slug")
+    return slug
+
+
+def _geojson_metadata(path: Path) -> dict[str, str]:
+    """Top-level `attribution`, `license`, `source`, `description` members of a GeoJSON file."""
+    if path.suffix.lower() not in (".geojson", ".json"):
+        return {}
+    with path.open(encoding="utf-8") as stream:
+        document = json.load(stream)
+    keys = ("attribution", "license", "source", "description", "title")
+    return {key: str(document[key]) for key in keys if document.get(key)}
+
+
+def read_layer(path: Path, slug: str | None = None, title: str | None = None) -> LayerData:
+    """Read `path` (GeoJSON, GeoPackage, Shapefile, ...) and reproject it to EPSG:4326."""
+    if not path.exists():
+        raise InvalidInput(f"no such file: {path}", field="file")
+    try:
+        frame = pyogrio.read_dataframe(
+            path, use_arrow=True, arrow_to_pandas_kwargs={"types_mapper": pd.ArrowDtype}
+        )
+    except pyogrio.errors.DataSourceError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc}", field="file") from exc
+    if frame.crs is None:
+        raise InvalidInput(f"{path} does not say its coordinate reference system", field="file")
+    frame = frame.to_crs(4326)
+    id_column = next((name for name in _ID_COLUMNS if name in frame.columns), None)
+    feature_ids: list[str | None] = [None] * len(frame)
+    if id_column is not None:
+        feature_ids = [None if pd.isna(value) else str(value) for value in frame[id_column]]
+        frame = frame.drop(columns=id_column)
+    attributes = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    properties = json.loads(attributes.to_json(orient="records", date_format="iso"))
+    metadata = _geojson_metadata(path)
+    return LayerData(
+        slug=slug or slugify(path.stem),
+        title=title or metadata.pop("title", None) or path.stem.replace("_", " "),
+        geometries=list(frame.geometry.array),
+        properties=properties,
+        feature_ids=feature_ids,
+        metadata=metadata,
+    )

@@ -1,0 +1,46 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app import __version__
+from app.routes import health
+from app.routes.errors import add_exception_handlers
+from app.settings import Settings, get_settings
+from app.store.database import create_store_engine
+from app.store.repository import Repository
+from app.store.startup import prepare_store
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; with no settings, they are read from the `TAKEOFF_*` environment."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_store_engine(settings.store)
+        prepare_store(engine, settings)
+        app.state.repository = Repository(engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Takeoff",
+        version=__version__,
+        description="Road geometries in, priced bill of materials out.",
+        root_path=settings.api.root_path,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    if settings.api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.api.cors_origins, allow_methods=["*"]
+        )
+    add_exception_handlers(app)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,99 @@
+"""Engines, start-up checks and migrations for both store backends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+from app.errors import StoreUnavailable
+from app.resources import migrations_dir
+from app.settings import StoreSettings
+
+
+def create_store_engine(settings: StoreSettings) -> Engine:
+    """An engine for the configured store; makes the embedded store's folder if needed."""
+    if settings.backend == "sqlite":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(settings.url, connect_args={"timeout": 30})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(settings.url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _redacted(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def check_store(engine: Engine) -> dict[str, str | None]:
+    """Connect once and say what the store is; a clear `StoreUnavailable` if it is not usable."""
+    try:
+        with engine.connect() as connection:
+            if engine.dialect.name != "postgresql":
+                version = connection.exec_driver_sql("select sqlite_version()").scalar()
+                return {"backend": "sqlite", "database": f"SQLite {version}", "postgis": None}
+            server = connection.exec_driver_sql("show server_version").scalar()
+            postgis = connection.exec_driver_sql(
+                "select extversion from pg_extension where extname = 'postgis'"
+            ).scalar()
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        where = _redacted(engine)
+        raise StoreUnavailable(f"cannot reach the database at {where}: {reason}") from exc
+    if postgis is None:
+        raise StoreUnavailable(
+            f"the database at {_redacted(engine)} has no PostGIS extension; "
+            "install PostGIS and run CREATE EXTENSION postgis"
+        )
+    return {"backend": "postgis", "database": f"PostgreSQL {server}", "postgis": str(postgis)}
+
+
+def _alembic_config(connection: sa.Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` (default: the newest)."""
+    check_store(engine)
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to `revision` (`base` removes every table)."""
+    check_store(engine)
+    with engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), revision)
+
+
+def schema_revisions(engine: Engine) -> tuple[str | None, str | None]:
+    """(revision the database is at, newest revision shipped)."""
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        head = ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()
+    return current, head
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Refuse to serve on a schema older or newer than this version of the code."""
+    current, head = schema_revisions(engine)
+    if current != head:
+        raise StoreUnavailable(
+            f"the database schema is at revision {current or 'none'}, this version needs "
+            f"{head}: run `takeoff db upgrade`"
+        )

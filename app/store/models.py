@@ -1,0 +1,106 @@
+"""Table models. API models live in the routes; these describe storage only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import shapely
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+from app.store.types import GeometryColumn, JSONDocument
+
+
+class Base(DeclarativeBase):
+    """Declarative base; the schema itself is made by the Alembic migrations."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSONDocument}
+
+
+class VersionedDocument:
+    """A JSON document that is never edited in place: each change is a new version."""
+
+    __tablename__: str
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any]]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    @declared_attr.directive
+    @classmethod
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (UniqueConstraint("slug", "version", name=f"uq_{cls.__tablename__}_slug_version"),)
+
+
+class TemplateVersion(VersionedDocument, Base):
+    """One version of a cross-section template."""
+
+    __tablename__ = "template_versions"
+
+
+class CatalogVersion(VersionedDocument, Base):
+    """One version of a rate catalog."""
+
+    __tablename__ = "catalog_versions"
+
+
+class Footprint:
+    """A geometry with its bounding box, so bbox filters work without spatial SQL."""
+
+    geom: Mapped[shapely.Geometry] = mapped_column(GeometryColumn())
+    minx: Mapped[float]
+    miny: Mapped[float]
+    maxx: Mapped[float]
+    maxy: Mapped[float]
+
+
+class Estimate(Footprint, Base):
+    """A saved estimate: what was asked, what was answered, and the data versions used."""
+
+    __tablename__ = "estimates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    request: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any]]
+    properties: Mapped[dict[str, Any]]
+    template_slug: Mapped[str] = mapped_column(String(100))
+    template_version: Mapped[int]
+    catalog_slug: Mapped[str] = mapped_column(String(100))
+    catalog_version: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[Decimal] = mapped_column(Numeric(24, 4))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Layer(Base):
+    """A road layer published as an OGC API Features collection."""
+
+    __tablename__ = "layers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    attribution: Mapped[str | None] = mapped_column(Text)
+    license: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LayerFeature(Footprint, Base):
+    """One feature of a road layer, with its original id and properties."""
+
+    __tablename__ = "layer_features"
+    __table_args__ = (Index("ix_layer_features_layer_id_id", "layer_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"))
+    feature_id: Mapped[str | None] = mapped_column(Text)
+    properties: Mapped[dict[str, Any]]

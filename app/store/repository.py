@@ -1,0 +1,439 @@
+"""The one repository layer: the same code on PostGIS and on the embedded SQLite store.
+
+It returns plain dataclasses, never ORM objects, so callers cannot trigger lazy loads and
+the HTTP models stay separate from the table models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar, cast
+
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from app.errors import InvalidInput, NotFound
+from app.io.layers import LayerData
+from app.store.models import (
+    CatalogVersion,
+    Estimate,
+    Footprint,
+    Layer,
+    LayerFeature,
+    TemplateVersion,
+    VersionedDocument,
+)
+
+BBox = tuple[float, float, float, float]
+DocumentRow = TypeVar("DocumentRow", TemplateVersion, CatalogVersion)
+FeatureRow = TypeVar("FeatureRow", Estimate, LayerFeature)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def content_hash(body: dict[str, Any]) -> str:
+    """A hash of a document's meaning, independent of key order and whitespace."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class DocumentVersion:
+    """One version of a template or catalog document."""
+
+    slug: str
+    version: int
+    body: dict[str, Any]
+    note: str | None
+    created_at: datetime
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class NewEstimate:
+    """What is saved for an estimate: the request, the answer and the versions used."""
+
+    name: str | None
+    geometry: shapely.Geometry
+    request: dict[str, Any]
+    result: dict[str, Any]
+    properties: dict[str, Any]
+    template_slug: str
+    template_version: int
+    catalog_slug: str
+    catalog_version: int
+    currency: str
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class StoredEstimate(NewEstimate):
+    """A saved estimate as read back."""
+
+    id: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredFeature:
+    """One feature of a collection (a saved estimate or a road-layer feature)."""
+
+    id: int
+    feature_id: str | None
+    geometry: shapely.Geometry
+    properties: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FeaturePage:
+    """A page of features and how many match in all."""
+
+    features: list[StoredFeature]
+    number_matched: int
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """A road layer's metadata, size and extent."""
+
+    slug: str
+    title: str
+    description: str | None
+    attribution: str | None
+    license: str | None
+    source: str | None
+    created_at: datetime
+    feature_count: int
+    extent: BBox | None
+
+
+def _bbox_values(geometry: shapely.Geometry) -> dict[str, float]:
+    minx, miny, maxx, maxy = shapely.bounds(geometry)
+    return {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
+
+
+def _bbox_filter(model: type[Footprint], bbox: BBox) -> sa.ColumnElement[bool]:
+    """Rows whose bounding box meets `bbox`; a box with minx > maxx crosses the antimeridian."""
+    minx, miny, maxx, maxy = bbox
+    lat = sa.and_(model.maxy >= miny, model.miny <= maxy)
+    if minx <= maxx:
+        lon = sa.and_(model.maxx >= minx, model.minx <= maxx)
+    else:
+        lon = sa.or_(model.maxx >= minx, model.minx <= maxx)
+    return sa.and_(lat, lon)
+
+
+class VersionedDocuments(Generic[DocumentRow]):
+    """Templates or catalogs: documents that gain a new version on every change."""
+
+    def __init__(self, engine: Engine, model: type[DocumentRow]):
+        self._engine = engine
+        self._model: type[DocumentRow] = model
+        self.kind = model.__tablename__.removesuffix("_versions")
+
+    @staticmethod
+    def _as_version(row: VersionedDocument) -> DocumentVersion:
+        return DocumentVersion(
+            slug=row.slug,
+            version=row.version,
+            body=row.body,
+            note=row.note,
+            created_at=row.created_at,
+            content_hash=row.content_hash,
+        )
+
+    def latest_all(self) -> list[DocumentVersion]:
+        """The newest version of every document, by slug."""
+        model = self._model
+        newest = (
+            sa.select(model.slug, sa.func.max(model.version).label("version"))
+            .group_by(model.slug)
+            .subquery()
+        )
+        query = (
+            sa.select(model)
+            .join(newest, sa.and_(model.slug == newest.c.slug, model.version == newest.c.version))
+            .order_by(model.slug)
+        )
+        with Session(self._engine) as session:
+            return [self._as_version(row) for row in session.scalars(query)]
+
+    def get(self, slug: str, version: int | None = None) -> DocumentVersion:
+        """One version (the newest when `version` is None); `NotFound` names what is missing."""
+        model = self._model
+        query = sa.select(model).where(model.slug == slug)
+        if version is None:
+            query = query.order_by(model.version.desc()).limit(1)
+        else:
+            query = query.where(model.version == version)
+        with Session(self._engine) as session:
+            row = session.scalars(query).first()
+            if row is None:
+                what = f"{self.kind[:-1]} {slug!r}"
+                if version is not None:
+                    what += f" version {version}"
+                raise NotFound(f"there is no {what}")
+            return self._as_version(row)
+
+    def versions(self, slug: str) -> list[DocumentVersion]:
+        """Every version of one document, oldest first."""
+        model = self._model
+        query = sa.select(model).where(model.slug == slug).order_by(model.version)
+        with Session(self._engine) as session:
+            rows = [self._as_version(row) for row in session.scalars(query)]
+        if not rows:
+            raise NotFound(f"there is no {self.kind[:-1]} {slug!r}")
+        return rows
+
+    def add(self, slug: str, body: dict[str, Any], note: str | None = None) -> DocumentVersion:
+        """Store `body` as the next version; an unchanged body returns the newest version."""
+        body = {key: value for key, value in body.items() if key != "version"}
+        digest = content_hash(body)
+        model = self._model
+        for _attempt in range(3):
+            with Session(self._engine) as session:
+                latest = session.scalars(
+                    sa.select(model).where(model.slug == slug).order_by(model.version.desc())
+                ).first()
+                if latest is not None and latest.content_hash == digest:
+                    return self._as_version(latest)
+                row = model(
+                    slug=slug,
+                    version=1 if latest is None else latest.version + 1,
+                    body=body,
+                    content_hash=digest,
+                    note=note,
+                    created_at=_now(),
+                )
+                session.add(row)
+                try:
+                    session.commit()
+                except sa.exc.IntegrityError:
+                    session.rollback()
+                    continue
+                return self._as_version(row)
+        raise InvalidInput(f"{self.kind[:-1]} {slug!r} is being changed concurrently; try again")
+
+
+class Repository:
+    """Every read and write the service makes, on either backend."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.templates: VersionedDocuments[TemplateVersion] = VersionedDocuments(
+            engine, TemplateVersion
+        )
+        self.catalogs: VersionedDocuments[CatalogVersion] = VersionedDocuments(
+            engine, CatalogVersion
+        )
+
+    # saved estimates
+
+    def save_estimate(self, estimate: NewEstimate) -> StoredEstimate:
+        """Save an estimate and return it with its id."""
+        fields = {name: getattr(estimate, name) for name in NewEstimate.__dataclass_fields__}
+        geometry = fields.pop("geometry")
+        row = Estimate(**fields, geom=geometry, created_at=_now(), **_bbox_values(geometry))
+        with Session(self.engine) as session:
+            session.add(row)
+            session.commit()
+            return self._as_estimate(row)
+
+    @staticmethod
+    def _as_estimate(row: Estimate) -> StoredEstimate:
+        return StoredEstimate(
+            id=row.id,
+            created_at=row.created_at,
+            name=row.name,
+            geometry=row.geom,
+            request=row.request,
+            result=row.result,
+            properties=row.properties,
+            template_slug=row.template_slug,
+            template_version=row.template_version,
+            catalog_slug=row.catalog_slug,
+            catalog_version=row.catalog_version,
+            currency=row.currency,
+            total=row.total,
+        )
+
+    def get_estimate(self, estimate_id: int) -> StoredEstimate:
+        """A saved estimate; `NotFound` when there is none with that id."""
+        with Session(self.engine) as session:
+            row = session.get(Estimate, estimate_id)
+            if row is None:
+                raise NotFound(f"there is no saved estimate {estimate_id}")
+            return self._as_estimate(row)
+
+    def delete_estimate(self, estimate_id: int) -> None:
+        """Delete a saved estimate; `NotFound` when there is none with that id."""
+        with Session(self.engine) as session:
+            deleted = session.execute(sa.delete(Estimate).where(Estimate.id == estimate_id))
+            session.commit()
+        if cast(sa.CursorResult[Any], deleted).rowcount == 0:
+            raise NotFound(f"there is no saved estimate {estimate_id}")
+
+    def estimate_page(self, limit: int, offset: int = 0, bbox: BBox | None = None) -> FeaturePage:
+        """Saved estimates as features, ordered by id."""
+        return self._page(Estimate, sa.true(), limit, offset, bbox)
+
+    def estimate_extent(self) -> BBox | None:
+        """Bounding box of every saved estimate."""
+        return self._extent(Estimate, sa.true())
+
+    # road layers
+
+    def create_layer(self, layer: LayerData, replace: bool = False) -> LayerInfo:
+        """Publish a road layer; refuses to overwrite one unless `replace`."""
+        with Session(self.engine) as session:
+            existing = session.scalars(sa.select(Layer).where(Layer.slug == layer.slug)).first()
+            if existing is not None:
+                if not replace:
+                    raise InvalidInput(f"a layer named {layer.slug!r} exists already", field="slug")
+                session.delete(existing)
+                session.flush()
+            row = Layer(
+                slug=layer.slug,
+                title=layer.title,
+                description=layer.metadata.get("description"),
+                attribution=layer.metadata.get("attribution"),
+                license=layer.metadata.get("license"),
+                source=layer.metadata.get("source"),
+                created_at=_now(),
+            )
+            session.add(row)
+            session.flush()
+            bounds = shapely.bounds(layer.geometries)
+            rows = [
+                {
+                    "layer_id": row.id,
+                    "feature_id": feature_id,
+                    "properties": props,
+                    "geom": geometry,
+                    "minx": box[0],
+                    "miny": box[1],
+                    "maxx": box[2],
+                    "maxy": box[3],
+                }
+                for geometry, props, feature_id, box in zip(
+                    layer.geometries,
+                    layer.properties,
+                    layer.feature_ids,
+                    bounds.tolist(),
+                    strict=True,
+                )
+            ]
+            if rows:
+                session.execute(sa.insert(LayerFeature), rows)
+            session.commit()
+        return self.get_layer(layer.slug)
+
+    def _layer_id(self, session: Session, slug: str) -> int:
+        layer_id = session.scalar(sa.select(Layer.id).where(Layer.slug == slug))
+        if layer_id is None:
+            raise NotFound(f"there is no collection {slug!r}")
+        return layer_id
+
+    def list_layers(self) -> list[LayerInfo]:
+        """Every road layer, by slug."""
+        with Session(self.engine) as session:
+            slugs = session.scalars(sa.select(Layer.slug).order_by(Layer.slug)).all()
+        return [self.get_layer(slug) for slug in slugs]
+
+    def get_layer(self, slug: str) -> LayerInfo:
+        """One road layer with its feature count and extent."""
+        with Session(self.engine) as session:
+            layer = session.scalars(sa.select(Layer).where(Layer.slug == slug)).first()
+            if layer is None:
+                raise NotFound(f"there is no collection {slug!r}")
+            in_layer = LayerFeature.layer_id == layer.id
+            count = session.scalar(sa.select(sa.func.count()).where(in_layer)) or 0
+            return LayerInfo(
+                slug=layer.slug,
+                title=layer.title,
+                description=layer.description,
+                attribution=layer.attribution,
+                license=layer.license,
+                source=layer.source,
+                created_at=layer.created_at,
+                feature_count=count,
+                extent=self._extent(LayerFeature, in_layer),
+            )
+
+    def delete_layer(self, slug: str) -> None:
+        """Remove a road layer and its features."""
+        with Session(self.engine) as session:
+            deleted = session.execute(sa.delete(Layer).where(Layer.slug == slug))
+            session.commit()
+        if cast(sa.CursorResult[Any], deleted).rowcount == 0:
+            raise NotFound(f"there is no collection {slug!r}")
+
+    def layer_page(
+        self, slug: str, limit: int, offset: int = 0, bbox: BBox | None = None
+    ) -> FeaturePage:
+        """Features of a road layer, ordered by their stored id."""
+        with Session(self.engine) as session:
+            layer_id = self._layer_id(session, slug)
+        return self._page(LayerFeature, LayerFeature.layer_id == layer_id, limit, offset, bbox)
+
+    def layer_feature(self, slug: str, feature_pk: int) -> StoredFeature:
+        """One feature of a road layer by its stored id."""
+        with Session(self.engine) as session:
+            layer_id = self._layer_id(session, slug)
+        page = self._page(
+            LayerFeature,
+            sa.and_(LayerFeature.layer_id == layer_id, LayerFeature.id == feature_pk),
+            1,
+        )
+        if not page.features:
+            raise NotFound(f"collection {slug!r} has no feature {feature_pk}")
+        return page.features[0]
+
+    # shared by both feature collections
+
+    def _page(
+        self,
+        model: type[FeatureRow],
+        where: sa.ColumnElement[bool],
+        limit: int,
+        offset: int = 0,
+        bbox: BBox | None = None,
+    ) -> FeaturePage:
+        if bbox is not None:
+            where = sa.and_(where, _bbox_filter(model, bbox))
+        with Session(self.engine) as session:
+            matched = session.scalar(sa.select(sa.func.count()).select_from(model).where(where))
+            rows = session.scalars(
+                sa.select(model).where(where).order_by(model.id).limit(limit).offset(offset)
+            ).all()
+            features = [
+                StoredFeature(
+                    id=row.id,
+                    feature_id=row.feature_id if isinstance(row, LayerFeature) else None,
+                    geometry=row.geom,
+                    properties=row.properties,
+                )
+                for row in rows
+            ]
+        return FeaturePage(features=features, number_matched=matched or 0)
+
+    def _extent(self, model: type[FeatureRow], where: sa.ColumnElement[bool]) -> BBox | None:
+        query = sa.select(
+            sa.func.min(model.minx),
+            sa.func.min(model.miny),
+            sa.func.max(model.maxx),
+            sa.func.max(model.maxy),
+        ).where(where)
+        with Session(self.engine) as session:
+            box = session.execute(query).one()
+        if box[0] is None:
+            return None
+        return (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
