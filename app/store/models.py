@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 import shapely
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
-from app.store.types import GeometryColumn, JSONDocument
+from app.store.types import GeometryColumn, JSONDocument, UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -30,7 +30,7 @@ class VersionedDocument:
     body: Mapped[dict[str, Any]]
     content_hash: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     @declared_attr.directive
     @classmethod
@@ -76,7 +76,7 @@ class Estimate(Footprint, Base):
     catalog_version: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
     total: Mapped[Decimal] = mapped_column(Numeric(24, 4))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Layer(Base):
@@ -91,7 +91,7 @@ class Layer(Base):
     attribution: Mapped[str | None] = mapped_column(Text)
     license: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class LayerFeature(Footprint, Base):

@@ -177,7 +177,7 @@ class VersionedDocuments(Generic[DocumentRow]):
         with Session(self._engine) as session:
             row = session.scalars(query).first()
             if row is None:
-                what = f"{self.kind[:-1]} {slug!r}"
+                what = f"{self.kind} {slug!r}"
                 if version is not None:
                     what += f" version {version}"
                 raise NotFound(f"there is no {what}")
@@ -190,7 +190,7 @@ class VersionedDocuments(Generic[DocumentRow]):
         with Session(self._engine) as session:
             rows = [self._as_version(row) for row in session.scalars(query)]
         if not rows:
-            raise NotFound(f"there is no {self.kind[:-1]} {slug!r}")
+            raise NotFound(f"there is no {self.kind} {slug!r}")
         return rows
 
     def add(self, slug: str, body: dict[str, Any], note: str | None = None) -> DocumentVersion:
@@ -220,7 +220,7 @@ class VersionedDocuments(Generic[DocumentRow]):
                     session.rollback()
                     continue
                 return self._as_version(row)
-        raise InvalidInput(f"{self.kind[:-1]} {slug!r} is being changed concurrently; try again")
+        raise InvalidInput(f"{self.kind} {slug!r} is being changed concurrently; try again")
 
 
 class Repository:

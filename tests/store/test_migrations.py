@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from app.settings import StoreSettings
+from app.store.database import create_store_engine, downgrade, schema_revisions, upgrade
+
+TABLES = {"catalog_versions", "estimates", "layer_features", "layers", "template_versions"}
+
+
+def _tables(engine: sa.Engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names()) - {"alembic_version", "spatial_ref_sys"}
+
+
+def _up_down_up(settings: StoreSettings) -> sa.Engine:
+    engine = create_store_engine(settings)
+    upgrade(engine)
+    assert _tables(engine) == TABLES
+    assert schema_revisions(engine) == ("0001", "0001")
+    downgrade(engine, "base")
+    assert _tables(engine) == set()
+    assert schema_revisions(engine)[0] is None
+    upgrade(engine)
+    assert _tables(engine) == TABLES
+    return engine
+
+
+def test_upgrade_and_downgrade_on_sqlite(tmp_path: Path) -> None:
+    engine = _up_down_up(StoreSettings(database_url=None, data_dir=tmp_path / "new" / "dir"))
+    indexes = {i["name"] for i in sa.inspect(engine).get_indexes("layer_features")}
+    assert "ix_layer_features_bbox" in indexes
+    engine.dispose()
+
+
+def test_upgrade_and_downgrade_on_postgis(make_postgis_database: Callable[..., str]) -> None:
+    engine = _up_down_up(StoreSettings(database_url=make_postgis_database()))
+    with engine.connect() as connection:
+        column = connection.exec_driver_sql(
+            "select type, srid from geometry_columns where f_table_name = 'layer_features'"
+        ).one()
+        index = connection.exec_driver_sql(
+            "select indexdef from pg_indexes where indexname = 'ix_layer_features_geom'"
+        ).scalar_one()
+    assert tuple(column) == ("GEOMETRY", 4326)
+    assert "USING gist (geom)" in index
+    engine.dispose()

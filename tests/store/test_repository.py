@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import shapely
+
+from app.errors import InvalidInput, NotFound
+from app.io.layers import read_layer
+from app.store.builtin import sync_builtin_data
+from app.store.repository import NewEstimate, Repository
+
+ROAD = shapely.Polygon(
+    [(106.630, -6.170), (106.631, -6.170), (106.631, -6.1701), (106.630, -6.1701)]
+)
+
+
+def _estimate(geometry: shapely.Geometry = ROAD, total: str = "1234567", **extra) -> NewEstimate:
+    fields = {
+        "name": "Jalan Contoh",
+        "geometry": geometry,
+        "request": {"template": "local-flexible"},
+        "result": {"totals": {"total": total}},
+        "properties": {"name": "Jalan Contoh", "total": total},
+        "template_slug": "local-flexible",
+        "template_version": 3,
+        "catalog_slug": "tangerang-sample",
+        "catalog_version": 2,
+        "currency": "IDR",
+        "total": Decimal(total),
+    }
+    fields.update(extra)
+    return NewEstimate(**fields)
+
+
+def test_document_versions_grow_only_on_change(repository: Repository) -> None:
+    first = repository.catalogs.add("city", {"currency": "IDR", "items": {"A": "10"}}, note="v1")
+    same = repository.catalogs.add("city", {"items": {"A": "10"}, "currency": "IDR"})
+    changed = repository.catalogs.add("city", {"currency": "IDR", "items": {"A": "11"}})
+
+    assert (first.version, same.version, changed.version) == (1, 1, 2)
+    assert repository.catalogs.get("city").body["items"] == {"A": "11"}
+    assert repository.catalogs.get("city", 1).body["items"] == {"A": "10"}
+    assert [v.version for v in repository.catalogs.versions("city")] == [1, 2]
+    assert [d.slug for d in repository.catalogs.latest_all()] == ["city"]
+    assert repository.templates.latest_all() == []
+
+
+def test_a_version_number_in_the_body_is_the_store_s_to_give(repository: Repository) -> None:
+    stored = repository.templates.add("road", {"version": 99, "width_m": 3})
+    assert stored.version == 1
+    assert stored.body == {"width_m": 3}
+
+
+def test_missing_documents_are_named(repository: Repository) -> None:
+    with pytest.raises(NotFound, match="there is no catalog 'nowhere'"):
+        repository.catalogs.get("nowhere")
+    repository.templates.add("road", {"width_m": 3})
+    with pytest.raises(NotFound, match="there is no template 'road' version 7"):
+        repository.templates.get("road", 7)
+
+
+def test_estimate_round_trip_keeps_geometry_money_and_versions(repository: Repository) -> None:
+    saved = repository.save_estimate(_estimate(total="98765432.1234"))
+    loaded = repository.get_estimate(saved.id)
+
+    assert shapely.equals_exact(loaded.geometry, ROAD, tolerance=0)
+    assert loaded.total == Decimal("98765432.1234")
+    assert (loaded.template_version, loaded.catalog_version) == (3, 2)
+    assert loaded.result == {"totals": {"total": "98765432.1234"}}
+    assert loaded.created_at.tzinfo is not None
+
+
+def test_deleting_an_estimate(repository: Repository) -> None:
+    saved = repository.save_estimate(_estimate())
+    repository.delete_estimate(saved.id)
+    with pytest.raises(NotFound, match=f"there is no saved estimate {saved.id}"):
+        repository.get_estimate(saved.id)
+    with pytest.raises(NotFound):
+        repository.delete_estimate(saved.id)
+
+
+def test_estimate_pages_are_ordered_and_counted(repository: Repository) -> None:
+    ids = [repository.save_estimate(_estimate(name=f"road {n}")).id for n in range(5)]
+    far = repository.save_estimate(_estimate(geometry=shapely.Point(110.0, -7.0).buffer(0.001)))
+
+    page = repository.estimate_page(limit=2, offset=1)
+    assert [f.id for f in page.features] == ids[1:3]
+    assert page.number_matched == 6
+
+    near = repository.estimate_page(limit=10, bbox=(106.6, -6.2, 106.7, -6.1))
+    assert [f.id for f in near.features] == ids
+    assert near.number_matched == 5
+    assert (
+        repository.estimate_page(limit=10, bbox=(109.9, -7.1, 110.1, -6.9)).features[0].id == far.id
+    )
+    extent = repository.estimate_extent()
+    assert extent is not None
+    assert extent[0] == pytest.approx(106.630) and extent[2] == pytest.approx(110.001)
+
+
+def test_bbox_across_the_antimeridian(repository: Repository) -> None:
+    east = repository.save_estimate(_estimate(geometry=shapely.box(179.5, 0, 179.9, 1)))
+    west = repository.save_estimate(_estimate(geometry=shapely.box(-179.9, 0, -179.5, 1)))
+    repository.save_estimate(_estimate())
+    page = repository.estimate_page(limit=10, bbox=(179.0, -1, -179.0, 2))
+    assert [f.id for f in page.features] == [east.id, west.id]
+
+
+def test_sample_layer_is_published_whole(repository: Repository, data_dir: Path) -> None:
+    layer = read_layer(data_dir / "sample_layers" / "tangerang_roads.geojson", slug="roads")
+    info = repository.create_layer(layer)
+
+    assert info.feature_count == 142
+    assert info.extent == pytest.approx((106.5623898, -6.2597294, 106.717699, -6.0907624))
+    assert info.attribution == "© OpenStreetMap contributors"
+    assert info.license is not None and info.license.startswith("ODbL")
+
+    first = repository.layer_page("roads", limit=1).features[0]
+    assert first.feature_id == "way/27946607"
+    assert first.properties == {
+        "osm_id": 27946607,
+        "name": "Jalan Dokter Sitanala",
+        "highway": "primary",
+        "oneway": None,
+        "lanes": 2,
+    }
+    assert len(shapely.get_coordinates(first.geometry)) == 23
+
+    page = repository.layer_page("roads", limit=50, offset=100)
+    assert len(page.features) == 42 and page.number_matched == 142
+    assert [f.id for f in page.features] == sorted(f.id for f in page.features)
+    assert repository.layer_feature("roads", first.id).feature_id == "way/27946607"
+
+    with pytest.raises(InvalidInput, match="a layer named 'roads' exists already"):
+        repository.create_layer(layer)
+    with pytest.raises(NotFound, match="there is no collection 'rivers'"):
+        repository.layer_page("rivers", limit=1)
+
+
+def test_shipped_data_is_loaded_once_and_user_edits_win(
+    repository: Repository, data_dir: Path
+) -> None:
+    sync_builtin_data(repository, data_dir)
+    templates = {d.slug: d.version for d in repository.templates.latest_all()}
+    catalogs = {d.slug: d.version for d in repository.catalogs.latest_all()}
+    assert [layer.slug for layer in repository.list_layers()] == ["roads"]
+
+    sync_builtin_data(repository, data_dir)
+    assert {d.slug: d.version for d in repository.templates.latest_all()} == templates
+    assert {d.slug: d.version for d in repository.catalogs.latest_all()} == catalogs
+    assert repository.get_layer("roads").feature_count == 142
