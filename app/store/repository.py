@@ -31,6 +31,7 @@ from app.store.models import (
 )
 
 BBox = tuple[float, float, float, float]
+RESERVED_COLLECTIONS = frozenset({"estimates"})
 DocumentRow = TypeVar("DocumentRow", TemplateVersion, CatalogVersion)
 FeatureRow = TypeVar("FeatureRow", Estimate, LayerFeature)
 
@@ -293,6 +294,8 @@ class Repository:
 
     def create_layer(self, layer: LayerData, replace: bool = False) -> LayerInfo:
         """Publish a road layer; refuses to overwrite one unless `replace`."""
+        if layer.slug in RESERVED_COLLECTIONS:
+            raise InvalidInput(f"{layer.slug!r} is a reserved collection id", field="slug")
         with Session(self.engine) as session:
             existing = session.scalars(sa.select(Layer).where(Layer.slug == layer.slug)).first()
             if existing is not None:

@@ -151,3 +151,9 @@ def test_shipped_data_is_loaded_once_and_user_edits_win(
     assert {d.slug: d.version for d in repository.templates.latest_all()} == templates
     assert {d.slug: d.version for d in repository.catalogs.latest_all()} == catalogs
     assert repository.get_layer("roads").feature_count == 142
+
+
+def test_estimates_is_not_a_layer_name(repository: Repository, data_dir: Path) -> None:
+    layer = read_layer(data_dir / "sample_layers" / "tangerang_roads.geojson", slug="estimates")
+    with pytest.raises(InvalidInput, match="'estimates' is a reserved collection id"):
+        repository.create_layer(layer)
