@@ -1,0 +1,60 @@
+"""Units of measurement: one canonical spelling per quantity basis, common spellings accepted.
+
+Catalogs come from spreadsheets and AHSP tables that write the same unit many ways ("m³",
+"M3", "ton", "ltr", "m'", "bh"). Normalising them once lets the engine compare a catalog's
+unit with the basis an item is measured by, and refuse the classic error of pricing asphalt
+per m3 instead of per tonne.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Basis(StrEnum):
+    """How an item's quantity is measured: the formula and the unit it comes out in."""
+
+    VOLUME = "volume"
+    MASS = "mass"
+    SPRAY = "spray"
+    AREA = "area"
+    AREA_MASS = "area_mass"
+    LINEAR = "linear"
+    COUNT = "count"
+
+    @property
+    def unit(self) -> str:
+        """The canonical unit a quantity on this basis is expressed in."""
+        return _UNIT_OF_BASIS[self]
+
+
+_UNIT_OF_BASIS = {
+    Basis.VOLUME: "m3",
+    Basis.MASS: "t",
+    Basis.SPRAY: "L",
+    Basis.AREA: "m2",
+    Basis.AREA_MASS: "kg",
+    Basis.LINEAR: "m",
+    Basis.COUNT: "unit",
+}
+
+_SPELLINGS = {
+    "m3": ("m3", "m³", "m^3", "cu m", "cum", "cubic metre", "cubic meter"),
+    "t": ("t", "ton", "tons", "tonne", "tonnes", "metric ton"),
+    "L": ("l", "ltr", "lt", "litre", "litres", "liter", "liters"),
+    "m2": ("m2", "m²", "m^2", "sq m", "sqm", "square metre", "square meter"),
+    "m": ("m", "m'", "m1", "lm", "metre", "meter", "linear metre", "linear meter"),
+    "kg": ("kg", "kgs", "kilogram", "kilograms"),
+    "unit": ("unit", "units", "each", "ea", "no", "nr", "pc", "pcs", "bh", "buah"),
+}
+_CANONICAL = {spelling: unit for unit, spellings in _SPELLINGS.items() for spelling in spellings}
+
+
+def canonical_unit(spelling: str) -> str:
+    """The canonical form of a unit ("M³" -> "m3", "ton" -> "t"); unknown units come back trimmed.
+
+    Unknown units are kept rather than rejected: a catalog may also price items no road
+    template uses (lump sums, days). Pricing rejects them only where a basis needs a known unit.
+    """
+    key = " ".join(spelling.strip().lower().split())
+    return _CANONICAL.get(key, spelling.strip())
