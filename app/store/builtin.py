@@ -6,11 +6,15 @@ a different body, unless someone has since saved their own version: user edits a
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from pathlib import Path
+
+from pydantic import BaseModel
 
 from app import __version__
 from app.errors import NotFound
+from app.estimate.catalogs import load_builtin_catalogs
+from app.estimate.templates import load_builtin_templates
 from app.io.layers import read_layer
 from app.store.repository import Repository, VersionedDocuments
 
@@ -18,22 +22,21 @@ SHIPPED_NOTE = "shipped with Takeoff"
 SAMPLE_LAYER = ("sample_layers/tangerang_roads.geojson", "roads", "Roads of Kota Tangerang")
 
 
-def _sync_documents(documents: VersionedDocuments, folder: Path) -> None:
-    for path in sorted(folder.glob("*.json")):
-        body = json.loads(path.read_text(encoding="utf-8"))
-        slug = path.stem
+def _sync_documents(documents: VersionedDocuments, shipped: Mapping[str, BaseModel]) -> None:
+    for slug, document in shipped.items():
         try:
             latest_note = documents.get(slug).note or ""
         except NotFound:
             latest_note = SHIPPED_NOTE
         if latest_note.startswith(SHIPPED_NOTE):
+            body = document.model_dump(mode="json", exclude={"version"})
             documents.add(slug, body, note=f"{SHIPPED_NOTE} {__version__}")
 
 
 def sync_builtin_data(repository: Repository, data_dir: Path) -> None:
     """Make sure the shipped templates, catalogs and sample layer are in the store."""
-    _sync_documents(repository.templates, data_dir / "templates")
-    _sync_documents(repository.catalogs, data_dir / "catalogs")
+    _sync_documents(repository.templates, load_builtin_templates(data_dir / "templates"))
+    _sync_documents(repository.catalogs, load_builtin_catalogs(data_dir / "catalogs"))
     relative, slug, title = SAMPLE_LAYER
     if slug not in {layer.slug for layer in repository.list_layers()}:
         repository.create_layer(read_layer(data_dir / relative, slug=slug, title=title))

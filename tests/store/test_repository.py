@@ -144,12 +144,17 @@ def test_shipped_data_is_loaded_once_and_user_edits_win(
 ) -> None:
     sync_builtin_data(repository, data_dir)
     templates = {d.slug: d.version for d in repository.templates.latest_all()}
-    catalogs = {d.slug: d.version for d in repository.catalogs.latest_all()}
+    assert templates == {path.stem: 1 for path in (data_dir / "templates").glob("*.json")}
+    assert "tangerang-sample" in {d.slug for d in repository.catalogs.latest_all()}
     assert [layer.slug for layer in repository.list_layers()] == ["roads"]
 
+    shipped = repository.catalogs.get("tangerang-sample").body
+    edited = {**shipped, "vat_pct": "12"}
+    repository.catalogs.add("tangerang-sample", edited, note="city finance office, 2027 rates")
     sync_builtin_data(repository, data_dir)
     assert {d.slug: d.version for d in repository.templates.latest_all()} == templates
-    assert {d.slug: d.version for d in repository.catalogs.latest_all()} == catalogs
+    latest = repository.catalogs.get("tangerang-sample")
+    assert (latest.version, latest.body["vat_pct"]) == (2, "12")
     assert repository.get_layer("roads").feature_count == 142
 
 
