@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
 from app.routes import health
+from app.routes.documents import catalogs_router, templates_router
 from app.routes.errors import add_exception_handlers
 from app.settings import Settings, get_settings
 from app.store.database import create_store_engine
@@ -43,4 +44,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     add_exception_handlers(app)
     app.include_router(health.router)
+    app.include_router(templates_router)
+    app.include_router(catalogs_router)
     return app

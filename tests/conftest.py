@@ -20,6 +20,7 @@ from app.settings import StoreSettings
 from app.store.database import create_store_engine, upgrade
 from app.store.models import Base
 from app.store.repository import Repository
+from tests.live import LiveServer, run_takeoff
 
 BACKENDS = ["sqlite", "postgis"]
 
@@ -43,9 +44,9 @@ def postgis_engine(postgis_url: str) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_postgis_database(postgis_url: str) -> Iterator[Callable[..., str]]:
-    """Factory of empty databases (with or without PostGIS), dropped after the test."""
+    """Factory of empty databases (with or without PostGIS), dropped after the session."""
     admin = sa.create_engine(
         sa.make_url(postgis_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
     )
@@ -99,6 +100,23 @@ def repository(store_settings: StoreSettings) -> Iterator[Repository]:
     engine = create_store_engine(store_settings)
     yield Repository(engine)
     engine.dispose()
+
+
+API_KEY = "test-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """`takeoff serve` on a fresh store of each backend, with one API key, per test module."""
+    settings = {"api_keys": f'["{API_KEY}"]', "data_dir": str(tmp_path_factory.mktemp("store"))}
+    if request.param == "postgis":
+        url = request.getfixturevalue("make_postgis_database")()
+        assert run_takeoff("db", "upgrade", database_url=url).returncode == 0
+        settings["database_url"] = url
+    with LiveServer(**settings) as live:
+        yield live
 
 
 @pytest.fixture(scope="session")

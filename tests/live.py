@@ -49,6 +49,8 @@ class LiveServer:
         self._command = [TAKEOFF, "serve", "--port", str(self.port), *args]
         self._env = takeoff_env(**settings)
         self._process: subprocess.Popen[str] | None = None
+        self.backend = "postgis" if settings.get("database_url") else "sqlite"
+        self.settings = settings
 
     def __enter__(self) -> LiveServer:
         self._process = subprocess.Popen(

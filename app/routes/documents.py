@@ -1,0 +1,100 @@
+"""Templates and rate catalogs over HTTP: open reads, writes with an API key.
+
+Both are versioned documents with the same routes, so one factory builds both routers.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+
+from app.estimate.catalogs import RateCatalog
+from app.estimate.templates import Template
+from app.routes.deps import RepositoryDep, WriteAccess
+from app.store.repository import DocumentVersion, Repository, VersionedDocuments
+
+
+class VersionInfo(BaseModel):
+    """Provenance of one stored version."""
+
+    version: int
+    created_at: datetime
+    note: str | None
+
+
+class DocumentSummary(VersionInfo):
+    """A document in a listing: its id, newest version and name."""
+
+    id: str
+    name: dict[str, str]
+    href: str
+
+
+def _body(document: DocumentVersion) -> dict[str, Any]:
+    return {**document.body, "version": document.version}
+
+
+def document_router(
+    kind: str,
+    model: type[Template] | type[RateCatalog],
+    documents: Callable[[Repository], VersionedDocuments[Any]],
+) -> APIRouter:
+    """Routes for one kind of versioned document (`templates` or `catalogs`)."""
+    router = APIRouter(prefix=f"/{kind}", tags=[kind])
+
+    @router.get("", summary=f"Newest version of every {kind[:-1]}")
+    def list_documents(request: Request, repository: RepositoryDep) -> list[DocumentSummary]:
+        return [
+            DocumentSummary(
+                id=document.slug,
+                version=document.version,
+                created_at=document.created_at,
+                note=document.note,
+                name=document.body.get("name", {}),
+                href=str(request.url_for(f"get_{kind}", slug=document.slug)),
+            )
+            for document in documents(repository).latest_all()
+        ]
+
+    @router.get("/{slug}", name=f"get_{kind}", summary=f"Newest version of one {kind[:-1]}")
+    def get_document(slug: str, repository: RepositoryDep) -> dict[str, Any]:
+        return _body(documents(repository).get(slug))
+
+    @router.get("/{slug}/versions", summary="Every version, oldest first")
+    def list_versions(slug: str, repository: RepositoryDep) -> list[VersionInfo]:
+        return [
+            VersionInfo(version=d.version, created_at=d.created_at, note=d.note)
+            for d in documents(repository).versions(slug)
+        ]
+
+    @router.get("/{slug}/versions/{version}", summary="One version, as it was")
+    def get_version(slug: str, version: int, repository: RepositoryDep) -> dict[str, Any]:
+        return _body(documents(repository).get(slug, version))
+
+    @router.post(
+        "",
+        status_code=201,
+        dependencies=[WriteAccess],
+        summary=f"Save a new version of a {kind[:-1]} (needs an API key)",
+    )
+    def add_version(
+        document: model,  # type: ignore[valid-type]
+        request: Request,
+        response: Response,
+        repository: RepositoryDep,
+        note: str | None = None,
+    ) -> dict[str, Any]:
+        validated: Template | RateCatalog = document
+        body = validated.model_dump(mode="json", exclude={"version"})
+        saved = documents(repository).add(validated.slug, body, note=note)
+        url = request.url_for(f"get_{kind}", slug=saved.slug)
+        response.headers["Location"] = f"{url}/versions/{saved.version}"
+        return _body(saved)
+
+    return router
+
+
+templates_router = document_router("templates", Template, lambda repository: repository.templates)
+catalogs_router = document_router("catalogs", RateCatalog, lambda repository: repository.catalogs)

@@ -1,0 +1,77 @@
+"""Templates and catalogs over HTTP: open reads, versioned writes behind an API key."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import API_KEY
+from tests.live import LiveServer
+
+
+def test_shipped_templates_and_catalogs_are_listed(server: LiveServer) -> None:
+    templates = httpx.get(server.url + "/templates").json()
+    slugs = [t["id"] for t in templates]
+    assert slugs == sorted(slugs)
+    assert {"neighbourhood-rigid", "collector-flexible", "asphalt-overlay"} <= set(slugs)
+    assert all(t["href"] == f"{server.url}/templates/{t['id']}" for t in templates)
+
+    catalogs = {c["id"]: c for c in httpx.get(server.url + "/catalogs").json()}
+    assert {"tangerang-sample", "example-eur"} <= catalogs.keys()
+    tangerang = httpx.get(server.url + "/catalogs/tangerang-sample").json()
+    assert tangerang["currency"] == "IDR"
+    assert tangerang["vat_pct"] == "11"
+    assert "not an official price list" in tangerang["label"]
+    assert tangerang["version"] == catalogs["tangerang-sample"]["version"]
+
+
+def test_writing_needs_a_valid_key_and_makes_a_new_version(server: LiveServer) -> None:
+    current = httpx.get(server.url + "/catalogs/example-eur").json()
+    edited = {**current, "vat_pct": "21"}
+    del edited["version"]
+
+    refused = httpx.post(server.url + "/catalogs", json=edited)
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "API key" in refused.json()["detail"]
+    wrong = httpx.post(server.url + "/catalogs", json=edited, headers={"X-API-Key": "nope"})
+    assert wrong.status_code == 401
+
+    saved = httpx.post(
+        server.url + "/catalogs",
+        json=edited,
+        params={"note": "VAT change"},
+        headers={"X-API-Key": API_KEY},
+    )
+    assert saved.status_code == 201, saved.text
+    version = saved.json()["version"]
+    assert version == current["version"] + 1
+    assert saved.headers["location"] == f"{server.url}/catalogs/example-eur/versions/{version}"
+
+    assert httpx.get(server.url + "/catalogs/example-eur").json()["vat_pct"] == "21"
+    old = httpx.get(f"{server.url}/catalogs/example-eur/versions/{current['version']}").json()
+    assert old["vat_pct"] == current["vat_pct"]
+    history = httpx.get(server.url + "/catalogs/example-eur/versions").json()
+    assert [h["version"] for h in history][-2:] == [current["version"], version]
+    assert history[-1]["note"] == "VAT change"
+
+
+def test_an_invalid_document_is_refused_with_the_field_named(server: LiveServer) -> None:
+    template = httpx.get(server.url + "/templates/local-flexible").json()
+    del template["version"]
+    template["default_width_m"] = -3
+    answer = httpx.post(server.url + "/templates", json=template, headers={"X-API-Key": API_KEY})
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "default_width_m" in answer.json()["detail"]
+
+
+def test_unknown_documents_are_404_problems(server: LiveServer) -> None:
+    missing = httpx.get(server.url + "/templates/motorway")
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "type": "about:blank",
+        "status": 404,
+        "title": "Not found",
+        "detail": "there is no template 'motorway'",
+    }
+    assert httpx.get(server.url + "/catalogs/tangerang-sample/versions/999").status_code == 404
