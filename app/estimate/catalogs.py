@@ -8,6 +8,7 @@ ever touches money.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from app.errors import UnknownCatalog
 from app.estimate.datafiles import load_directory
 from app.estimate.localized import LocalizedText
 from app.estimate.provenance import Sourced, SourceText
@@ -70,6 +72,22 @@ class RateCatalog(Sourced):
     def sourced_parameters(self) -> set[str]:
         """Markups and the currency's minor unit are the catalog-level figures to cite."""
         return {"overhead_profit_pct", "vat_pct", "currency_exponent"}
+
+
+def find_catalog(
+    catalogs: Mapping[str, RateCatalog], slug: str, version: int | None = None
+) -> RateCatalog:
+    """The catalog `slug` (at `version` when given), or `UnknownCatalog` naming the known ones."""
+    catalog = catalogs.get(slug)
+    if catalog is None:
+        known = ", ".join(sorted(catalogs)) or "none"
+        raise UnknownCatalog(f"unknown catalog {slug!r}; known catalogs: {known}", catalog=slug)
+    if version is not None and catalog.version != version:
+        raise UnknownCatalog(
+            f"catalog {slug!r} has no version {version} (this one is {catalog.version})",
+            catalog=slug,
+        )
+    return catalog
 
 
 def load_builtin_catalogs(directory: Path) -> dict[str, RateCatalog]:

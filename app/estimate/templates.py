@@ -24,13 +24,14 @@ WasteFraction = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
 
 LAYER_BASES = (Basis.VOLUME, Basis.MASS, Basis.SPRAY, Basis.AREA, Basis.AREA_MASS)
 _LAYER_PARAMETERS = ("thickness_m", "density_t_m3", "spray_l_m2", "mass_kg_m2")
-_REQUIRED_BY_BASIS = {
-    Basis.VOLUME: {"thickness_m"},
-    Basis.MASS: {"thickness_m", "density_t_m3"},
-    Basis.SPRAY: {"spray_l_m2"},
-    Basis.AREA: set(),
-    Basis.AREA_MASS: {"mass_kg_m2"},
+PARAMETERS_BY_BASIS: dict[Basis, tuple[str, ...]] = {
+    Basis.VOLUME: ("thickness_m",),
+    Basis.MASS: ("thickness_m", "density_t_m3"),
+    Basis.SPRAY: ("spray_l_m2",),
+    Basis.AREA: (),
+    Basis.AREA_MASS: ("mass_kg_m2",),
 }
+"""The layer parameters each basis uses; their product is the quantity per m2 before waste."""
 
 
 class Layer(Sourced):
@@ -59,7 +60,7 @@ class Layer(Sourced):
 
     @model_validator(mode="after")
     def _parameters_fit_basis(self) -> Layer:
-        required = _REQUIRED_BY_BASIS[self.basis]
+        required = set(PARAMETERS_BY_BASIS[self.basis])
         given = {name for name in _LAYER_PARAMETERS if getattr(self, name) is not None}
         if missing := sorted(required - given):
             raise ValueError(f"basis {self.basis.value} needs {', '.join(missing)}")
@@ -69,7 +70,7 @@ class Layer(Sourced):
 
     def sourced_parameters(self) -> set[str]:
         """The basis parameters, the waste and any extra width: each is a claim to cite."""
-        parameters = set(_REQUIRED_BY_BASIS[self.basis]) | {"waste"}
+        parameters = {*PARAMETERS_BY_BASIS[self.basis], "waste"}
         if self.extra_width_m:
             parameters.add("extra_width_m")
         return parameters

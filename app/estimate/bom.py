@@ -1,0 +1,243 @@
+"""The bill of materials: aggregated priced lines, totals, and every feature's own lines.
+
+Aggregated lines merge all features priced with the same item code at the same unit rate
+(a rate override makes a separate line). Per-feature lines and totals are kept as columns
+(integer minor units, float quantities) so a million features cost arrays, not objects;
+`feature_lines`, `to_dict` and `features_frame` turn them into `Decimal`s on demand.
+
+A feature's totals are computed from its own rounded lines, so the sum of per-feature totals
+may differ from the aggregated totals by rounding (a few minor units per line and feature).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from app.estimate.localized import LocalizedText
+from app.estimate.money import from_minor
+
+FloatArray = npt.NDArray[np.float64]
+IndexArray = npt.NDArray[np.intp]
+MinorArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """Which template or catalog, and which stored version of it (None: not stored)."""
+
+    slug: str
+    version: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"slug": self.slug, "version": self.version}
+
+
+@dataclass(frozen=True)
+class BomLine:
+    """One priced line: quantity at full precision, amount rounded once to the minor unit."""
+
+    code: str
+    description: LocalizedText
+    unit: str
+    quantity: float
+    unit_rate: Decimal
+    amount: Decimal
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; money as strings so no float touches it."""
+        return {
+            "code": self.code,
+            "description": self.description.model_dump(),
+            "unit": self.unit,
+            "quantity": self.quantity,
+            "unit_rate": format(self.unit_rate, "f"),
+            "amount": format(self.amount, "f"),
+        }
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Length and surface area measured, and the money: total = subtotal + O&P + tax."""
+
+    length_m: float
+    area_m2: float
+    subtotal: Decimal
+    overhead_profit: Decimal
+    tax: Decimal
+    total: Decimal
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; money as strings."""
+        return {
+            "length_m": self.length_m,
+            "area_m2": self.area_m2,
+            "subtotal": format(self.subtotal, "f"),
+            "overhead_profit": format(self.overhead_profit, "f"),
+            "tax": format(self.tax, "f"),
+            "total": format(self.total, "f"),
+        }
+
+
+@dataclass(frozen=True)
+class TemplateBlock:
+    """Per-feature lines of the features priced with one template (ascending feature order).
+
+    `quantities[j, k]` and `amounts[j, k]` (minor units) are item j of feature `features[k]`;
+    `lines[j, group[k]]` is the aggregated line it belongs to (`group` None: one group).
+    """
+
+    features: IndexArray
+    group: IndexArray | None
+    lines: IndexArray
+    quantities: FloatArray
+    amounts: MinorArray
+
+    def line_index(self, position: int) -> IndexArray:
+        """Aggregated line of each item for the feature at `position` in this block."""
+        return self.lines[:, 0 if self.group is None else self.group[position]]
+
+
+@dataclass(frozen=True)
+class FeatureColumns:
+    """Per-feature measures and totals (money in integer minor units), in input order."""
+
+    template: IndexArray
+    length_m: FloatArray
+    width_m: FloatArray
+    area_m2: FloatArray
+    subtotal: MinorArray
+    overhead_profit: MinorArray
+    tax: MinorArray
+    total: MinorArray
+
+
+@dataclass(frozen=True)
+class BillOfMaterials:
+    """A priced bill: aggregated `items` and `totals`, plus per-feature results on demand."""
+
+    currency: str
+    currency_exponent: int
+    catalog: VersionRef
+    templates: tuple[VersionRef, ...]
+    overhead_profit_pct: Decimal
+    vat_pct: Decimal
+    items: tuple[BomLine, ...]
+    totals: Totals
+    blocks: tuple[TemplateBlock, ...]
+    features: FeatureColumns
+
+    def __len__(self) -> int:
+        return int(self.features.length_m.size)
+
+    def _money(self, minor: int) -> Decimal:
+        return from_minor(int(minor), self.currency_exponent)
+
+    def feature_lines(self, index: int) -> tuple[BomLine, ...]:
+        """Feature `index`'s own lines, in its template's item order."""
+        block = self.blocks[self.features.template[index]]
+        position = int(np.searchsorted(block.features, index))
+        return tuple(
+            BomLine(
+                code=self.items[line].code,
+                description=self.items[line].description,
+                unit=self.items[line].unit,
+                quantity=float(block.quantities[j, position]),
+                unit_rate=self.items[line].unit_rate,
+                amount=self._money(block.amounts[j, position]),
+            )
+            for j, line in enumerate(block.line_index(position))
+        )
+
+    def feature_totals(self, index: int) -> Totals:
+        """Feature `index`'s totals, from its own rounded lines."""
+        columns = self.features
+        return Totals(
+            length_m=float(columns.length_m[index]),
+            area_m2=float(columns.area_m2[index]),
+            subtotal=self._money(columns.subtotal[index]),
+            overhead_profit=self._money(columns.overhead_profit[index]),
+            tax=self._money(columns.tax[index]),
+            total=self._money(columns.total[index]),
+        )
+
+    def to_dict(self, *, features: bool = True) -> dict[str, Any]:
+        """JSON-ready form, identical for identical input; `features=False` leaves them out."""
+        out: dict[str, Any] = {
+            "currency": self.currency,
+            "currency_exponent": self.currency_exponent,
+            "catalog": self.catalog.to_dict(),
+            "templates": [template.to_dict() for template in self.templates],
+            "overhead_profit_pct": format(self.overhead_profit_pct, "f"),
+            "vat_pct": format(self.vat_pct, "f"),
+            "totals": self.totals.to_dict(),
+            "items": [line.to_dict() for line in self.items],
+        }
+        if features:
+            out["features"] = [
+                {
+                    "index": index,
+                    "template": self.templates[self.features.template[index]].slug,
+                    "width_m": float(self.features.width_m[index]),
+                    "totals": self.feature_totals(index).to_dict(),
+                    "items": [line.to_dict() for line in self.feature_lines(index)],
+                }
+                for index in range(len(self))
+            ]
+        return out
+
+    def to_json(self, *, features: bool = True) -> str:
+        """`to_dict` as compact JSON text (UTF-8 safe, byte-identical for identical input)."""
+        return json.dumps(
+            self.to_dict(features=features), ensure_ascii=False, separators=(",", ":")
+        )
+
+    def features_frame(self) -> pd.DataFrame:
+        """One row per feature with flat columns: measures, `<code>_<unit>` quantities,
+        `<code>_amount` amounts, then totals (money as `Decimal`, None where not priced).
+
+        Column names follow the project's CSV convention (`area_m2`, `ac_wc_t`).
+        """
+        n = len(self)
+        columns = self.features
+        frame: dict[str, Any] = {
+            "template": np.array([t.slug for t in self.templates], dtype=object)[columns.template]
+            if self.templates
+            else np.empty(0, dtype=object),
+            "length_m": columns.length_m,
+            "width_m": columns.width_m,
+            "area_m2": columns.area_m2,
+        }
+        codes = list(dict.fromkeys(line.code for line in self.items))
+        units = {line.code: line.unit for line in self.items}
+        quantities = {code: np.full(n, np.nan) for code in codes}
+        amounts = {code: np.full(n, -1, dtype=np.int64) for code in codes}
+        for block in self.blocks:
+            for j, line in enumerate(block.lines[:, 0]):
+                code = self.items[line].code
+                quantities[code][block.features] = block.quantities[j]
+                amounts[code][block.features] = block.amounts[j]
+        for code in codes:
+            frame[f"{_snake(code)}_{_snake(units[code])}"] = quantities[code]
+        for code in codes:
+            frame[f"{_snake(code)}_amount"] = self._decimals(amounts[code])
+        for name in ("subtotal", "overhead_profit", "tax", "total"):
+            frame[name] = self._decimals(getattr(columns, name))
+        return pd.DataFrame(frame)
+
+    def _decimals(self, minor: MinorArray) -> npt.NDArray[np.object_]:
+        out = np.empty(minor.size, dtype=object)
+        out[:] = [None if value < 0 else self._money(value) for value in minor.tolist()]
+        return out
+
+
+def _snake(text: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")

@@ -1,0 +1,161 @@
+"""Overrides: a request or a single feature changing a template's or catalog's defaults.
+
+Shape (every key optional; item parameters are keyed by item code):
+`{"width_m": 4, "thickness": {"AC-WC": 0.05}, "density": {"AC-WC": 2.3},
+"spray_rate": {"PRIME-COAT": 0.8}, "waste": {"LPA": 0.1}, "rates": {"AC-WC": "1500000"},
+"overhead_profit_pct": 10, "vat_pct": 11}`.
+
+Request-level overrides apply to every feature; a feature's own overrides are merged on top,
+key by key (the feature wins). A request-level entry applies to the features whose template
+has that item and ignores the others (one request may mix templates); a feature-level entry
+must name an item of the feature's own template.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Sequence
+from decimal import Decimal
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.errors import InvalidParameter
+from app.estimate.templates import CountItem, Template, TemplateItem
+from app.estimate.units import Basis
+
+
+class Overrides(BaseModel):
+    """Parameter changes for a request or one feature; values are checked when pricing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    width_m: float | None = None
+    thickness: dict[str, float] = Field(default_factory=dict)
+    density: dict[str, float] = Field(default_factory=dict)
+    spray_rate: dict[str, float] = Field(default_factory=dict)
+    waste: dict[str, float] = Field(default_factory=dict)
+    rates: dict[str, Decimal] = Field(default_factory=dict)
+    overhead_profit_pct: Decimal | None = None
+    vat_pct: Decimal | None = None
+
+    def merged_with(self, feature: Overrides | None) -> Overrides:
+        """These (request-level) overrides with a feature's own on top, key by key."""
+        if feature is None:
+            return self
+        return Overrides(
+            width_m=_first(feature.width_m, self.width_m),
+            thickness={**self.thickness, **feature.thickness},
+            density={**self.density, **feature.density},
+            spray_rate={**self.spray_rate, **feature.spray_rate},
+            waste={**self.waste, **feature.waste},
+            rates={**self.rates, **feature.rates},
+            overhead_profit_pct=_first(feature.overhead_profit_pct, self.overhead_profit_pct),
+            vat_pct=_first(feature.vat_pct, self.vat_pct),
+        )
+
+    def key(self) -> Hashable:
+        """A hashable value equal for equal overrides, to group features that share them."""
+        return (
+            self.width_m,
+            *(
+                tuple(sorted(mapping.items()))
+                for mapping in (self.thickness, self.density, self.spray_rate, self.waste)
+            ),
+            tuple(sorted(self.rates.items())),
+            self.overhead_profit_pct,
+            self.vat_pct,
+        )
+
+
+T = TypeVar("T")
+
+
+def _first(value: T | None, fallback: T | None) -> T | None:
+    return fallback if value is None else value
+
+
+# Which items each per-item override can change, and the template field it sets.
+_ITEM_PARAMETERS: dict[str, tuple[str, set[Basis]]] = {
+    "thickness": ("thickness_m", {Basis.VOLUME, Basis.MASS}),
+    "density": ("density_t_m3", {Basis.MASS}),
+    "spray_rate": ("spray_l_m2", {Basis.SPRAY}),
+    "waste": ("waste", {*Basis} - {Basis.COUNT}),
+}
+
+
+def _accepts(item: TemplateItem, override: str) -> bool:
+    if override == "rates":
+        return True
+    return item.basis in _ITEM_PARAMETERS[override][1]
+
+
+def check_overrides(
+    overrides: Overrides, templates: Sequence[Template], feature: int | None
+) -> None:
+    """Raise `InvalidParameter` for a value out of range or an item no template can take it for.
+
+    `templates` are those the overrides apply to: every template of the request for
+    request-level overrides, the feature's own template for a feature's.
+    """
+    if overrides.width_m is not None:
+        _require(_positive(overrides.width_m), "width_m", overrides.width_m, feature, "> 0 m")
+    for name in ("overhead_profit_pct", "vat_pct"):
+        pct = getattr(overrides, name)
+        if pct is not None:
+            _require(pct.is_finite() and 0 <= pct <= 100, name, pct, feature, "within 0-100 %")
+    items = [item for template in templates for item in template.items]
+    for name in (*_ITEM_PARAMETERS, "rates"):
+        for code, value in getattr(overrides, name).items():
+            field = f"{name}.{code}"
+            if not any(item.code == code and _accepts(item, name) for item in items):
+                takers = sorted({item.code for item in items if _accepts(item, name)})
+                slugs = ", ".join(template.slug for template in templates)
+                raise InvalidParameter(
+                    f"{name} given for item {code!r}, which template {slugs} has no such "
+                    f"item to apply it to; items that take it: {', '.join(takers) or 'none'}",
+                    feature=feature,
+                    field=field,
+                )
+            if name == "waste":
+                _require(0 <= value < 1, field, value, feature, "a fraction in [0, 1)")
+            elif name == "rates":
+                _require(value.is_finite() and value > 0, field, value, feature, "> 0")
+            else:
+                _require(_positive(value), field, value, feature, "> 0")
+
+
+def _positive(value: float) -> bool:
+    return math.isfinite(value) and value > 0
+
+
+def _require(ok: bool, field: str, value: object, feature: int | None, expected: str) -> None:
+    if not ok:
+        raise InvalidParameter(
+            f"{field} must be {expected}, got {value}", feature=feature, field=field
+        )
+
+
+def apply_overrides(template: Template, overrides: Overrides) -> Template:
+    """The template with the overrides' width and item parameters that apply to it.
+
+    Call `check_overrides` first: this only copies values in, it does not judge them.
+    """
+
+    def changed(item: TemplateItem) -> TemplateItem:
+        if isinstance(item, CountItem):
+            return item
+        update = {
+            field: getattr(overrides, name)[item.code]
+            for name, (field, bases) in _ITEM_PARAMETERS.items()
+            if item.basis in bases and item.code in getattr(overrides, name)
+        }
+        return item.model_copy(update=update) if update else item
+
+    return template.model_copy(
+        update={
+            "default_width_m": _first(overrides.width_m, template.default_width_m),
+            "layers": tuple(changed(layer) for layer in template.layers),
+            "linear_items": tuple(changed(item) for item in template.linear_items),
+        }
+    )

@@ -1,0 +1,143 @@
+"""Quantities: measured roads x template -> how much of each item, vectorised over features.
+
+Areas. Each feature has a surface area: `area_m2` where the area was measured directly (a
+road polygon), otherwise `length_m x width_m`. A layer covers the surface plus its extra
+width along the whole length: `A_layer = A_surface + L x extra_width`, which is
+`L x (width + extra_width)` whenever `width = A_surface / L` (the mean width of a polygon).
+
+Formulas, by basis (w = waste fraction):
+volume `A_layer t (1+w)` m3 | mass `A_layer t density (1+w)` t | spray `A_layer rate (1+w)` L |
+area `A_layer (1+w)` m2 | area_mass `A_layer kg_per_m2 (1+w)` kg |
+linear `L sides (1+w)` m | count `ceil(L / spacing) per_station` units.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from app.errors import InvalidParameter
+from app.estimate.templates import (
+    PARAMETERS_BY_BASIS,
+    CountItem,
+    Layer,
+    LinearItem,
+    Template,
+    TemplateItem,
+)
+
+FloatArray = npt.NDArray[np.float64]
+IndexArray = npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True)
+class Measures:
+    """Measured features as columns; NaN in `width_m` / `area_m2` means "not given".
+
+    `width_m` is the caller's resolved width (explicit, or area / length for polygons); where it
+    is NaN the feature's overrides or its template's default width apply. `area_m2` is the
+    directly measured surface area (polygons); where NaN the area is length x width.
+    """
+
+    length_m: FloatArray
+    width_m: FloatArray
+    area_m2: FloatArray
+
+    @classmethod
+    def from_columns(
+        cls,
+        length_m: npt.ArrayLike,
+        width_m: npt.ArrayLike | None = None,
+        area_m2: npt.ArrayLike | None = None,
+    ) -> Measures:
+        """Columns (lists, numpy arrays, pandas Series) checked for values a road cannot have."""
+        length = np.asarray(length_m, dtype=np.float64)
+        if length.ndim != 1:
+            raise InvalidParameter("length_m must be one column of numbers", field="length_m")
+        columns = {"length_m": length}
+        for name, column in (("width_m", width_m), ("area_m2", area_m2)):
+            values = np.full(length.shape, np.nan) if column is None else np.asarray(column)
+            columns[name] = values.astype(np.float64)
+            if columns[name].shape != length.shape:
+                raise InvalidParameter(
+                    f"{name} has {columns[name].size} values for {length.size} features",
+                    field=name,
+                )
+        _require(np.isfinite(length) & (length >= 0), length, "length_m", "a finite length >= 0")
+        for name in ("width_m", "area_m2"):
+            values = columns[name]
+            _require(np.isnan(values) | (values > 0), values, name, "> 0 (or not given)")
+            _require(~np.isinf(values), values, name, "finite")
+        return cls(**columns)
+
+    def __len__(self) -> int:
+        return int(self.length_m.size)
+
+    def take(self, index: IndexArray | None) -> Measures:
+        """The features at `index` (all of them for None, without copying)."""
+        if index is None:
+            return self
+        return Measures(self.length_m[index], self.width_m[index], self.area_m2[index])
+
+
+def _require(ok: npt.NDArray[np.bool_], values: FloatArray, field: str, expected: str) -> None:
+    if not ok.all():
+        first = int(np.argmin(ok))
+        raise InvalidParameter(
+            f"{field} must be {expected}, got {values[first]}", feature=first, field=field
+        )
+
+
+@dataclass(frozen=True)
+class QuantityBlock:
+    """Quantities of the features of one template: row j holds item j for every feature."""
+
+    width_m: FloatArray
+    surface_m2: FloatArray
+    quantities: FloatArray
+
+
+def quantity_factor(item: TemplateItem) -> float:
+    """The quantity per m2 of layer, per metre of road, or per station, as the basis says."""
+    if isinstance(item, CountItem):
+        return float(item.per_station)
+    if isinstance(item, LinearItem):
+        return item.sides * (1 + item.waste)
+    per_m2 = math.prod(getattr(item, name) for name in PARAMETERS_BY_BASIS[item.basis])
+    return float(per_m2 * (1 + item.waste))
+
+
+def measure(
+    variants: Sequence[Template], group: IndexArray | None, measures: Measures
+) -> QuantityBlock:
+    """Quantities of every item for features sharing one template.
+
+    `variants` are that template with each group's overrides applied (same items, different
+    parameters); `group[i]` says which variant feature i uses (None: one variant for all).
+    """
+
+    def per_feature(values: Sequence[float]) -> FloatArray | float:
+        if group is None:
+            return values[0]
+        return np.asarray(values, dtype=np.float64)[group]
+
+    length = measures.length_m
+    default_width = per_feature([variant.default_width_m for variant in variants])
+    width = np.where(np.isnan(measures.width_m), default_width, measures.width_m)
+    surface = np.where(np.isnan(measures.area_m2), length * width, measures.area_m2)
+    items = variants[0].items
+    quantities = np.empty((len(items), len(measures)), dtype=np.float64)
+    for j, item in enumerate(items):
+        factor = per_feature([quantity_factor(variant.items[j]) for variant in variants])
+        if isinstance(item, Layer):
+            layer_area = surface + length * item.extra_width_m if item.extra_width_m else surface
+            np.multiply(layer_area, factor, out=quantities[j])
+        elif isinstance(item, LinearItem):
+            np.multiply(length, factor, out=quantities[j])
+        else:
+            np.multiply(np.ceil(length / item.spacing_m), factor, out=quantities[j])
+    return QuantityBlock(width_m=width, surface_m2=surface, quantities=quantities)
