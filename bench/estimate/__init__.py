@@ -1,0 +1,1 @@
+"""Benchmark of the estimate engine: `python -m bench.estimate`."""
