@@ -1,0 +1,308 @@
+"""OGC API Features (Part 1: core, GeoJSON, OpenAPI 3.0), the collections QGIS and GDAL open.
+
+Saved estimates are the `estimates` collection; every road layer is a collection named by its
+slug. Links are absolute and built with `url_for`, so they stay right behind a proxy that
+serves the app under a root path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+from starlette.datastructures import URL
+
+from app.errors import NotFound
+from app.routes.deps import RepositoryDep
+from app.routes.features import geojson_features
+from app.routes.params import BBoxDep, FeaturesOutputDep, JSONOutput, LimitDep, OffsetDep
+from app.routes.responses import GeoJSONResponse, MediaType, OpenAPIResponse
+from app.store.repository import BBox, FeaturePage, Repository, StoredFeature
+
+router = APIRouter(tags=["OGC API Features"])
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+]
+ESTIMATES = "estimates"
+MAX_FEATURE_ID = 2**63 - 1
+_URL_IN_TEXT = re.compile(r"https?://[^\s)]+")
+
+CollectionId = Annotated[
+    str,
+    Path(alias="collectionId", description="`estimates`, or the id of a road layer."),
+]
+FeatureId = Annotated[str, Path(alias="featureId", description="A feature's numeric id.")]
+
+
+@dataclass(frozen=True)
+class Collection:
+    """What the collection documents say about one collection, whichever table holds it."""
+
+    id: str
+    title: str
+    description: str | None
+    item_count: int
+    extent: BBox | None
+    attribution: str | None = None
+    license: str | None = None
+
+
+def find_collection(repository: Repository, collection_id: str) -> Collection:
+    """The saved estimates or a road layer; `NotFound` names an unknown id."""
+    if collection_id == ESTIMATES:
+        return Collection(
+            id=ESTIMATES,
+            title="Saved estimates",
+            description="One feature per saved estimate, with its totals as flat properties.",
+            item_count=repository.estimate_page(limit=0).number_matched,
+            extent=repository.estimate_extent(),
+        )
+    layer = repository.get_layer(collection_id)
+    return Collection(
+        id=layer.slug,
+        title=layer.title,
+        description=layer.description,
+        item_count=layer.feature_count,
+        extent=layer.extent,
+        attribution=layer.attribution,
+        license=layer.license,
+    )
+
+
+def _feature_page(
+    repository: Repository, collection_id: str, limit: int, offset: int, bbox: BBox | None
+) -> FeaturePage:
+    if collection_id == ESTIMATES:
+        return repository.estimate_page(limit, offset, bbox)
+    return repository.layer_page(collection_id, limit, offset, bbox)
+
+
+def _one_feature(repository: Repository, collection_id: str, feature_id: str) -> StoredFeature:
+    """A feature by the id in its URL: anything but a stored integer id is simply not found."""
+    if not (feature_id.isascii() and feature_id.isdigit()) or int(feature_id) > MAX_FEATURE_ID:
+        raise NotFound(f"collection {collection_id!r} has no feature {feature_id!r}")
+    pk = int(feature_id)
+    if collection_id == ESTIMATES:
+        estimate = repository.get_estimate(pk)
+        return StoredFeature(
+            id=estimate.id,
+            feature_id=None,
+            geometry=estimate.geometry,
+            properties=estimate.properties,
+        )
+    return repository.layer_feature(collection_id, pk)
+
+
+def link(href: URL | str, rel: str, media: MediaType, title: str | None = None) -> dict[str, str]:
+    """One OGC link object."""
+    item = {"href": str(href), "rel": rel, "type": media.value}
+    if title:
+        item["title"] = title
+    return item
+
+
+def with_query(url: URL, params: list[tuple[str, str]]) -> URL:
+    """`url` with exactly these query parameters."""
+    return url.replace(query=urlencode(params, safe=","))
+
+
+def _paging_href(request: Request, offset: int) -> URL:
+    """This request's URL with only `offset` changed: bbox, limit, f and the rest are kept."""
+    params = [(key, value) for key, value in request.query_params.multi_items() if key != "offset"]
+    url = request.url_for("items", collectionId=request.path_params["collectionId"])
+    return with_query(url, [*params, ("offset", str(offset))])
+
+
+def _items_links(
+    request: Request, collection_id: str, offset: int, limit: int, page: FeaturePage
+) -> list[dict[str, str]]:
+    self_url = request.url_for("items", collectionId=collection_id)
+    links = [
+        link(with_query(self_url, request.query_params.multi_items()), "self", MediaType.geojson),
+        link(
+            request.url_for("collection", collectionId=collection_id),
+            "collection",
+            MediaType.json,
+        ),
+    ]
+    if offset + len(page.features) < page.number_matched:
+        next_offset = offset + len(page.features)
+        links.append(link(_paging_href(request, next_offset), "next", MediaType.geojson))
+    if offset > 0:
+        prev_offset = max(0, min(offset, page.number_matched) - limit)
+        links.append(link(_paging_href(request, prev_offset), "prev", MediaType.geojson))
+    return links
+
+
+def _license_link(text: str) -> dict[str, str] | None:
+    found = _URL_IN_TEXT.search(text)
+    if found is None:
+        return None
+    title = text.replace(f"({found.group()})", "").replace(found.group(), "").strip()
+    return link(found.group(), "license", MediaType.html, title or None)
+
+
+def collection_document(request: Request, collection: Collection) -> dict[str, Any]:
+    """The metadata of one collection, with CRS84 first as QGIS takes `crs[0]` as layer CRS."""
+    links = [
+        link(request.url_for("collection", collectionId=collection.id), "self", MediaType.json),
+        link(
+            request.url_for("items", collectionId=collection.id),
+            "items",
+            MediaType.geojson,
+            f"{collection.title} as GeoJSON",
+        ),
+    ]
+    document: dict[str, Any] = {
+        "id": collection.id,
+        "title": collection.title,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "itemCount": collection.item_count,
+    }
+    if collection.description:
+        document["description"] = collection.description
+    if collection.extent is not None:
+        document["extent"] = {"spatial": {"bbox": [list(collection.extent)], "crs": CRS84}}
+    if collection.attribution:
+        document["attribution"] = collection.attribution
+    if collection.license:
+        document["license"] = collection.license
+        license_link = _license_link(collection.license)
+        if license_link is not None:
+            links.append(license_link)
+    document["links"] = links
+    return document
+
+
+def landing_document(request: Request) -> dict[str, Any]:
+    """The landing page for API clients: QGIS needs `service-desc`, `conformance` and `data`."""
+    links = [
+        link(request.url_for("landing"), "self", MediaType.json, "This document"),
+        link(
+            request.url_for("api_document"),
+            "service-desc",
+            MediaType.openapi30_json,
+            "The API definition (OpenAPI 3.0)",
+        ),
+    ]
+    if request.app.docs_url:
+        docs = str(request.base_url) + request.app.docs_url.lstrip("/")
+        links.append(link(docs, "service-doc", MediaType.html, "The API documentation"))
+    links += [
+        link(request.url_for("conformance"), "conformance", MediaType.json, "Conformance"),
+        link(request.url_for("collections"), "data", MediaType.json, "Collections"),
+    ]
+    return {"title": request.app.title, "description": request.app.description, "links": links}
+
+
+@router.get("/", dependencies=[JSONOutput], summary="Landing page")
+def landing(request: Request) -> JSONResponse:
+    """Where API clients start: links to the definition, conformance and collections."""
+    return JSONResponse(landing_document(request))
+
+
+@router.get(
+    "/api",
+    response_class=OpenAPIResponse,
+    include_in_schema=False,
+    summary="API definition",
+)
+def api_document(request: Request) -> OpenAPIResponse:
+    """The OpenAPI document, with this server's absolute address as its server."""
+    schema = request.app.openapi()
+    server = str(request.base_url).rstrip("/")
+    return OpenAPIResponse({**schema, "servers": [{"url": server}]})
+
+
+@router.get("/conformance", dependencies=[JSONOutput], summary="Conformance classes")
+def conformance() -> JSONResponse:
+    """The conformance classes implemented (no HTML yet, so none is claimed)."""
+    return JSONResponse({"conformsTo": CONFORMANCE})
+
+
+@router.get("/collections", dependencies=[JSONOutput], summary="Collections")
+def collections(request: Request, repository: RepositoryDep) -> JSONResponse:
+    """The saved estimates first, then every road layer by id."""
+    found = [find_collection(repository, ESTIMATES)]
+    found += [find_collection(repository, layer.slug) for layer in repository.list_layers()]
+    return JSONResponse(
+        {
+            "links": [link(request.url_for("collections"), "self", MediaType.json)],
+            "collections": [collection_document(request, item) for item in found],
+        }
+    )
+
+
+@router.get("/collections/{collectionId}", dependencies=[JSONOutput], summary="A collection")
+def collection(
+    request: Request, repository: RepositoryDep, collection_id: CollectionId
+) -> JSONResponse:
+    """One collection's metadata, extent, attribution and licence."""
+    return JSONResponse(collection_document(request, find_collection(repository, collection_id)))
+
+
+@router.get(
+    "/collections/{collectionId}/items",
+    response_class=GeoJSONResponse,
+    summary="Features of a collection",
+)
+def items(
+    request: Request,
+    repository: RepositoryDep,
+    collection_id: CollectionId,
+    output: FeaturesOutputDep,
+    limit: LimitDep,
+    offset: OffsetDep,
+    bbox: BBoxDep,
+) -> GeoJSONResponse:
+    """A page of features in primary-key order, with `next`/`prev` links to follow."""
+    page = _feature_page(repository, collection_id, limit, offset, bbox)
+    body = {
+        "type": "FeatureCollection",
+        "numberMatched": page.number_matched,
+        "numberReturned": len(page.features),
+        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "links": _items_links(request, collection_id, offset, limit, page),
+        "features": geojson_features(page.features),
+    }
+    return GeoJSONResponse(body, media_type=output.value)
+
+
+@router.get(
+    "/collections/{collectionId}/items/{featureId}",
+    response_class=GeoJSONResponse,
+    summary="One feature",
+)
+def item(
+    request: Request,
+    repository: RepositoryDep,
+    collection_id: CollectionId,
+    feature_id: FeatureId,
+    output: FeaturesOutputDep,
+) -> GeoJSONResponse:
+    """One feature by its id; an id that is not a stored integer is a 404."""
+    stored = _one_feature(repository, collection_id, feature_id)
+    feature = geojson_features([stored])[0]
+    feature["links"] = [
+        link(
+            request.url_for("item", collectionId=collection_id, featureId=str(stored.id)),
+            "self",
+            MediaType.geojson,
+        ),
+        link(
+            request.url_for("collection", collectionId=collection_id),
+            "collection",
+            MediaType.json,
+        ),
+    ]
+    return GeoJSONResponse(feature, media_type=output.value)

@@ -1,0 +1,170 @@
+"""Query parameters as small dependency functions, reusable and testable without HTTP."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from app.errors import InvalidInput
+from app.routes.deps import SettingsDep
+from app.routes.responses import MediaType
+from app.store.repository import BBox
+
+FORMATS = {"json": MediaType.json, "geojson": MediaType.geojson, "html": MediaType.html}
+MAX_OFFSET = 2**53
+
+
+def bbox_query(
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="Only features whose bounding box meets minx,miny,maxx,maxy, in CRS84 "
+            "(longitude, latitude). A box with minx > maxx crosses the antimeridian; six "
+            "numbers (with heights) are accepted and the heights ignored.",
+            examples=["106.6,-6.2,106.7,-6.1"],
+        ),
+    ] = None,
+) -> BBox | None:
+    """Parse `bbox`; every way it can be wrong gets its own message naming the field."""
+    if bbox is None:
+        return None
+    parts = bbox.split(",")
+    if len(parts) not in (4, 6):
+        raise InvalidInput(
+            f"expected 4 comma-separated numbers minx,miny,maxx,maxy, got {len(parts)} "
+            f"value(s) in {bbox!r}",
+            field="bbox",
+        )
+    try:
+        values = [float(part) for part in parts]
+    except ValueError:
+        raise InvalidInput(f"{bbox!r} is not a list of numbers", field="bbox") from None
+    if not all(math.isfinite(value) for value in values):
+        raise InvalidInput(f"{bbox!r} has a value that is not a finite number", field="bbox")
+    if len(values) == 6:
+        values = [values[0], values[1], values[3], values[4]]
+    minx, miny, maxx, maxy = values
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
+        raise InvalidInput(
+            f"longitudes must lie within -180..180 (CRS84 is lon,lat), got {minx} and {maxx}",
+            field="bbox",
+        )
+    if not (-90 <= miny <= 90 and -90 <= maxy <= 90):
+        raise InvalidInput(
+            f"latitudes must lie within -90..90 (CRS84 is lon,lat), got {miny} and {maxy}",
+            field="bbox",
+        )
+    if miny > maxy:
+        raise InvalidInput(f"miny {miny} is north of maxy {maxy}", field="bbox")
+    return (minx, miny, maxx, maxy)
+
+
+def limit_query(
+    settings: SettingsDep,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description="Features per page. A value above the server's maximum is lowered to "
+            "it (never rejected); `numberReturned` says how many came.",
+        ),
+    ] = None,
+) -> int:
+    """The page size: the default when absent, clamped to the maximum as OGC clients expect."""
+    if limit is None:
+        return settings.limits.items_default_limit
+    return min(limit, settings.limits.items_max_limit)
+
+
+def offset_query(
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_OFFSET, description="Features to skip, in stable order.")
+    ] = 0,
+) -> int:
+    """How many features to skip."""
+    return offset
+
+
+def _media_ranges(accept: str) -> list[tuple[str, float]]:
+    ranges = []
+    for part in accept.split(","):
+        kind, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if kind:
+            ranges.append((kind.lower(), quality))
+    return ranges
+
+
+def _specificity(media_range: str, media: MediaType) -> int | None:
+    """2 for an exact match, 1 for `type/*`, 0 for `*/*`, None when the range excludes it."""
+    essence = media.value.split(";")[0]
+    if media_range == essence:
+        return 2
+    if media_range == essence.split("/")[0] + "/*":
+        return 1
+    if media_range == "*/*":
+        return 0
+    return None
+
+
+def negotiate(accept: str | None, offered: Sequence[MediaType]) -> MediaType:
+    """The offered type the `Accept` header ranks highest, the first offered on a tie.
+
+    A header that accepts none of them still gets the first: a client asking for something
+    else is better served with JSON than with a 406.
+    """
+    best, best_quality = offered[0], 0.0
+    ranges = _media_ranges(accept or "")
+    for media in offered:
+        matches = [
+            (specificity, quality)
+            for media_range, quality in ranges
+            if (specificity := _specificity(media_range, media)) is not None
+        ]
+        quality = max(matches)[1] if matches else 0.0
+        if quality > best_quality:
+            best, best_quality = media, quality
+    return best
+
+
+class OutputType:
+    """The response media type of a route: the `f` parameter when given, else `Accept`."""
+
+    def __init__(self, *offered: MediaType) -> None:
+        self.offered = offered
+
+    def __call__(
+        self,
+        request: Request,
+        f: Annotated[
+            str | None,
+            Query(description="Output format (json, geojson); without it, Accept decides."),
+        ] = None,
+    ) -> MediaType:
+        """Pick one of the offered types."""
+        if f is None:
+            return negotiate(request.headers.get("accept"), self.offered)
+        media = FORMATS.get(f.lower())
+        if media is None or media not in self.offered:
+            names = [name for name, known in FORMATS.items() if known in self.offered]
+            raise InvalidInput(
+                f"cannot answer in {f!r} here; use one of {', '.join(names)}", field="f"
+            )
+        return media
+
+
+BBoxDep = Annotated[BBox | None, Depends(bbox_query)]
+LimitDep = Annotated[int, Depends(limit_query)]
+OffsetDep = Annotated[int, Depends(offset_query)]
+JSONOutput = Depends(OutputType(MediaType.json))
+FeaturesOutputDep = Annotated[MediaType, Depends(OutputType(MediaType.geojson, MediaType.json))]

@@ -1,0 +1,149 @@
+"""A running `takeoff serve` per backend, with the roads layer, a 2,500-feature grid layer
+and three saved estimates, shared by the tests of a module (a server takes seconds to start).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import shapely
+import sqlalchemy as sa
+
+from app.settings import StoreSettings
+from app.store.database import create_store_engine
+from app.store.repository import NewEstimate, Repository
+from tests.conftest import BACKENDS
+from tests.live import LiveServer, run_takeoff
+
+GRID_SIDE = 50  # 2,500 cells
+GRID_ORIGIN = (100.123456789, -10.987654321)
+GRID_STEP = 0.01
+
+
+@dataclass(frozen=True)
+class Site:
+    """A live server and the settings that reach its store."""
+
+    url: str
+    port: int
+    backend: str
+    settings: dict[str, str]
+
+
+def grid_cell(n: int) -> list[list[float]]:
+    """Cell `n` as a clockwise ring with more decimals than GeoJSON output keeps."""
+    x0 = GRID_ORIGIN[0] + (n % GRID_SIDE) * GRID_STEP
+    y0 = GRID_ORIGIN[1] + (n // GRID_SIDE) * GRID_STEP
+    x1, y1 = x0 + GRID_STEP * 0.9, y0 + GRID_STEP * 0.9
+    return [[x0, y0], [x0, y1], [x1, y1], [x1, y0], [x0, y0]]
+
+
+def write_grid(path: Path) -> Path:
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"n": n, "label": f"cell {n}"},
+            "geometry": {"type": "Polygon", "coordinates": [grid_cell(n)]},
+        }
+        for n in range(GRID_SIDE * GRID_SIDE)
+    ]
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8"
+    )
+    return path
+
+
+ESTIMATE_PROPERTIES = ("name", "template", "length_m", "area_m2", "total", "currency")
+
+
+def save_estimates(store: StoreSettings) -> None:
+    engine = create_store_engine(store)
+    repository = Repository(engine)
+    for n, name in enumerate(["Jalan Satu", "Jalan Dua", "Jalan Tiga"]):
+        x = 106.63 + n * 0.01
+        geometry = shapely.Polygon(
+            [(x, -6.170), (x + 0.001, -6.170), (x + 0.001, -6.1701), (x, -6.1701)]
+        )
+        total = Decimal(1_000_000 * (n + 1))
+        repository.save_estimate(
+            NewEstimate(
+                name=name,
+                geometry=geometry,
+                request={"template": "local-flexible"},
+                result={"totals": {"total": str(total)}},
+                properties={
+                    "name": name,
+                    "template": "local-flexible",
+                    "length_m": 110.5 + n,
+                    "area_m2": 11.05 * (n + 1),
+                    "total": float(total),
+                    "currency": "IDR",
+                },
+                template_slug="local-flexible",
+                template_version=1,
+                catalog_slug="tangerang-sample",
+                catalog_version=1,
+                currency="IDR",
+                total=total,
+            )
+        )
+    engine.dispose()
+
+
+@contextmanager
+def fresh_postgis(admin_url: str) -> Iterator[str]:
+    """A migrated PostGIS database for one module, dropped afterwards."""
+    admin = sa.create_engine(
+        sa.make_url(admin_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    name = f"takeoff_t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"create database {name}")
+    url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("create extension postgis")
+        engine.dispose()
+        upgraded = run_takeoff("db", "upgrade", database_url=url)
+        assert upgraded.returncode == 0, upgraded.stderr
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"drop database if exists {name} with (force)")
+        admin.dispose()
+
+
+@contextmanager
+def store_settings_for(request: pytest.FixtureRequest, folder: Path) -> Iterator[dict[str, str]]:
+    if request.param == "sqlite":
+        yield {"data_dir": str(folder / "store")}
+    else:
+        with fresh_postgis(request.getfixturevalue("postgis_url")) as url:
+            yield {"database_url": url, "data_dir": str(folder)}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    """A server whose store holds `roads`, `grid` (2,500 cells) and three saved estimates."""
+    folder = tmp_path_factory.mktemp(f"site-{request.param}")
+    with store_settings_for(request, folder) as settings:
+        grid = write_grid(folder / "grid.geojson")
+        loaded = run_takeoff("load-layer", str(grid), "--title", "Test grid", **settings)
+        assert loaded.returncode == 0, loaded.stderr
+        save_estimates(
+            StoreSettings(
+                database_url=settings.get("database_url"), data_dir=Path(settings["data_dir"])
+            )
+        )
+        with LiveServer(**settings) as server:
+            yield Site(server.url, server.port, request.param, settings)
