@@ -141,10 +141,13 @@ class BillOfMaterials:
     def _money(self, minor: int) -> Decimal:
         return from_minor(int(minor), self.currency_exponent)
 
+    def _locate(self, index: int) -> tuple[TemplateBlock, int]:
+        block = self.blocks[self.features.template[index]]
+        return block, int(np.searchsorted(block.features, index))
+
     def feature_lines(self, index: int) -> tuple[BomLine, ...]:
         """Feature `index`'s own lines, in its template's item order."""
-        block = self.blocks[self.features.template[index]]
-        position = int(np.searchsorted(block.features, index))
+        block, position = self._locate(index)
         return tuple(
             BomLine(
                 code=self.items[line].code,
@@ -183,16 +186,28 @@ class BillOfMaterials:
         }
         if features:
             out["features"] = [
-                {
-                    "index": index,
-                    "template": self.templates[self.features.template[index]].slug,
-                    "width_m": float(self.features.width_m[index]),
-                    "totals": self.feature_totals(index).to_dict(),
-                    "items": [line.to_dict() for line in self.feature_lines(index)],
-                }
-                for index in range(len(self))
+                self._feature_dict(index, out["items"]) for index in range(len(self))
             ]
         return out
+
+    def _feature_dict(self, index: int, heads: list[dict[str, Any]]) -> dict[str, Any]:
+        """`to_dict` of one feature; its lines reuse the aggregated lines' dicts (same code,
+        description, unit and rate) with the feature's own quantity and amount."""
+        block, position = self._locate(index)
+        return {
+            "index": index,
+            "template": self.templates[self.features.template[index]].slug,
+            "width_m": float(self.features.width_m[index]),
+            "totals": self.feature_totals(index).to_dict(),
+            "items": [
+                {
+                    **heads[line],
+                    "quantity": float(block.quantities[j, position]),
+                    "amount": format(self._money(block.amounts[j, position]), "f"),
+                }
+                for j, line in enumerate(block.line_index(position).tolist())
+            ],
+        }
 
     def to_json(self, *, features: bool = True) -> str:
         """`to_dict` as compact JSON text (UTF-8 safe, byte-identical for identical input)."""

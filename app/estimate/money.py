@@ -48,7 +48,7 @@ def percent_of(base: Decimal, pct: Decimal, exponent: int) -> Decimal:
 
 def from_minor(minor: int, exponent: int) -> Decimal:
     """An integer number of minor units as a `Decimal` amount (12345, 2 -> 123.45)."""
-    return Decimal(minor).scaleb(-exponent)
+    return Decimal(minor).scaleb(-exponent) if exponent else Decimal(minor)
 
 
 def minor_units(

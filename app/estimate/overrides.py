@@ -14,14 +14,14 @@ must name an item of the feature's own template.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from decimal import Decimal
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.errors import InvalidParameter
-from app.estimate.templates import CountItem, Template, TemplateItem
+from app.estimate.templates import Template, TemplateItem
 from app.estimate.units import Basis
 
 
@@ -43,7 +43,10 @@ class Overrides(BaseModel):
         """These (request-level) overrides with a feature's own on top, key by key."""
         if feature is None:
             return self
-        return Overrides(
+        if self == _NONE:
+            return feature
+        # both sides are validated already: construct without validating again
+        return Overrides.model_construct(
             width_m=_first(feature.width_m, self.width_m),
             thickness={**self.thickness, **feature.thickness},
             density={**self.density, **feature.density},
@@ -56,17 +59,22 @@ class Overrides(BaseModel):
 
     def key(self) -> Hashable:
         """A hashable value equal for equal overrides, to group features that share them."""
+        maps: dict[str, Mapping[str, object]] = {
+            "thickness": self.thickness,
+            "density": self.density,
+            "spray_rate": self.spray_rate,
+            "waste": self.waste,
+            "rates": self.rates,
+        }
         return (
             self.width_m,
-            *(
-                tuple(sorted(mapping.items()))
-                for mapping in (self.thickness, self.density, self.spray_rate, self.waste)
-            ),
-            tuple(sorted(self.rates.items())),
             self.overhead_profit_pct,
             self.vat_pct,
+            *((name, tuple(sorted(values.items()))) for name, values in maps.items() if values),
         )
 
+
+_NONE = Overrides()
 
 T = TypeVar("T")
 
@@ -139,23 +147,27 @@ def _require(ok: bool, field: str, value: object, feature: int | None, expected:
 def apply_overrides(template: Template, overrides: Overrides) -> Template:
     """The template with the overrides' width and item parameters that apply to it.
 
-    Call `check_overrides` first: this only copies values in, it does not judge them.
+    An item parameter applies to the items of that code which have the parameter (a thickness
+    changes a volume or mass layer, not a spray one). Call `check_overrides` first: this only
+    copies values in, it does not judge them.
     """
+    changes: dict[str, dict[str, float]] = {}
+    for name, (field, _) in _ITEM_PARAMETERS.items():
+        for code, value in getattr(overrides, name).items():
+            changes.setdefault(code, {})[field] = value
 
     def changed(item: TemplateItem) -> TemplateItem:
-        if isinstance(item, CountItem):
-            return item
         update = {
-            field: getattr(overrides, name)[item.code]
-            for name, (field, bases) in _ITEM_PARAMETERS.items()
-            if item.basis in bases and item.code in getattr(overrides, name)
+            field: value
+            for field, value in changes.get(item.code, {}).items()
+            if getattr(item, field, None) is not None
         }
         return item.model_copy(update=update) if update else item
 
-    return template.model_copy(
-        update={
-            "default_width_m": _first(overrides.width_m, template.default_width_m),
-            "layers": tuple(changed(layer) for layer in template.layers),
-            "linear_items": tuple(changed(item) for item in template.linear_items),
-        }
-    )
+    update: dict[str, object] = {}
+    if overrides.width_m is not None:
+        update["default_width_m"] = overrides.width_m
+    if changes:
+        update["layers"] = tuple(changed(layer) for layer in template.layers)
+        update["linear_items"] = tuple(changed(item) for item in template.linear_items)
+    return template.model_copy(update=update) if update else template

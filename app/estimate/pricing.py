@@ -189,15 +189,19 @@ def _overrides_per_feature(
             f"{len(feature_overrides)} feature overrides for {n} features",
             field="feature_overrides",
         )
+    given = [(i, own) for i, own in enumerate(feature_overrides) if own is not None]
+    if not given:
+        return None, [None]
     seen: dict[Hashable, int] = {}
-    distinct: list[Overrides | None] = []
-    which = np.empty(n, dtype=np.intp)
-    for i, own in enumerate(feature_overrides):
-        key = None if own is None else own.key()
-        if key not in seen:
-            seen[key] = len(distinct)
+    distinct: list[Overrides | None] = [None]
+    codes = []
+    for _, own in given:
+        code = seen.setdefault(own.key(), len(distinct))
+        if code == len(distinct):
             distinct.append(own)
-        which[i] = seen[key]
+        codes.append(code)
+    which = np.zeros(n, dtype=np.intp)
+    which[[i for i, _ in given]] = codes
     return which, distinct
 
 
@@ -220,7 +224,10 @@ def _variants(
     else:
         codes, uniques = pd.factorize(override_of)
         group = codes.astype(np.intp) if len(uniques) > 1 else None
-        members, firsts = uniques.tolist(), np.unique(codes, return_index=True)[1].tolist()
+        # factorize numbers groups in order of first appearance, so a group's first feature
+        # is where the running maximum of the codes steps up
+        steps = np.diff(np.maximum.accumulate(codes), prepend=-1)
+        members, firsts = uniques.tolist(), np.flatnonzero(steps).tolist()
     variants: list[Template] = []
     rates: list[list[Decimal]] = [[] for _ in chosen.items]
     for member, first in zip(members, firsts, strict=True):
@@ -245,12 +252,14 @@ def _price_item(
 ) -> MinorArray:
     """Each feature's amount for one item, in minor units, at its group's rate."""
     exponent = catalog.currency_exponent
+    distinct = list(dict.fromkeys(rates))
+    if group is None or len(distinct) == 1:
+        selections: list[tuple[Decimal, IndexArray | slice]] = [(distinct[0], slice(None))]
+    else:
+        rate_of = np.array([distinct.index(rate) for rate in rates], dtype=np.intp)[group]
+        selections = [(rate, np.flatnonzero(rate_of == k)) for k, rate in enumerate(distinct)]
     amounts = np.empty(quantities.size, dtype=np.int64)
-    for rate in dict.fromkeys(rates):
-        if group is None:
-            members: IndexArray | slice = slice(None)
-        else:
-            members = np.flatnonzero(np.isin(group, [g for g, r in enumerate(rates) if r == rate]))
+    for rate, members in selections:
         selected = quantities[members]
         too_large = ~(selected <= max_quantity(rate, exponent))
         if too_large.any():

@@ -129,10 +129,13 @@ def measure(
     default_width = per_feature([variant.default_width_m for variant in variants])
     width = np.where(np.isnan(measures.width_m), default_width, measures.width_m)
     surface = np.where(np.isnan(measures.area_m2), length * width, measures.area_m2)
-    items = variants[0].items
+    items_of = [variant.items for variant in variants]
+    # overrides copy only the items they change: compute each distinct item's factor once
+    factors = {id(item): quantity_factor(item) for items in items_of for item in items}
+    items = items_of[0]
     quantities = np.empty((len(items), len(measures)), dtype=np.float64)
     for j, item in enumerate(items):
-        factor = per_feature([quantity_factor(variant.items[j]) for variant in variants])
+        factor = per_feature([factors[id(variant_items[j])] for variant_items in items_of])
         if isinstance(item, Layer):
             layer_area = surface + length * item.extra_width_m if item.extra_width_m else surface
             np.multiply(layer_area, factor, out=quantities[j])
