@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import URL
 
 from app.errors import NotFound
-from app.routes.deps import RepositoryDep
+from app.routes.deps import RepositoryDep, SettingsDep
 from app.routes.features import geojson_features
 from app.routes.params import BBoxDep, FeaturesOutputDep, JSONOutput, LimitDep, OffsetDep
 from app.routes.responses import GeoJSONResponse, MediaType, OpenAPIResponse
@@ -110,24 +110,19 @@ def link(href: URL | str, rel: str, media: MediaType, title: str | None = None) 
     return item
 
 
-def with_query(url: URL, params: list[tuple[str, str]]) -> URL:
-    """`url` with exactly these query parameters."""
-    return url.replace(query=urlencode(params, safe=","))
-
-
-def _paging_href(request: Request, offset: int) -> URL:
-    """This request's URL with only `offset` changed: bbox, limit, f and the rest are kept."""
-    params = [(key, value) for key, value in request.query_params.multi_items() if key != "offset"]
-    url = request.url_for("items", collectionId=request.path_params["collectionId"])
-    return with_query(url, [*params, ("offset", str(offset))])
+def paging_href(url: URL, params: list[tuple[str, str]], offset: int) -> URL:
+    """`url` with the request's query parameters, only `offset` changed (bbox, f... are kept)."""
+    kept = [(key, value) for key, value in params if key != "offset"]
+    return url.replace(query=urlencode([*kept, ("offset", str(offset))], safe=","))
 
 
 def _items_links(
     request: Request, collection_id: str, offset: int, limit: int, page: FeaturePage
 ) -> list[dict[str, str]]:
-    self_url = request.url_for("items", collectionId=collection_id)
+    url = request.url_for("items", collectionId=collection_id)
+    params = request.query_params.multi_items()
     links = [
-        link(with_query(self_url, request.query_params.multi_items()), "self", MediaType.geojson),
+        link(url.replace(query=request.url.query), "self", MediaType.geojson),
         link(
             request.url_for("collection", collectionId=collection_id),
             "collection",
@@ -136,10 +131,10 @@ def _items_links(
     ]
     if offset + len(page.features) < page.number_matched:
         next_offset = offset + len(page.features)
-        links.append(link(_paging_href(request, next_offset), "next", MediaType.geojson))
+        links.append(link(paging_href(url, params, next_offset), "next", MediaType.geojson))
     if offset > 0:
         prev_offset = max(0, min(offset, page.number_matched) - limit)
-        links.append(link(_paging_href(request, prev_offset), "prev", MediaType.geojson))
+        links.append(link(paging_href(url, params, prev_offset), "prev", MediaType.geojson))
     return links
 
 
@@ -217,11 +212,32 @@ def landing(request: Request) -> JSONResponse:
     include_in_schema=False,
     summary="API definition",
 )
-def api_document(request: Request) -> OpenAPIResponse:
-    """The OpenAPI document, with this server's absolute address as its server."""
+def api_document(request: Request, settings: SettingsDep) -> OpenAPIResponse:
+    """The OpenAPI document, naming this server by its absolute address.
+
+    It also describes `limit` under `components.parameters`, where QGIS looks for the
+    default and maximum page sizes it then asks for.
+    """
     schema = request.app.openapi()
-    server = str(request.base_url).rstrip("/")
-    return OpenAPIResponse({**schema, "servers": [{"url": server}]})
+    components = schema.get("components", {})
+    limit = {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": settings.limits.items_max_limit,
+            "default": settings.limits.items_default_limit,
+        },
+    }
+    parameters = {**components.get("parameters", {}), "limit": limit}
+    document = {
+        **schema,
+        "servers": [{"url": str(request.base_url).rstrip("/")}],
+        "components": {**components, "parameters": parameters},
+    }
+    return OpenAPIResponse(document)
 
 
 @router.get("/conformance", dependencies=[JSONOutput], summary="Conformance classes")

@@ -92,6 +92,8 @@ def test_service_desc_is_the_openapi_document(site: Site) -> None:
     parameters = {parameter["name"] for parameter in items["parameters"]}
     assert {"collectionId", "limit", "offset", "bbox", "f"} <= parameters
     assert GEOJSON in items["responses"]["200"]["content"]
+    limit = document["components"]["parameters"]["limit"]["schema"]
+    assert (limit["default"], limit["maximum"]) == (100, 1000)
 
 
 def test_conformance_claims_core_geojson_and_oas30_only(site: Site) -> None:
@@ -419,7 +421,8 @@ def test_links_carry_the_root_path(tmp_path: Path) -> None:
 
         for path in ["/collections/roads/items", "/takeoff/collections/roads/items"]:
             page = httpx.get(server.url + path, params={"bbox": "106,-7,107,-6"}).json()
-            assert href(page, "self") == base + "/collections/roads/items?bbox=106,-7,107,-6"
+            assert href(page, "self").startswith(base + "/collections/roads/items?")
+            assert query(href(page, "self")) == {"bbox": ["106,-7,107,-6"]}
             assert href(page, "next").startswith(base + "/collections/roads/items?")
             assert href(page, "collection") == base + "/collections/roads"
             assert httpx.get(href(page, "next")).status_code == 200
