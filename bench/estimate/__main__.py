@@ -54,7 +54,9 @@ def main() -> None:
         ),
         (
             "price_bill, collector-flexible (9 items)",
-            lambda: price_bill(measures, "collector-flexible", templates=templates, catalog=catalog),
+            lambda: price_bill(
+                measures, "collector-flexible", templates=templates, catalog=catalog
+            ),
         ),
         (
             "price_bill, 3 templates mixed per segment",
