@@ -105,17 +105,24 @@ def repository(store_settings: StoreSettings) -> Iterator[Repository]:
 API_KEY = "test-key-0123456789abcdef"
 
 
+def fresh_store(request: pytest.FixtureRequest, folder: Path) -> dict[str, str]:
+    """`TAKEOFF_*` settings of a new store for the backend `request.param`, migrated."""
+    settings = {"data_dir": str(folder / "store")}
+    if request.param == "postgis":
+        url = request.getfixturevalue("make_postgis_database")()
+        upgraded = run_takeoff("db", "upgrade", database_url=url)
+        assert upgraded.returncode == 0, upgraded.stderr
+        settings["database_url"] = url
+    return settings
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     """`takeoff serve` on a fresh store of each backend, with one API key, per test module."""
-    settings = {"api_keys": f'["{API_KEY}"]', "data_dir": str(tmp_path_factory.mktemp("store"))}
-    if request.param == "postgis":
-        url = request.getfixturevalue("make_postgis_database")()
-        assert run_takeoff("db", "upgrade", database_url=url).returncode == 0
-        settings["database_url"] = url
-    with LiveServer(**settings) as live:
+    settings = fresh_store(request, tmp_path_factory.mktemp("server"))
+    with LiveServer(api_keys=f'["{API_KEY}"]', **settings) as live:
         yield live
 
 

@@ -241,9 +241,9 @@ class BillOfMaterials:
                 quantities[code][block.features] = block.quantities[j]
                 amounts[code][block.features] = block.amounts[j]
         for code in codes:
-            frame[f"{_snake(code)}_{_snake(units[code])}"] = quantities[code]
+            frame[quantity_column(code, units[code])] = quantities[code]
         for code in codes:
-            frame[f"{_snake(code)}_amount"] = self._decimals(amounts[code])
+            frame[amount_column(code)] = self._decimals(amounts[code])
         for name in ("subtotal", "overhead_profit", "tax", "total"):
             frame[name] = self._decimals(getattr(columns, name))
         return pd.DataFrame(frame)
@@ -256,3 +256,13 @@ class BillOfMaterials:
 
 def _snake(text: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")
+
+
+def quantity_column(code: str, unit: str) -> str:
+    """Flat column of an item's quantity, unit in the name: `AC-WC`, `t` -> `ac_wc_t`."""
+    return f"{_snake(code)}_{_snake(unit)}"
+
+
+def amount_column(code: str) -> str:
+    """Flat column of an item's amount: `AC-WC` -> `ac_wc_amount`."""
+    return f"{_snake(code)}_amount"

@@ -9,13 +9,14 @@ import shapely
 from geoalchemy2 import Geometry
 from geoalchemy2.shape import from_shape, to_shape
 from sqlalchemy import JSON, DateTime, LargeBinary
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 SRID = 4326
 
-JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+JSONDocument = JSON()
+"""Plain `json` on PostgreSQL, not `jsonb`: jsonb reorders keys, and the order of a layer's
+properties is the column order QGIS and GDAL show."""
 
 
 def _is_postgres(dialect: Dialect | None) -> bool:

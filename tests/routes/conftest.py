@@ -5,21 +5,18 @@ and three saved estimates, shared by the tests of a module (a server takes secon
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import shapely
-import sqlalchemy as sa
 
 from app.settings import StoreSettings
 from app.store.database import create_store_engine
 from app.store.repository import NewEstimate, Repository
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, fresh_store
 from tests.live import LiveServer, run_takeoff
 
 GRID_SIDE = 50  # 2,500 cells
@@ -97,53 +94,20 @@ def save_estimates(store: StoreSettings) -> None:
     engine.dispose()
 
 
-@contextmanager
-def fresh_postgis(admin_url: str) -> Iterator[str]:
-    """A migrated PostGIS database for one module, dropped afterwards."""
-    admin = sa.create_engine(
-        sa.make_url(admin_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    name = f"takeoff_t_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"create database {name}")
-    url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = sa.create_engine(url)
-        with engine.begin() as connection:
-            connection.exec_driver_sql("create extension postgis")
-        engine.dispose()
-        upgraded = run_takeoff("db", "upgrade", database_url=url)
-        assert upgraded.returncode == 0, upgraded.stderr
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"drop database if exists {name} with (force)")
-        admin.dispose()
-
-
-@contextmanager
-def store_settings_for(request: pytest.FixtureRequest, folder: Path) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        yield {"data_dir": str(folder / "store")}
-    else:
-        with fresh_postgis(request.getfixturevalue("postgis_url")) as url:
-            yield {"database_url": url, "data_dir": str(folder)}
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
     """A server whose store holds `roads`, `grid` (2,500 cells) and three saved estimates."""
     folder = tmp_path_factory.mktemp(f"site-{request.param}")
-    with store_settings_for(request, folder) as settings:
-        grid = write_grid(folder / "grid.geojson")
-        loaded = run_takeoff("load-layer", str(grid), "--title", "Test grid", **settings)
-        assert loaded.returncode == 0, loaded.stderr
-        save_estimates(
-            StoreSettings(
-                database_url=settings.get("database_url"), data_dir=Path(settings["data_dir"])
-            )
+    settings = fresh_store(request, folder)
+    grid = write_grid(folder / "grid.geojson")
+    loaded = run_takeoff("load-layer", str(grid), "--title", "Test grid", **settings)
+    assert loaded.returncode == 0, loaded.stderr
+    save_estimates(
+        StoreSettings(
+            database_url=settings.get("database_url"), data_dir=Path(settings["data_dir"])
         )
-        with LiveServer(**settings) as server:
-            yield Site(server.url, server.port, request.param, settings)
+    )
+    with LiveServer(**settings) as server:
+        yield Site(server.url, server.port, request.param, settings)

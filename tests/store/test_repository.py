@@ -126,6 +126,7 @@ def test_sample_layer_is_published_whole(repository: Repository, data_dir: Path)
         "oneway": None,
         "lanes": 2,
     }
+    assert list(first.properties) == ["osm_id", "name", "highway", "oneway", "lanes"]
     assert len(shapely.get_coordinates(first.geometry)) == 23
 
     page = repository.layer_page("roads", limit=50, offset=100)
