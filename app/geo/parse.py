@@ -1,0 +1,283 @@
+"""Read road geometries from GeoJSON, WKT/EWKT or geometry arrays into one columnar shape.
+
+Every reader returns `ParsedFeatures`: geometries in EPSG:4326 plus per-feature properties,
+ids, warnings and input problems. A feature that cannot be read does not stop the batch: it
+gets `None` as geometry and a reason in `problems`, so a thousand-row upload reports every bad
+row at once (`app.geo.validate.validate` turns the first one into an error when one is enough).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from app.errors import InvalidInput, InvalidParameter
+from app.geo.arrays import GeometryArray, as_geometry_array
+from app.geo.crs import WGS84, resolve_crs, to_wgs84
+
+Z_DROPPED = "Z coordinates dropped: measuring is 2D on the ellipsoid"
+ROAD_TYPES = ("LineString", "MultiLineString", "Polygon", "MultiPolygon")
+_ROAD_TYPES_TEXT = "LineString, MultiLineString, Polygon or MultiPolygon"
+
+
+@dataclass
+class ParsedFeatures:
+    """Features as columns: geometry array (EPSG:4326) and what came with each feature."""
+
+    geometries: GeometryArray
+    properties: list[dict[str, Any]]
+    ids: list[Any]
+    warnings: list[list[str]]
+    problems: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.geometries)
+
+
+def wrong_type_reason(type_name: str) -> str:
+    """The one wording for a geometry type that is not a road, shared with validation."""
+    return f"{type_name} is not a road geometry: expected {_ROAD_TYPES_TEXT}"
+
+
+class _Unreadable(Exception):
+    """A GeoJSON geometry that cannot become a shapely geometry (reason in the message)."""
+
+
+def _positions(value: Any, where: str, warnings: list[str]) -> NDArray[np.float64]:
+    try:
+        array = np.asarray(value)
+    except ValueError as error:  # ragged nesting
+        raise _Unreadable(f"{where}: positions are not a list of [lon, lat] pairs") from error
+    if array.size == 0:
+        return np.empty((0, 2))
+    if array.ndim != 2 or array.shape[1] < 2 or array.dtype.kind not in "iuf":
+        raise _Unreadable(f"{where}: positions are not a list of [lon, lat] numbers")
+    if array.shape[1] > 2 and Z_DROPPED not in warnings:
+        warnings.append(Z_DROPPED)
+    return array[:, :2].astype(np.float64)
+
+
+def _line(value: Any, where: str, warnings: list[str]) -> shapely.LineString:
+    coords = _positions(value, where, warnings)
+    if len(coords) == 1:
+        raise _Unreadable(f"{where}: a line needs at least 2 positions, got 1")
+    if not len(coords):
+        return shapely.LineString()
+    with np.errstate(invalid="ignore"):  # NaN positions are reported by validation
+        return shapely.LineString(coords)
+
+
+def _ring(value: Any, where: str, warnings: list[str]) -> NDArray[np.float64]:
+    coords = _positions(value, where, warnings)
+    if len(coords) and not np.array_equal(coords[0], coords[-1], equal_nan=True):
+        raise _Unreadable(f"{where}: unclosed ring (first position differs from last)")
+    if 0 < len(coords) < 4:
+        raise _Unreadable(f"{where}: a ring needs at least 4 positions, got {len(coords)}")
+    return coords
+
+
+def _polygon(value: Any, where: str, warnings: list[str]) -> shapely.Polygon:
+    if not isinstance(value, list):
+        raise _Unreadable(f"{where}: polygon coordinates must be a list of rings")
+    rings = [_ring(ring, f"{where} ring {k}", warnings) for k, ring in enumerate(value)]
+    if not rings or len(rings[0]) == 0:
+        return shapely.Polygon()
+    return shapely.Polygon(rings[0], rings[1:])
+
+
+def _geojson_geometry(geometry: Any, warnings: list[str]) -> shapely.Geometry:
+    if geometry is None:
+        raise _Unreadable("no geometry (null)")
+    if not isinstance(geometry, dict) or "type" not in geometry:
+        raise _Unreadable("geometry is not a GeoJSON geometry object")
+    kind = geometry["type"]
+    if kind not in ROAD_TYPES:
+        raise _Unreadable(wrong_type_reason(str(kind)))
+    coords = geometry.get("coordinates")
+    if not isinstance(coords, list):
+        raise _Unreadable(f"{kind} has no coordinates list")
+    if kind == "LineString":
+        return _line(coords, "line", warnings)
+    if kind == "Polygon":
+        return _polygon(coords, "polygon", warnings)
+    if kind == "MultiLineString":
+        lines = [_line(part, f"line {k}", warnings) for k, part in enumerate(coords)]
+        return shapely.MultiLineString([line for line in lines if not line.is_empty])
+    polygons = [_polygon(part, f"polygon {k}", warnings) for k, part in enumerate(coords)]
+    return shapely.MultiPolygon([polygon for polygon in polygons if not polygon.is_empty])
+
+
+def _legacy_crs(obj: dict[str, Any]) -> Any:
+    """The pre-RFC 7946 `crs` member ({"type": "name", "properties": {"name": ...}}), if any."""
+    member = obj.get("crs")
+    if isinstance(member, dict):
+        return (member.get("properties") or {}).get("name")
+    return None
+
+
+def parse_geojson(obj: Any, *, crs: Any = None) -> ParsedFeatures:
+    """Features of a GeoJSON Geometry, Feature or FeatureCollection (already decoded to dicts).
+
+    Coordinates are lon/lat WGS84 (RFC 7946) unless `crs` or a legacy `crs` member names
+    another system. Unclosed rings are caught here, before shapely would close them silently.
+    """
+    if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+        raise InvalidInput(
+            "not a GeoJSON object: expected a Geometry, Feature or FeatureCollection"
+        )
+    if obj["type"] == "FeatureCollection":
+        features = obj.get("features")
+        if not isinstance(features, list):
+            raise InvalidInput("FeatureCollection without a 'features' list")
+    elif obj["type"] == "Feature":
+        features = [obj]
+    else:
+        features = [{"type": "Feature", "geometry": obj, "properties": None}]
+
+    geometries: list[shapely.Geometry | None] = []
+    properties: list[dict[str, Any]] = []
+    ids: list[Any] = []
+    warnings: list[list[str]] = []
+    problems: list[str | None] = []
+    for feature in features:
+        feature_warnings: list[str] = []
+        is_feature = isinstance(feature, dict) and feature.get("type") == "Feature"
+        props = feature.get("properties") if is_feature else None
+        properties.append(dict(props) if isinstance(props, dict) else {})
+        ids.append(feature.get("id") if is_feature else None)
+        try:
+            if not is_feature:
+                raise _Unreadable("not a GeoJSON Feature")
+            geometries.append(_geojson_geometry(feature.get("geometry"), feature_warnings))
+            problems.append(None)
+        except _Unreadable as reason:
+            geometries.append(None)
+            problems.append(str(reason))
+        warnings.append(feature_warnings)
+    source_crs = crs if crs is not None else _legacy_crs(obj)
+    array = as_geometry_array(geometries)
+    if source_crs is not None:
+        array = to_wgs84(array, source_crs)
+    return ParsedFeatures(array, properties, ids, warnings, problems)
+
+
+def _drop_z(geoms: GeometryArray, warnings: list[list[str]]) -> GeometryArray:
+    has_z = shapely.has_z(geoms)
+    if not has_z.any():
+        return geoms
+    for index in np.flatnonzero(has_z):
+        warnings[index].append(Z_DROPPED)
+    return np.asarray(shapely.force_2d(geoms), dtype=object)
+
+
+def _columns(
+    count: int, properties: Sequence[dict[str, Any]] | None, ids: Sequence[Any] | None
+) -> tuple[list[dict[str, Any]], list[Any]]:
+    props = [dict(p) for p in properties] if properties is not None else [{} for _ in range(count)]
+    id_list = list(ids) if ids is not None else [None] * count
+    if len(props) != count or len(id_list) != count:
+        raise InvalidInput(f"properties and ids must have one entry per geometry ({count})")
+    return props, id_list
+
+
+def _wkt_problem(text: str) -> str:
+    try:
+        shapely.from_wkt(text)
+    except shapely.errors.GEOSException as error:
+        message = str(error)
+        if "do not form a closed linestring" in message:
+            return "unclosed ring (first point differs from last)"
+        return f"unreadable WKT: {message}"
+    return "unreadable WKT"
+
+
+def _split_srid(value: Any) -> tuple[int | None, str | None]:
+    if not isinstance(value, str):
+        return None, None
+    if value[:5].upper() == "SRID=":
+        head, _, body = value.partition(";")
+        try:
+            return int(head[5:]), body
+        except ValueError:
+            return -1, body
+    return None, value
+
+
+def parse_wkt(
+    values: Sequence[Any],
+    *,
+    crs: Any = None,
+    properties: Sequence[dict[str, Any]] | None = None,
+    ids: Sequence[Any] | None = None,
+) -> ParsedFeatures:
+    """Features from WKT or EWKT strings (`SRID=32748;LINESTRING(...)`), e.g. a CSV column.
+
+    An EWKT SRID names the CRS of its own row; other rows are in `crs` (default EPSG:4326).
+    Parsing is one vectorised `shapely.from_wkt` call; only unreadable rows are re-read alone
+    to give their reason.
+    """
+    split = [_split_srid(value) for value in values]
+    bodies = np.array([body for _, body in split], dtype=object)
+    geoms = np.asarray(shapely.from_wkt(bodies, on_invalid="ignore"), dtype=object)
+    props, id_list = _columns(len(geoms), properties, ids)
+    warnings: list[list[str]] = [[] for _ in range(len(geoms))]
+    problems: list[str | None] = [None] * len(geoms)
+    for index in np.flatnonzero(shapely.is_missing(geoms)):
+        body = bodies[index]
+        problems[index] = "no geometry (empty cell)" if not body else _wkt_problem(body)
+    geoms = _drop_z(geoms, warnings)
+
+    srids = np.array([srid if srid is not None else 0 for srid, _ in split], dtype=np.int64)
+    for srid in np.unique(srids):
+        rows = np.flatnonzero(srids == srid)
+        if srid == 0:
+            row_crs = crs if crs is not None else WGS84
+        elif srid < 0:
+            for index in rows:
+                problems[index] = problems[index] or "EWKT SRID is not a number"
+            geoms[rows] = None
+            continue
+        else:
+            row_crs = f"EPSG:{srid}"
+        try:
+            geoms[rows] = to_wgs84(geoms[rows], row_crs)
+        except InvalidParameter:
+            if srid == 0:
+                raise
+            for index in rows:
+                problems[index] = problems[index] or f"unknown EWKT SRID {srid}"
+            geoms[rows] = None
+    return ParsedFeatures(geoms, props, id_list, warnings, problems)
+
+
+def parse_geometries(
+    geoms: Any,
+    *,
+    crs: Any = None,
+    properties: Sequence[dict[str, Any]] | None = None,
+    ids: Sequence[Any] | None = None,
+) -> ParsedFeatures:
+    """Features from a shapely geometry array or a GeoSeries read from a file.
+
+    The CRS is the GeoSeries' own (file metadata) or `crs`; both given and different is an
+    error rather than a guess. Without either, coordinates are taken as EPSG:4326.
+    """
+    own_crs = getattr(geoms, "crs", None)
+    if own_crs is not None and crs is not None and not resolve_crs(crs).equals(own_crs):
+        raise InvalidInput(f"crs {crs!r} contradicts the data's own CRS {own_crs.to_string()}")
+    array = as_geometry_array(geoms).copy()
+    props, id_list = _columns(len(array), properties, ids)
+    warnings: list[list[str]] = [[] for _ in range(len(array))]
+    problems: list[str | None] = [None] * len(array)
+    for index in np.flatnonzero(shapely.is_missing(array)):
+        problems[index] = "no geometry (null)"
+    array = _drop_z(array, warnings)
+    source_crs = own_crs if own_crs is not None else crs
+    if source_crs is not None:
+        array = to_wgs84(array, source_crs)
+    return ParsedFeatures(array, props, id_list, warnings, problems)
