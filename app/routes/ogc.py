@@ -13,15 +13,23 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.datastructures import URL
 
 from app.errors import NotFound
 from app.routes.deps import RepositoryDep, SettingsDep
 from app.routes.features import geojson_features
-from app.routes.params import BBoxDep, FeaturesOutputDep, JSONOutput, LimitDep, OffsetDep
+from app.routes.params import (
+    BBoxDep,
+    FeaturesOutputDep,
+    JSONOutput,
+    LimitDep,
+    OffsetDep,
+    OutputType,
+)
 from app.routes.responses import GeoJSONResponse, MediaType, OpenAPIResponse
+from app.routes.web import planner_page
 from app.store.repository import BBox, FeaturePage, Repository, StoredFeature
 
 router = APIRouter(tags=["OGC API Features"])
@@ -41,6 +49,7 @@ CollectionId = Annotated[
     Path(alias="collectionId", description="`estimates`, or the id of a road layer."),
 ]
 FeatureId = Annotated[str, Path(alias="featureId", description="A feature's numeric id.")]
+LandingOutputDep = Annotated[MediaType, Depends(OutputType(MediaType.json, MediaType.html))]
 
 
 @dataclass(frozen=True)
@@ -200,10 +209,15 @@ def landing_document(request: Request) -> dict[str, Any]:
     return {"title": request.app.title, "description": request.app.description, "links": links}
 
 
-@router.get("/", dependencies=[JSONOutput], summary="Landing page")
-def landing(request: Request) -> JSONResponse:
-    """Where API clients start: links to the definition, conformance and collections."""
-    return JSONResponse(landing_document(request))
+@router.get("/", summary="Landing page")
+def landing(request: Request, output: LandingOutputDep) -> Response:
+    """Where API clients start: links to the definition, conformance and collections.
+
+    A browser, which asks for HTML first, gets the planner's page instead.
+    """
+    if output is MediaType.html:
+        return planner_page(request)
+    return JSONResponse(landing_document(request), headers={"Vary": "Accept"})
 
 
 @router.get(
