@@ -1,0 +1,94 @@
+"""`POST /estimates` and saved estimates: the planner's front door.
+
+Handlers stay thin: read options, call the pipeline (`app.service`), pick the output format.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+
+from app.routes.deps import RepositoryDep, SettingsDep, WriteAccess
+from app.routes.downloads import EstimateFormatDep, estimate_response
+from app.service import EstimateQuery, rerun_saved, run_estimate, save_estimate
+
+router = APIRouter(prefix="/estimates", tags=["estimates"])
+
+GEOJSON_BODY = Body(
+    description="A GeoJSON Geometry, Feature or FeatureCollection (lon/lat WGS84 unless `crs` "
+    "says otherwise). Feature properties `template`, `width_m`, `name`, `centerline` and "
+    "overrides (`thickness`, `density`, `spray_rate`, `waste`, `rates`, "
+    "`overhead_profit_pct`, `vat_pct`) apply to that feature.",
+    examples=[
+        {
+            "type": "Feature",
+            "properties": {"name": "Jalan Contoh", "template": "neighbourhood-rigid"},
+            "geometry": {
+                "type": "LineString",
+                "coordinates": [[106.6300, -6.1700], [106.6309, -6.1700]],
+            },
+        }
+    ],
+)
+
+
+@router.post("", summary="Estimate the materials and cost of road geometries")
+def create_estimate(
+    request: Request,
+    repository: RepositoryDep,
+    settings: SettingsDep,
+    output: EstimateFormatDep,
+    body: Annotated[dict[str, Any], GEOJSON_BODY],
+    template: Annotated[str | None, Query(description="Template id (or id@version).")] = None,
+    catalog: Annotated[str | None, Query(description="Rate catalog id or id@version.")] = None,
+    width_m: Annotated[float | None, Query(gt=0, description="Road width, metres.")] = None,
+    crs: Annotated[
+        str | None, Query(description="CRS of the body's coordinates, e.g. EPSG:32748.")
+    ] = None,
+    save: Annotated[bool, Query(description="Keep the estimate (GET /estimates/{id}).")] = False,
+    dissolve: Annotated[
+        bool, Query(description="Pave overlapping parts of features only once.")
+    ] = False,
+) -> Response:
+    """Measure, quantify and price every feature; optionally save the estimate."""
+    query = EstimateQuery.with_defaults(
+        settings, template, catalog, width_m=width_m, crs=crs, dissolve=dissolve
+    )
+    run = run_estimate(repository, settings, body, query)
+    answer = run.result.to_dict()
+    status = 200
+    if save:
+        saved = save_estimate(repository, run, body, query)
+        answer = {"id": saved.id, **answer}
+        status = 201
+    response = estimate_response(run, answer, output, filename="estimate")
+    response.status_code = status
+    if save:
+        response.headers["Location"] = str(
+            request.url_for("get_estimate", estimate_id=answer["id"])
+        )
+    return response
+
+
+@router.get("/{estimate_id}", name="get_estimate", summary="A saved estimate")
+def get_estimate(
+    estimate_id: int, repository: RepositoryDep, settings: SettingsDep, output: EstimateFormatDep
+) -> Response:
+    """The saved answer; other formats are made again from the pinned template and catalog."""
+    saved = repository.get_estimate(estimate_id)
+    run = rerun_saved(repository, settings, saved)
+    answer = {"id": saved.id, "created_at": saved.created_at.isoformat(), **saved.result}
+    return estimate_response(run, answer, output, filename=f"estimate-{saved.id}")
+
+
+@router.delete(
+    "/{estimate_id}",
+    status_code=204,
+    dependencies=[WriteAccess],
+    summary="Delete a saved estimate (needs an API key)",
+)
+def delete_estimate(estimate_id: int, repository: RepositoryDep) -> Response:
+    """Remove the estimate; 404 when there is none."""
+    repository.delete_estimate(estimate_id)
+    return Response(status_code=204)

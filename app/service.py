@@ -1,0 +1,179 @@
+"""Estimates against the store: parse, resolve templates and catalog, run, save, re-run.
+
+The pure pipeline (`app.pipeline`) knows nothing of the store; this module feeds it the
+stored versions a request names and records what a saved estimate needs to be reproduced:
+the original body, the options, and the exact template and catalog versions used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from pydantic import ValidationError
+
+from app.errors import InvalidParameter, TooLarge
+from app.estimate.bom import quantity_column
+from app.estimate.catalogs import RateCatalog
+from app.estimate.overrides import Overrides
+from app.estimate.templates import Template
+from app.geo.footprint import footprints
+from app.geo.parse import parse_geojson
+from app.geo.validate import validate
+from app.io.flat import money_number
+from app.pipeline import EstimateOptions, EstimateResult, estimate_features, plan_features
+from app.resolve import resolve_catalog, resolve_templates
+from app.settings import Settings
+from app.store.repository import NewEstimate, Repository, StoredEstimate
+
+
+@dataclass(frozen=True)
+class EstimateQuery:
+    """The request-level options of an estimate, as given (catalog may be `id@version`)."""
+
+    template: str
+    catalog: str
+    width_m: float | None = None
+    crs: str | None = None
+    dissolve: bool = False
+
+    @classmethod
+    def with_defaults(
+        cls, settings: Settings, template: str | None, catalog: str | None, **options: Any
+    ) -> EstimateQuery:
+        """The query with the configured default template and catalog where none is named."""
+        return cls(
+            template=template or settings.estimate.default_template,
+            catalog=catalog or settings.estimate.default_catalog,
+            **options,
+        )
+
+
+@dataclass(frozen=True)
+class EstimateRun:
+    """A finished estimate with the template and catalog versions it was priced with."""
+
+    result: EstimateResult
+    templates: list[Template]
+    catalog: RateCatalog
+
+
+def _request_overrides(body: dict[str, Any]) -> Overrides:
+    """A FeatureCollection's `overrides` member applies to every feature."""
+    try:
+        return Overrides.model_validate(body.get("overrides") or {})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in ("overrides", *error["loc"]))
+        raise InvalidParameter(f"{where}: {error['msg']}", field=where) from exc
+
+
+def run_estimate(
+    repository: Repository,
+    settings: Settings,
+    body: dict[str, Any],
+    query: EstimateQuery,
+    pins: dict[str, int] | None = None,
+) -> EstimateRun:
+    """Estimate a GeoJSON body with the stored templates and catalog the query names."""
+    features = parse_geojson(body, crs=query.crs)
+    if len(features.properties) > settings.limits.max_features:
+        raise TooLarge(
+            f"{len(features.properties)} features in one request; the limit is "
+            f"{settings.limits.max_features} (send larger batches to POST /batch)"
+        )
+    validate(features, max_vertices=settings.limits.max_vertices)
+    options = EstimateOptions(
+        template=query.template,
+        catalog=query.catalog,
+        width_m=query.width_m,
+        dissolve=query.dissolve,
+        overrides=_request_overrides(body),
+    )
+    plan = plan_features(features, options)
+    templates = resolve_templates(repository, plan.templates, pins)
+    catalog = resolve_catalog(repository, query.catalog)
+    result = estimate_features(features, plan, options, templates, catalog)
+    used = list({template.slug: template for template in templates.values()}.values())
+    return EstimateRun(result=result, templates=used, catalog=catalog)
+
+
+def surface_geometry(result: EstimateResult) -> shapely.Geometry:
+    """The paved surface as one MultiPolygon: polygons as drawn, lines as their footprints."""
+    geometries = result.features.geometries
+    is_line = np.isin(shapely.get_type_id(geometries), [1, 5])
+    surfaces = np.array(geometries, dtype=object)
+    if is_line.any():
+        surfaces[is_line] = footprints(geometries[is_line], result.bill.features.width_m[is_line])
+    parts = shapely.get_parts(surfaces)
+    return shapely.multipolygons(parts[shapely.get_type_id(parts) == 3])
+
+
+def summary_properties(run: EstimateRun) -> dict[str, Any]:
+    """Flat properties of a saved estimate as one feature of the `estimates` collection."""
+    bill = run.result.bill
+    properties: dict[str, Any] = {
+        "name": next((name for name in run.result.plan.names if name), None),
+        "features": len(bill),
+        "templates": ", ".join(template.slug for template in run.templates),
+        "catalog": run.catalog.slug,
+        "catalog_version": run.catalog.version,
+        "currency": run.catalog.currency,
+        "length_m": bill.totals.length_m,
+        "area_m2": bill.totals.area_m2,
+    }
+    for line in bill.items:
+        column = quantity_column(line.code, line.unit)
+        properties[column] = properties.get(column, 0.0) + line.quantity
+    totals = bill.totals
+    money = {
+        "subtotal": totals.subtotal,
+        "overhead_profit": totals.overhead_profit,
+        "tax": totals.tax,
+        "total": totals.total,
+    }
+    properties.update({name: money_number(amount) for name, amount in money.items()})
+    return properties
+
+
+def save_estimate(
+    repository: Repository, run: EstimateRun, body: dict[str, Any], query: EstimateQuery
+) -> StoredEstimate:
+    """Keep the estimate with everything needed to make it again, byte for byte."""
+    pinned = EstimateQuery(
+        **{**asdict(query), "catalog": f"{run.catalog.slug}@{run.catalog.version}"}
+    )
+    properties = summary_properties(run)
+    return repository.save_estimate(
+        NewEstimate(
+            name=properties["name"],
+            geometry=surface_geometry(run.result),
+            request={
+                "body": body,
+                "query": asdict(pinned),
+                "template_versions": {t.slug: t.version for t in run.templates},
+            },
+            result=run.result.to_dict(),
+            properties=properties,
+            template_slug=run.templates[0].slug,
+            template_version=run.templates[0].version or 0,
+            catalog_slug=run.catalog.slug,
+            catalog_version=run.catalog.version or 0,
+            currency=run.catalog.currency,
+            total=run.result.bill.totals.total,
+        )
+    )
+
+
+def rerun_saved(repository: Repository, settings: Settings, saved: StoredEstimate) -> EstimateRun:
+    """The saved estimate made again with the template and catalog versions it used."""
+    request = saved.request
+    return run_estimate(
+        repository,
+        settings,
+        request["body"],
+        EstimateQuery(**request["query"]),
+        pins=request["template_versions"],
+    )
