@@ -1,0 +1,1 @@
+"""Benchmark of app.geo measuring: `python -m bench.measure`."""
