@@ -7,15 +7,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
-import shapely
 
-from app.settings import StoreSettings
-from app.store.database import create_store_engine
-from app.store.repository import NewEstimate, Repository
 from tests.conftest import BACKENDS, fresh_store
 from tests.live import LiveServer, run_takeoff
 
@@ -57,41 +53,23 @@ def write_grid(path: Path) -> Path:
     return path
 
 
-ESTIMATE_PROPERTIES = ("name", "template", "length_m", "area_m2", "total", "currency")
+ESTIMATE_NAMES = ("Jalan Satu", "Jalan Dua", "Jalan Tiga")
 
 
-def save_estimates(store: StoreSettings) -> None:
-    engine = create_store_engine(store)
-    repository = Repository(engine)
-    for n, name in enumerate(["Jalan Satu", "Jalan Dua", "Jalan Tiga"]):
+def save_estimates(url: str) -> None:
+    """Three 110 m x 11 m road polygons, drawn clockwise, saved through `POST /estimates`."""
+    for n, name in enumerate(ESTIMATE_NAMES):
         x = 106.63 + n * 0.01
-        geometry = shapely.Polygon(
-            [(x, -6.170), (x + 0.001, -6.170), (x + 0.001, -6.1701), (x, -6.1701)]
+        ring = [[x, -6.170], [x + 0.001, -6.170], [x + 0.001, -6.1701], [x, -6.1701], [x, -6.170]]
+        feature = {
+            "type": "Feature",
+            "properties": {"name": name},
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+        }
+        saved = httpx.post(
+            url + "/estimates", params={"save": "true", "template": "local-flexible"}, json=feature
         )
-        total = Decimal(1_000_000 * (n + 1))
-        repository.save_estimate(
-            NewEstimate(
-                name=name,
-                geometry=geometry,
-                request={"template": "local-flexible"},
-                result={"totals": {"total": str(total)}},
-                properties={
-                    "name": name,
-                    "template": "local-flexible",
-                    "length_m": 110.5 + n,
-                    "area_m2": 11.05 * (n + 1),
-                    "total": float(total),
-                    "currency": "IDR",
-                },
-                template_slug="local-flexible",
-                template_version=1,
-                catalog_slug="tangerang-sample",
-                catalog_version=1,
-                currency="IDR",
-                total=total,
-            )
-        )
-    engine.dispose()
+        assert saved.status_code == 201, saved.text
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -104,10 +82,6 @@ def site(
     grid = write_grid(folder / "grid.geojson")
     loaded = run_takeoff("load-layer", str(grid), "--title", "Test grid", **settings)
     assert loaded.returncode == 0, loaded.stderr
-    save_estimates(
-        StoreSettings(
-            database_url=settings.get("database_url"), data_dir=Path(settings["data_dir"])
-        )
-    )
     with LiveServer(**settings) as server:
+        save_estimates(server.url)
         yield Site(server.url, server.port, request.param, settings)

@@ -11,7 +11,7 @@ import pytest
 import shapely
 
 from tests.live import LiveServer
-from tests.routes.conftest import ESTIMATE_PROPERTIES, GRID_SIDE, Site
+from tests.routes.conftest import ESTIMATE_NAMES, GRID_SIDE, Site
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -322,15 +322,12 @@ def test_one_feature(site: Site) -> None:
 def test_one_saved_estimate(site: Site) -> None:
     page = get(site, "/collections/estimates/items").json()
     assert page["numberMatched"] == page["numberReturned"] == 3
-    assert [f["properties"]["name"] for f in page["features"]] == [
-        "Jalan Satu",
-        "Jalan Dua",
-        "Jalan Tiga",
-    ]
+    assert [f["properties"]["name"] for f in page["features"]] == list(ESTIMATE_NAMES)
     last = page["features"][-1]
     feature = get(site, f"/collections/estimates/items/{last['id']}").json()
     assert feature["properties"] == last["properties"]
-    assert shapely.LinearRing(feature["geometry"]["coordinates"][0]).is_ccw
+    assert feature["geometry"]["type"] == "MultiPolygon"
+    assert shapely.LinearRing(feature["geometry"]["coordinates"][0][0]).is_ccw
 
 
 @pytest.mark.parametrize("collection", ["roads", "estimates"])
@@ -397,8 +394,13 @@ def test_ogrinfo_reads_roads(site: Site) -> None:
 def test_ogrinfo_reads_saved_estimates(site: Site) -> None:
     summary = ogrinfo("-ro", "-so", f"OAPIF:{site.url}", "estimates")
     assert "Feature Count: 3" in summary
-    assert "Geometry: Polygon" in summary
-    assert field_names(summary) == set(ESTIMATE_PROPERTIES)
+    assert "Geometry: Multi Polygon" in summary
+    properties = get(site, "/collections/estimates/items").json()["features"][0]["properties"]
+    assert field_names(summary) == set(properties)
+    assert {"name", "templates", "catalog", "currency", "length_m", "area_m2", "total"} <= set(
+        properties
+    )
+    assert {"ac_wc_t", "prime_coat_l", "lpa_m3", "lpb_m3"} <= set(properties)
 
 
 def test_ogrinfo_reads_every_feature_of_a_large_layer(site: Site) -> None:
