@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
+
+from app.io.rfc7946 import rfc7946_geometries
 
 if TYPE_CHECKING:
     from app.pipeline import EstimateResult
@@ -32,12 +33,6 @@ def _scalar_properties(properties: list[dict[str, Any]]) -> pd.DataFrame:
         for row in properties
     ]
     return pd.DataFrame.from_records(rows, index=range(len(rows)))
-
-
-def rfc7946_geometries(geometries: np.ndarray) -> np.ndarray:
-    """Polygons wound by the right-hand rule (exterior counter-clockwise), 7 decimals."""
-    oriented = shapely.orient_polygons(geometries, exterior_cw=False)
-    return shapely.transform(oriented, lambda xy: np.round(xy, 7))
 
 
 def flat_frame(result: EstimateResult) -> gpd.GeoDataFrame:

@@ -5,28 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import shapely
 from shapely.geometry import mapping
 
+from app.io.rfc7946 import rfc7946_geometries
 from app.store.repository import StoredFeature
-
-DECIMALS = 7  # about 1 cm on the ground: finer digits are noise, coarser ones move kerbs
-
-
-def _round(coordinates: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    return np.round(coordinates, DECIMALS)
 
 
 def geojson_geometries(
     geometries: Sequence[shapely.Geometry | None],
 ) -> list[dict[str, Any] | None]:
-    """GeoJSON geometry objects, oriented and rounded in one vectorised pass."""
-    array = np.asarray(geometries, dtype=object)
-    oriented = shapely.orient_polygons(array)
-    rounded = shapely.transform(oriented, _round, include_z=True)
-    return [None if geometry is None else mapping(geometry) for geometry in rounded]
+    """GeoJSON geometry objects, oriented and rounded (RFC 7946)."""
+    return [
+        None if geometry is None else mapping(geometry)
+        for geometry in rfc7946_geometries(geometries)
+    ]
 
 
 def geojson_features(features: Sequence[StoredFeature]) -> list[dict[str, Any]]:
