@@ -12,6 +12,8 @@ const ERROR_STYLE = { color: "#b00020", weight: 4, fillOpacity: 0.15 };
 const ROAD_STYLE = { color: "#8a6d00", weight: 5, opacity: 0.75 };
 const SAVED_STYLE = { color: "#6b3fa0", weight: 3, dashArray: "6 4", fillOpacity: 0.1 };
 
+const PLACE_IN_MESSAGE = /lon (-?\d+(?:\.\d+)?), lat (-?\d+(?:\.\d+)?)/;
+
 const $ = (id) => document.getElementById(id);
 const api = (path) => new URL(path, document.baseURI);
 
@@ -230,10 +232,16 @@ function showError(message) {
   box.append(title, text);
   setStatus(null);
   const first = shapeParts()[0];
-  if (first) {
-    first
-      .bindTooltip(message, { permanent: true, direction: "top", className: "error-tooltip" })
-      .openTooltip();
+  if (!first) return;
+  const options = { permanent: true, direction: "top", className: "error-tooltip" };
+  const place = PLACE_IN_MESSAGE.exec(message);
+  if (place) {
+    // The API names the point at fault (a self-intersection): point at it.
+    options.direction = "right";
+    options.offset = [8, 0];
+    first.bindTooltip(message, options).openTooltip(L.latLng(Number(place[2]), Number(place[1])));
+  } else {
+    first.bindTooltip(message, options).openTooltip();
   }
 }
 
@@ -382,8 +390,8 @@ function bindRoad(feature, layer) {
   const name = feature.properties?.name ?? feature.id;
   layer.bindTooltip(name, { sticky: true });
   layer.on("click", (event) => {
+    if (map.pm.globalDrawModeEnabled()) return; // a vertex is being placed here
     L.DomEvent.stopPropagation(event);
-    if (map.pm.globalDrawModeEnabled()) return;
     useRoad(feature);
   });
 }
@@ -400,8 +408,8 @@ function bindSaved(feature, layer) {
   state.savedFeatures.set(String(feature.id), feature);
   layer.bindTooltip(savedLabel(feature), { sticky: true });
   layer.on("click", (event) => {
-    L.DomEvent.stopPropagation(event);
     if (map.pm.globalDrawModeEnabled()) return;
+    L.DomEvent.stopPropagation(event);
     openSaved(feature.id);
   });
 }
@@ -410,7 +418,8 @@ function savedLabel(feature) {
   const p = feature.properties;
   const exponent = state.catalogDetails.get(p.catalog)?.currency_exponent;
   const total = formatMoney(state.lang, p.total, p.currency, exponent);
-  return `#${feature.id} ${p.name ?? ""} – ${total}`;
+  const length = `${formatNumber(state.lang, p.length_m, 1)} m`;
+  return `#${feature.id} ${p.name || p.templates || ""} · ${length} · ${total}`;
 }
 
 async function loadRoads() {
@@ -422,9 +431,9 @@ async function loadRoads() {
     roadsLayer.options.attribution = collection.attribution;
     roadsLayer.addData(items);
     map.attributionControl.addAttribution(collection.attribution);
-    layersControl.addOverlay(roadsLayer, t(state.lang, "sampleRoads"));
+    nameOverlays();
     const bounds = roadsLayer.getBounds();
-    if (bounds.isValid()) map.fitBounds(bounds, { padding: [10, 10] });
+    if (bounds.isValid()) map.fitBounds(bounds, { padding: [10, 10], animate: false });
   } catch {
     // A server without the sample layer simply shows no roads.
   }
@@ -520,7 +529,9 @@ function fillSelect(id, documents) {
 function showTemplateWidth() {
   const width = state.templateDetails.get($("template").value)?.default_width_m;
   $("width").placeholder =
-    width == null ? "" : t(state.lang, "widthDefault", { width: `${formatNumber(state.lang, width)} m` });
+    width == null
+      ? ""
+      : t(state.lang, "widthDefault", { width: `${formatNumber(state.lang, width, 2, true)} m` });
 }
 
 function showCatalogLabel() {
@@ -548,6 +559,16 @@ async function loadDocuments() {
 
 // ----------------------------------------------------------------------------- language
 
+/** The layer switcher's entries, in the page's language (the roads once they are loaded). */
+function nameOverlays() {
+  const overlays = [[savedLayer, "savedLayer"]];
+  if (roadsLayer.getLayers().length) overlays.unshift([roadsLayer, "sampleRoads"]);
+  for (const [layer, key] of overlays) {
+    layersControl.removeLayer(layer);
+    layersControl.addOverlay(layer, t(state.lang, key));
+  }
+}
+
 function initialLanguage() {
   const stored = localStorage.getItem("takeoff.lang");
   if (stored && stored in WORDS) return stored;
@@ -565,6 +586,7 @@ function applyLanguage(lang) {
     button.setAttribute("aria-pressed", String(button.dataset.lang === lang));
   }
   $("warnings").setAttribute("aria-label", t(lang, "warnings"));
+  nameOverlays();
   map.pm.setLang(lang === "id" ? "id" : "en");
   fillSelect("template", state.templates);
   fillSelect("catalog", state.catalogs);
@@ -605,7 +627,6 @@ $("xlsx").addEventListener("click", () => download("xlsx"));
 $("geojson").addEventListener("click", () => download("geojson"));
 
 applyLanguage(state.lang);
-layersControl.addOverlay(savedLayer, t(state.lang, "savedLayer"));
 const roadsLoaded = loadRoads();
 loadDocuments()
   .then(() => Promise.all([roadsLoaded, loadSaved()]))

@@ -132,11 +132,11 @@ export function formatMoney(lang, amount, currency, exponent) {
   return format.format(String(amount));
 }
 
-/** A plain number with `digits` decimals at most, grouped as the language writes it. */
-export function formatNumber(lang, value, digits = 2) {
+/** A number grouped as the language writes it, with `digits` decimals (fewer if `trim`). */
+export function formatNumber(lang, value, digits = 2, trim = false) {
   if (value === null || value === undefined || Number.isNaN(value)) return "–";
   return new Intl.NumberFormat(LOCALES[lang], {
-    minimumFractionDigits: 0,
+    minimumFractionDigits: trim ? 0 : digits,
     maximumFractionDigits: digits,
   }).format(value);
 }
@@ -144,5 +144,5 @@ export function formatNumber(lang, value, digits = 2) {
 /** A percentage given as a decimal string ("11" -> "11 %", "12.5" -> "12,5 %"). */
 export function formatPercent(lang, pct) {
   if (pct === null || pct === undefined) return "";
-  return `${formatNumber(lang, Number(pct), 4)} %`;
+  return `${formatNumber(lang, Number(pct), 4, true)} %`;
 }

@@ -1,0 +1,370 @@
+"""The planner's page in a real Chromium against a real `takeoff serve`.
+
+Shapes are drawn with mouse clicks on the map, as a person would; what the page shows is
+compared with what `POST /estimates` answers for the same geometry.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openpyxl
+import pytest
+
+from tests.live import LiveServer
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+TEMPLATE, CATALOG = "local-flexible", "tangerang-sample"
+# An empty spot south of the sample roads, at street scale (zoom 18: ~0.6 m per pixel).
+SPOT = (-6.1725, 106.6215)
+ROAD_POLYGON = [(200, 200), (500, 210), (505, 250), (205, 242)]  # ~190 m x 25 m
+BOW_TIE = [(200, 400), (450, 560), (450, 400), (200, 560)]
+MONEY_FIELDS = ("subtotal", "overhead_profit", "tax", "total")
+MONEY_CELLS = {"subtotal": "#subtotal", "overhead_profit": "#overhead-profit"}
+MONEY_CELLS |= {"tax": "#tax", "total": "#total"}
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """An embedded-store server: it publishes the sample `roads` layer on first start."""
+    with LiveServer(data_dir=str(tmp_path_factory.mktemp("planner"))) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (scripts/test installs it)"
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, live: LiveServer) -> Iterator[Any]:
+    """The page, loaded, at street scale over an empty spot; page errors fail the test."""
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 900}, accept_downloads=True, locale="en-GB"
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live.url + "/")
+    page.wait_for_selector("body[data-ready=true]")
+    page.evaluate("([lat, lon]) => takeoffMap.setView([lat, lon], 18, {animate: false})", SPOT)
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def map_box(page: Any) -> dict[str, float]:
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    return box
+
+
+def click_map(page: Any, x: float, y: float) -> None:
+    box = map_box(page)
+    page.mouse.click(box["x"] + x, box["y"] + y)
+
+
+def draw_polygon(page: Any, pixels: list[tuple[int, int]]) -> None:
+    """Pick the polygon tool, click each vertex, then click the first one to close it."""
+    page.locator(".leaflet-pm-icon-polygon").click()
+    for x, y in pixels:
+        click_map(page, x, y)
+    click_map(page, *pixels[0])
+
+
+def drawn_geometry(page: Any) -> dict[str, Any]:
+    """The drawn shape as the page sends it (7 decimals), read back from the map."""
+    layers = page.evaluate(
+        "takeoffMap.pm.getGeomanDrawLayers().map((layer) => layer.toGeoJSON(7).geometry)"
+    )
+    assert len(layers) == 1, layers
+    return layers[0]
+
+
+def lon_lat_of(page: Any, x: float, y: float) -> tuple[float, float]:
+    """The lon/lat under a map pixel, as the map computes it."""
+    point = page.evaluate("([x, y]) => takeoffMap.containerPointToLatLng([x, y])", [x, y])
+    return point["lng"], point["lat"]
+
+
+def wait_for_estimate(page: Any, previous: str = "") -> str:
+    """Wait until the total on the page is there (and differs from `previous`)."""
+    page.wait_for_function(
+        "previous => { const v = document.querySelector('#total').dataset.value;"
+        " return v && v !== previous && !document.body.classList.contains('busy'); }",
+        arg=previous,
+    )
+    return str(page.locator("#total").get_attribute("data-value"))
+
+
+def post_estimate(live: LiveServer, body: dict[str, Any], **params: str) -> dict[str, Any]:
+    response = httpx.post(
+        live.url + "/estimates",
+        params={"template": TEMPLATE, "catalog": CATALOG, **params},
+        json=body,
+        timeout=30,
+    )
+    assert response.status_code in (200, 201), response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def text(page: Any, selector: str) -> str:
+    """Visible text with the no-break spaces of number formats made plain spaces."""
+    return re.sub(r"[\u00a0\u202f]", " ", page.locator(selector).inner_text()).strip()
+
+
+def rupiah(amount: str, separator: str) -> str:
+    return "Rp " + f"{int(amount):,}".replace(",", separator)
+
+
+def assert_page_shows(page: Any, answer: dict[str, Any]) -> None:
+    """Every total, measure and BoM line on the page is the API's, to the last digit."""
+    for field, selector in MONEY_CELLS.items():
+        assert page.locator(selector).get_attribute("data-value") == answer["totals"][field]
+    assert float(page.locator("#length").get_attribute("data-value")) == pytest.approx(
+        answer["totals"]["length_m"], rel=1e-12
+    )
+    assert float(page.locator("#area").get_attribute("data-value")) == pytest.approx(
+        answer["totals"]["area_m2"], rel=1e-12
+    )
+    rows = page.locator("#bom tbody tr")
+    assert rows.count() == len(answer["items"])
+    for n, item in enumerate(answer["items"]):
+        row = rows.nth(n)
+        assert item["code"] in row.locator("th").inner_text()
+        cells = row.locator("td")
+        assert float(cells.nth(0).get_attribute("data-value")) == pytest.approx(item["quantity"])
+        assert cells.nth(1).inner_text() == item["unit"]
+        assert cells.nth(2).get_attribute("data-value") == item["unit_rate"]
+        assert cells.nth(3).get_attribute("data-value") == item["amount"]
+
+
+def test_a_drawn_polygon_shows_the_api_bill_of_materials(page: Any, live: LiveServer) -> None:
+    started = time.monotonic()
+    draw_polygon(page, ROAD_POLYGON)
+    wait_for_estimate(page)
+    elapsed = time.monotonic() - started
+
+    geometry = drawn_geometry(page)
+    assert geometry["type"] == "Polygon"
+    ring = geometry["coordinates"][0]
+    for (x, y), (lon, lat) in zip(ROAD_POLYGON, ring, strict=False):
+        expected_lon, expected_lat = lon_lat_of(page, x, y)
+        assert lon == pytest.approx(expected_lon, abs=1e-6)
+        assert lat == pytest.approx(expected_lat, abs=1e-6)
+
+    answer = post_estimate(live, {"type": "Feature", "properties": {}, "geometry": geometry})
+    assert_page_shows(page, answer)
+    assert 100 < answer["totals"]["length_m"] < 300
+    assert text(page, "#total") == rupiah(answer["totals"]["total"], ",")
+    assert text(page, "#method") == "medial axis (skeleton)"
+    mean_width = answer["features"][0]["mean_width_m"]
+    assert text(page, "#mean-width") == f"{mean_width:,.2f} m"
+    assert page.locator("#save").is_enabled()
+    # Drawing, waiting and reading back took a few round trips; the estimate itself is quick.
+    assert elapsed < 5, f"the bill of materials took {elapsed:.1f} s to appear"
+
+
+def test_editing_a_vertex_estimates_again(page: Any, live: LiveServer) -> None:
+    draw_polygon(page, ROAD_POLYGON)
+    before = wait_for_estimate(page)
+    box = map_box(page)
+    x, y = ROAD_POLYGON[2]
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + x + 60, box["y"] + y + 40, steps=8)
+    page.mouse.up()
+    after = wait_for_estimate(page, previous=before)
+
+    answer = post_estimate(
+        live, {"type": "Feature", "properties": {}, "geometry": drawn_geometry(page)}
+    )
+    assert answer["totals"]["total"] == after != before
+    assert_page_shows(page, answer)
+
+
+def test_bahasa_indonesia_words_and_rupiah(page: Any, live: LiveServer) -> None:
+    draw_polygon(page, ROAD_POLYGON)
+    wait_for_estimate(page)
+    answer = post_estimate(
+        live, {"type": "Feature", "properties": {}, "geometry": drawn_geometry(page)}
+    )
+    page.get_by_role("button", name="Bahasa Indonesia").click()
+
+    assert page.locator("html").get_attribute("lang") == "id"
+    assert text(page, "#bom-heading") == "Rencana anggaran biaya"
+    assert page.get_by_label("Templat potongan melintang").is_visible()
+    assert text(page, "#bom thead th:nth-child(2)") == "Volume"
+    first_item = page.locator("#bom tbody tr").first.locator("th").inner_text()
+    assert first_item.startswith(answer["items"][0]["description"]["id"])
+    total = text(page, "#total")
+    assert re.fullmatch(r"Rp \d{1,3}(\.\d{3})*", total), total
+    assert total == rupiah(answer["totals"]["total"], ".")
+    assert text(page, "#vat-pct") == "(11 %)"
+
+    page.get_by_role("button", name="English").click()
+    assert text(page, "#bom-heading") == "Bill of materials"
+    assert text(page, "#total") == rupiah(answer["totals"]["total"], ",")
+
+
+def test_euro_amounts_follow_the_language(page: Any, live: LiveServer) -> None:
+    page.get_by_label("Rate catalog").select_option("example-eur")
+    draw_polygon(page, ROAD_POLYGON)
+    wait_for_estimate(page)
+    answer = post_estimate(
+        live,
+        {"type": "Feature", "properties": {}, "geometry": drawn_geometry(page)},
+        catalog="example-eur",
+    )
+    assert_page_shows(page, answer)
+    total = Decimal(answer["totals"]["total"])
+    assert text(page, "#total") == f"€{total:,.2f}"
+    page.get_by_role("button", name="Bahasa Indonesia").click()
+    indonesian = f"{total:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    assert text(page, "#total") in (f"€{indonesian}", f"€ {indonesian}")
+
+
+def test_a_self_intersecting_polygon_is_explained_next_to_it(page: Any) -> None:
+    draw_polygon(page, BOW_TIE)
+    error = page.locator("#error")
+    error.wait_for(state="visible")
+    assert "The estimate could not be made" in error.inner_text()
+    assert "self-intersection" in error.inner_text()
+    tooltip = page.locator(".leaflet-tooltip.error-tooltip")
+    assert "self-intersection" in tooltip.inner_text()
+    # The tooltip points at the crossing, in the middle of the bow tie.
+    box, tip = map_box(page), tooltip.bounding_box()
+    assert tip is not None
+    assert abs(tip["x"] - (box["x"] + 325)) < 40
+    assert abs(tip["y"] + tip["height"] / 2 - (box["y"] + 480)) < 40
+    assert page.locator("#total").inner_text() == "–"
+    assert page.locator("#save").is_disabled()
+
+
+def test_save_list_and_open_an_estimate(page: Any, live: LiveServer, browser: Any) -> None:
+    page.get_by_label("Name").fill("Jalan Uji Simpan")
+    draw_polygon(page, ROAD_POLYGON)
+    total = wait_for_estimate(page)
+    page.get_by_role("button", name="Save estimate").click()
+    page.wait_for_function("document.querySelector('#status').textContent.includes('Saved')")
+    saved_id = int(re.search(r"estimate (\d+)", text(page, "#status")).group(1))  # type: ignore[union-attr]
+
+    items = httpx.get(live.url + "/collections/estimates/items", params={"limit": 100}).json()
+    saved = next(feature for feature in items["features"] if feature["id"] == saved_id)
+    assert saved["properties"]["name"] == "Jalan Uji Simpan"
+    assert Decimal(str(saved["properties"]["total"])) == Decimal(total)
+    entry = page.locator(f"#saved li[data-id='{saved_id}']")
+    assert "Jalan Uji Simpan" in entry.inner_text()
+    assert rupiah(total, ",") in text(page, f"#saved li[data-id='{saved_id}']")
+
+    # A fresh page lists it, shows it on the map and opens it.
+    fresh = browser.new_page(viewport={"width": 1400, "height": 900})
+    fresh.goto(live.url + "/")
+    fresh.wait_for_selector("body[data-ready=true]")
+    fresh.get_by_role("button", name=f"Open #{saved_id}").click()
+    fresh.wait_for_function(
+        "total => document.querySelector('#total').dataset.value === total", arg=total
+    )
+    assert fresh.get_by_label("Name").input_value() == "Jalan Uji Simpan"
+    saved_answer = httpx.get(f"{live.url}/estimates/{saved_id}").json()
+    assert_page_shows(fresh, saved_answer)
+    fresh.close()
+
+
+def test_excel_download_matches_the_page(page: Any, tmp_path: Path) -> None:
+    draw_polygon(page, ROAD_POLYGON)
+    total = wait_for_estimate(page)
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download Excel (XLSX)").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+
+    workbook = openpyxl.load_workbook(path)
+    assert {"Summary", "Items", "Assumptions"} <= set(workbook.sheetnames)
+    rows = workbook["Summary"].iter_rows(values_only=True)
+    totals = [row for row in rows if isinstance(row[2], str) and row[2].startswith("Total")]
+    assert len(totals) == 1
+    assert Decimal(str(totals[0][7])) == Decimal(total)
+
+
+def test_geojson_download(page: Any) -> None:
+    draw_polygon(page, ROAD_POLYGON)
+    wait_for_estimate(page)
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download GeoJSON").click()
+    body = Path(download_info.value.path()).read_text(encoding="utf-8")
+    assert '"FeatureCollection"' in body
+
+
+def test_clicking_a_sample_road_estimates_its_centerline(page: Any, live: LiveServer) -> None:
+    attribution = page.locator(".leaflet-control-attribution").inner_text()
+    assert "© OpenStreetMap contributors" in attribution
+    roads = httpx.get(live.url + "/collections/roads/items", params={"limit": 1000}).json()
+    road = next(f for f in roads["features"] if len(f["geometry"]["coordinates"]) >= 2)
+    (lon0, lat0), (lon1, lat1) = road["geometry"]["coordinates"][:2]
+    middle = ((lat0 + lat1) / 2, (lon0 + lon1) / 2)
+    page.evaluate("([lat, lon]) => takeoffMap.setView([lat, lon], 19, {animate: false})", middle)
+    box = map_box(page)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    wait_for_estimate(page)
+
+    name = road["properties"]["name"]
+    assert page.get_by_label("Name").input_value() == name
+    default_width = httpx.get(f"{live.url}/templates/{TEMPLATE}").json()["default_width_m"]
+    body = {
+        "type": "Feature",
+        "properties": {"name": name, "width_m": default_width},
+        "geometry": road["geometry"],
+    }
+    answer = post_estimate(live, body)
+    assert_page_shows(page, answer)
+    assert text(page, "#method") == "drawn line"
+    assert text(page, "#mean-width") == f"{default_width:,.2f} m"
+
+    # A width typed in the form replaces the template's.
+    before = str(page.locator("#total").get_attribute("data-value"))
+    page.get_by_label("Width of a line (m)").fill("7.5")
+    wait_for_estimate(page, previous=before)
+    body["properties"]["width_m"] = 7.5
+    assert_page_shows(page, post_estimate(live, body))
+    assert text(page, "#mean-width") == "7.50 m"
+
+
+def test_screenshot(page: Any) -> None:
+    """A picture of the page with a drawn road and its bill of materials, for people to look at."""
+    page.get_by_label("Name").fill("Jalan Contoh")
+    draw_polygon(page, ROAD_POLYGON)
+    wait_for_estimate(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "planner.png"))
+    page.get_by_role("button", name="Bahasa Indonesia").click()
+    page.screenshot(path=str(ARTIFACTS / "planner-id.png"))
+    assert (ARTIFACTS / "planner.png").stat().st_size > 10_000
