@@ -35,6 +35,7 @@ SIMPLIFY_FRACTION = 0.02
 SEGMENT_FRACTION = 0.5
 PRUNE_FRACTION = 1.0
 CLEARANCE_FACTOR = 2.0
+MAX_OUTLINE_VERTICES = 20_000  # a sliver-thin polygon must not segmentize into millions
 
 Graph = dict[int, set[int]]
 
@@ -168,9 +169,8 @@ def _polygon_axis(polygon: shapely.Polygon) -> shapely.Geometry:
     width = polygon.area / length if length > 0 else np.sqrt(polygon.area)
     if not width > 0:
         return shapely.MultiLineString()
-    outline = shapely.segmentize(
-        shapely.simplify(polygon, SIMPLIFY_FRACTION * width), SEGMENT_FRACTION * width
-    )
+    spacing = max(SEGMENT_FRACTION * width, polygon.length / MAX_OUTLINE_VERTICES)
+    outline = shapely.segmentize(shapely.simplify(polygon, SIMPLIFY_FRACTION * width), spacing)
     nodes, graph = _chordal_graph(outline)
     _prune(graph, nodes, polygon, width)
     lines = []

@@ -148,6 +148,11 @@ class TestMeasure:
         assert result.length_m[0] == pytest.approx(300, rel=1e-6)
         assert result.area_m2[0] == pytest.approx(1500, rel=1e-6)
 
+    def test_a_sliver_polygon_is_measured_without_exploding(self, frame):
+        sliver = frame().lonlat(shapely.box(0, 0, 100, 1e-4))
+        result = measure([sliver], 5.0, False)
+        assert result.length_m[0] == pytest.approx(100, rel=0.01)
+
     @pytest.mark.parametrize("width", [0.0, -1.0, float("nan")])
     def test_a_line_needs_a_positive_width(self, frame, width):
         line = frame().lonlat(shapely.LineString([(0, 0), (10, 0)]))
