@@ -54,15 +54,6 @@ def _paths(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.
     return paths, owner
 
 
-def _vertices(
-    paths: NDArray[np.object_],
-) -> tuple[FloatArray, FloatArray, NDArray[np.intp], NDArray[np.intp]]:
-    """Every vertex (lon, lat), the first vertex of each segment, and each segment's path."""
-    coords, path_index = shapely.get_coordinates(paths, return_index=True)
-    start = np.flatnonzero(path_index[1:] == path_index[:-1])
-    return coords[:, 0], coords[:, 1], start, path_index[start]
-
-
 def _wrapped_dlon(lon1: FloatArray, lon2: FloatArray) -> FloatArray:
     """Longitude difference in (-180, 180]; exact for nearby longitudes (no +180 round trip)."""
     dlon = lon2 - lon1
@@ -189,31 +180,45 @@ _Q_POLE = float(_authalic_sin(np.array(1.0)))
 AUTHALIC_R2 = WGS84_A * WGS84_A * _Q_POLE / 2.0
 
 
-def _signed_ring_areas(rings: NDArray[np.object_]) -> FloatArray:
-    """Signed ellipsoidal area (m²) of each closed ring; the sign follows its orientation.
+def _pair_area_terms(lon: FloatArray, lat: FloatArray, out: FloatArray) -> None:
+    """Area terms (m²) of the edges between consecutive vertices `lon`, `lat` into `out`.
 
     Per vertex: t = tan(β/2) of the authalic latitude. Per edge: the excess
     2·atan(tan(Δλ/2)·(t1 + t2)/(1 + t1·t2)) (= 2·atan(sin β̄ / cos(Δβ/2) · tan(Δλ/2))), and
     the bending sliver, with the mid latitude's sine and cosine taken as the mean of the ends'
     (good to O(Δφ²) on a term that is itself ~1e-7 of the area).
     """
-    lon, lat, start, ring_index = _vertices(rings)
-    phi = np.radians(lat)
+    phi = lat * _RADIANS
     sin_phi, cos_phi = np.sin(phi), np.cos(phi)
-    beta = np.arcsin(np.clip(_authalic_sin(sin_phi) / _Q_POLE, -1.0, 1.0))
-    t = np.tan(0.5 * beta)
-    t1, t2 = t[start], t[start + 1]
-    dlam = np.radians(_wrapped_dlon(lon[start], lon[start + 1]))
-    excess = 2.0 * np.arctan(np.tan(0.5 * dlam) * (t1 + t2) / (1.0 + t1 * t2))
-    sin_mid = 0.5 * (sin_phi[start] + sin_phi[start + 1])
-    cos_mid = 0.5 * (cos_phi[start] + cos_phi[start + 1])
+    t = np.tan(0.5 * np.arcsin(np.clip(_authalic_sin(sin_phi) / _Q_POLE, -1.0, 1.0)))
+    dlam = _wrapped_dlon(lon[:-1], lon[1:])
+    dlam *= _RADIANS
+    tan_half = np.tan(0.5 * dlam)
+    tan_half *= t[:-1] + t[1:]
+    tan_half /= 1.0 + t[:-1] * t[1:]
+    np.arctan(tan_half, out=out)
+    out *= 2.0 * AUTHALIC_R2
+    sin_mid = 0.5 * (sin_phi[:-1] + sin_phi[1:])
+    cos_mid = 0.5 * (cos_phi[:-1] + cos_phi[1:])
     w2 = 1.0 - WGS84_E2 * sin_mid * sin_mid
     n = WGS84_A / np.sqrt(w2)
     east = n * cos_mid * dlam
-    north = n * (1.0 - WGS84_E2) / w2 * np.radians(lat[start + 1] - lat[start])
-    bend = WGS84_E2 * sin_mid * cos_mid * east * (east * east + north * north) / (12.0 * WGS84_A)
-    weights = AUTHALIC_R2 * excess + bend
-    return np.bincount(ring_index, weights=weights, minlength=len(rings)).astype(np.float64)
+    north = n * (1.0 - WGS84_E2) / w2 * ((lat[1:] - lat[:-1]) * _RADIANS)
+    east *= east * east + north * north
+    east *= WGS84_E2 / (12.0 * WGS84_A) * sin_mid * cos_mid
+    out += east
+
+
+def _signed_ring_areas(rings: NDArray[np.object_]) -> FloatArray:
+    """Signed ellipsoidal area (m²) of each closed ring; the sign follows its orientation."""
+    coords, ring_index = shapely.get_coordinates(rings, return_index=True)
+    terms = np.zeros(max(len(coords) - 1, 0))
+    for first in range(0, len(terms), _CHUNK):
+        last = min(first + _CHUNK, len(terms))
+        vertices = slice(first, last + 1)
+        _pair_area_terms(coords[vertices, 0], coords[vertices, 1], terms[first:last])
+    terms[ring_index[1:] != ring_index[:-1]] = 0.0
+    return np.bincount(ring_index[:-1], weights=terms, minlength=len(rings)).astype(np.float64)
 
 
 def geodesic_areas(geoms: Any) -> FloatArray:
