@@ -20,14 +20,17 @@ import pandas as pd
 import shapely
 from pydantic import ValidationError
 
-from app.errors import InvalidGeometry, InvalidParameter
+from app.errors import InvalidGeometry, InvalidParameter, TakeoffError
 from app.estimate.bom import BillOfMaterials
 from app.estimate.catalogs import RateCatalog
 from app.estimate.overrides import Overrides
 from app.estimate.pricing import price_bill
 from app.estimate.quantities import Measures
 from app.estimate.templates import Template
+from app.geo.arrays import GeometryArray
+from app.geo.footprint import footprints
 from app.geo.measure import Measurements, measure
+from app.geo.overlap import Overlap, areas_paved_before, find_overlaps
 from app.geo.parse import ParsedFeatures
 
 OVERRIDE_PROPERTIES = tuple(name for name in Overrides.model_fields if name != "width_m")
@@ -43,6 +46,7 @@ class EstimateOptions:
     width_m: float | None = None
     dissolve: bool = False
     overrides: Overrides = field(default_factory=Overrides)
+    check_overlaps: bool = True
 
 
 @dataclass(frozen=True)
@@ -56,18 +60,67 @@ class FeaturePlan:
     centerlines: list[shapely.Geometry | None] | None
 
 
-def _width(value: Any, feature: int) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidParameter(f"width_m must be a number, got {value!r}", feature=feature)
-    if value <= 0:
-        raise InvalidParameter(f"width_m must be > 0 m, got {value}", feature=feature)
-    return float(value)
+def _is_blank(value: Any) -> bool:
+    """No value: missing, null, NaN (an empty spreadsheet cell) or empty text."""
+    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
 
 
-def _feature_overrides(properties: Mapping[str, Any], feature: int) -> Overrides | None:
-    given = {name: properties[name] for name in OVERRIDE_PROPERTIES if name in properties}
-    if not given:
-        return None
+def _template_column(
+    values: Sequence[Any] | None, default: str, problems: list[TakeoffError | None]
+) -> list[str]:
+    if values is None:
+        return [default] * len(problems)
+    templates = []
+    for index, value in enumerate(values):
+        if _is_blank(value):
+            templates.append(default)
+        elif isinstance(value, str):
+            templates.append(value)
+        else:
+            problems[index] = InvalidParameter(
+                f"template must be a template id, got {value!r}", feature=index, field="template"
+            )
+            templates.append(default)
+    return templates
+
+
+def _width_column(
+    values: Sequence[Any] | npt.NDArray[Any] | None,
+    default: float | None,
+    problems: list[TakeoffError | None],
+) -> npt.NDArray[np.float64]:
+    """Explicit widths (NaN: none); a blank cell takes the request's width."""
+    count = len(problems)
+    fallback = np.nan if default is None else float(default)
+    if values is None:
+        return np.full(count, fallback)
+    array = np.asarray(values)
+    if array.dtype.kind in "iuf":
+        widths = array.astype(np.float64)
+        not_numbers = np.zeros(count, dtype=bool)
+    else:
+        widths = np.full(count, np.nan)
+        not_numbers = np.zeros(count, dtype=bool)
+        for index, value in enumerate(array.tolist()):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                widths[index] = value
+            elif not _is_blank(value):
+                not_numbers[index] = True
+    given = ~np.isnan(widths)
+    bad = not_numbers | (given & ~np.isfinite(widths)) | (given & ~(widths > 0))
+    for row in np.flatnonzero(bad).tolist():
+        value = array[row]
+        message = (
+            f"width_m must be > 0 m, got {value}"
+            if isinstance(value, int | float | np.number) and np.isfinite(value)
+            else f"width_m must be a number, got {value!r}"
+        )
+        problems[row] = InvalidParameter(message, feature=row, field="width_m")
+    widths[~given | bad] = fallback
+    return widths
+
+
+def _feature_overrides(given: Mapping[str, Any], feature: int) -> Overrides:
     try:
         return Overrides.model_validate(given)
     except ValidationError as exc:
@@ -90,36 +143,96 @@ def _centerline(value: Any, feature: int) -> shapely.Geometry:
     return line
 
 
-def plan_features(features: ParsedFeatures, options: EstimateOptions) -> FeaturePlan:
-    """Each feature's template, explicit width (NaN: none), name, overrides and centerline."""
-    count = len(features.properties)
-    templates: list[str] = []
-    widths = np.full(count, np.nan)
-    names: list[str | None] = []
-    overrides: list[Overrides | None] = []
+@dataclass(frozen=True)
+class ColumnPlan:
+    """A plan and, per feature, the problem that stops it being estimated (None: none)."""
+
+    plan: FeaturePlan
+    problems: list[TakeoffError | None]
+
+
+def plan_columns(
+    count: int,
+    options: EstimateOptions,
+    *,
+    template: Sequence[Any] | None = None,
+    width_m: Sequence[Any] | npt.NDArray[Any] | None = None,
+    name: Sequence[Any] | None = None,
+    overrides: Mapping[str, Sequence[Any]] | None = None,
+    centerline: Sequence[Any] | None = None,
+) -> ColumnPlan:
+    """Plan features given as columns (one value per feature; None or blank: not given).
+
+    Never raises for one feature's values: each bad value becomes that feature's problem, a
+    domain error naming the feature and the field, so a batch can report every bad row.
+    `overrides` maps override names (`thickness`, `rates`, ...) to columns of values.
+    """
+    problems: list[TakeoffError | None] = [None] * count
+    templates = _template_column(template, options.template, problems)
+    widths = _width_column(width_m, options.width_m, problems)
+    names: list[str | None] = (
+        [None] * count if name is None else [None if _is_blank(v) else str(v) for v in name]
+    )
+    own: list[Overrides | None] = [None] * count
+    if overrides:
+        columns = {key: values for key, values in overrides.items() if key in OVERRIDE_PROPERTIES}
+        given_rows = np.zeros(count, dtype=bool)
+        for values in columns.values():
+            given_rows |= ~np.fromiter((_is_blank(v) for v in values), dtype=bool, count=count)
+        for index in np.flatnonzero(given_rows).tolist():
+            given = {k: v[index] for k, v in columns.items() if not _is_blank(v[index])}
+            try:
+                own[index] = _feature_overrides(given, index)
+            except TakeoffError as exc:
+                problems[index] = problems[index] or exc
     centerlines: list[shapely.Geometry | None] = [None] * count
-    for index, properties in enumerate(features.properties):
-        template = properties.get("template") or options.template
-        if not isinstance(template, str):
-            raise InvalidParameter(
-                f"template must be a template id, got {template!r}", feature=index
-            )
-        templates.append(template)
-        width = properties.get("width_m", options.width_m)
-        if width is not None:
-            widths[index] = _width(width, index)
-        name = properties.get("name")
-        names.append(None if name is None else str(name))
-        overrides.append(_feature_overrides(properties, index))
-        if properties.get("centerline") is not None:
-            centerlines[index] = _centerline(properties["centerline"], index)
-    return FeaturePlan(
+    if centerline is not None:
+        for index, value in enumerate(centerline):
+            if value is not None:
+                try:
+                    centerlines[index] = _centerline(value, index)
+                except TakeoffError as exc:
+                    problems[index] = problems[index] or exc
+    plan = FeaturePlan(
         templates=templates,
         width_m=widths,
         names=names,
-        overrides=overrides,
+        overrides=own,
         centerlines=centerlines if any(c is not None for c in centerlines) else None,
     )
+    return ColumnPlan(plan, problems)
+
+
+def plan_features(features: ParsedFeatures, options: EstimateOptions) -> FeaturePlan:
+    """Each feature's template, explicit width (NaN: none), name, overrides and centerline.
+
+    Raises the first feature's problem (an API request is answered as a whole).
+    """
+    properties = features.properties
+
+    def column(key: str) -> list[Any] | None:
+        if not any(key in row for row in properties):
+            return None
+        return [row.get(key) for row in properties]
+
+    present = {key for row in properties for key in row}
+    planned = plan_columns(
+        len(properties),
+        options,
+        template=column("template"),
+        width_m=column("width_m"),
+        name=column("name"),
+        overrides={
+            key: [row.get(key) for row in properties]
+            for key in OVERRIDE_PROPERTIES
+            if key in present
+        },
+        centerline=column("centerline"),
+    )
+    for problem in planned.problems:
+        if problem is not None:
+            raise problem
+    return planned.plan
 
 
 @dataclass(frozen=True)
@@ -131,6 +244,7 @@ class EstimateResult:
     plan: FeaturePlan
     measurements: Measurements
     bill: BillOfMaterials
+    surfaces: npt.NDArray[np.object_]
     warnings: list[str]
 
     def feature_warnings(self, index: int) -> list[str]:
@@ -179,6 +293,45 @@ class EstimateResult:
         }
 
 
+@dataclass(frozen=True)
+class MeasuredFeatures:
+    """What the geometry says (`measurements`), the measures to price, and the surfaces."""
+
+    measurements: Measurements
+    measures: Measures
+    surfaces: GeometryArray
+    warnings: list[str]
+
+
+def measure_features(
+    geometries: GeometryArray,
+    plan: FeaturePlan,
+    options: EstimateOptions,
+    templates: Mapping[str, Template],
+) -> MeasuredFeatures:
+    """Measure every (valid) feature: what the geometry says, and the measures to price.
+
+    Surfaces are polygons as drawn and lines as footprints; where they overlap a warning says
+    so, and with `dissolve` the part an earlier feature paves is taken off a later one.
+    Split from pricing so a batch can measure in worker processes and price in one place.
+    """
+    explicit = ~np.isnan(plan.width_m)
+    widths = np.where(explicit, plan.width_m, _implied_widths(plan, options, templates))
+    measured = measure(
+        geometries, width_m=widths, width_explicit=explicit, centerlines=plan.centerlines
+    )
+    surfaces = footprints(geometries, widths)
+    overlaps = find_overlaps(surfaces) if options.check_overlaps else []
+    area = measured.area_m2
+    if options.dissolve and overlaps:
+        area = area - areas_paved_before(surfaces, overlaps)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_width = np.where(measured.length_m > 0, area / measured.length_m, widths)
+    measures = Measures.from_columns(measured.length_m, width_m=mean_width, area_m2=area)
+    warnings = [_overlap_warning(overlap, options.dissolve) for overlap in overlaps]
+    return MeasuredFeatures(measured, measures, surfaces, warnings)
+
+
 def estimate_features(
     features: ParsedFeatures,
     plan: FeaturePlan,
@@ -187,35 +340,31 @@ def estimate_features(
     catalog: RateCatalog,
 ) -> EstimateResult:
     """Measure every feature and price it with its template against `catalog`."""
-    geometries = features.geometries
-    is_polygon = np.isin(shapely.get_type_id(geometries), [3, 6])
-    explicit = ~np.isnan(plan.width_m)
-    widths = np.where(explicit, plan.width_m, _implied_widths(plan, options, templates))
-    measured = measure(
-        geometries, width_m=widths, width_explicit=explicit, centerlines=plan.centerlines
-    )
-    mean_width = np.where(is_polygon, measured.mean_width_m, widths)
-    measures = Measures.from_columns(
-        measured.length_m,
-        width_m=mean_width,
-        area_m2=np.where(is_polygon, measured.area_m2, np.nan),
-    )
+    measured = measure_features(features.geometries, plan, options, templates)
     bill = price_bill(
-        measures,
+        measured.measures,
         plan.templates,
         templates=templates,
         catalog=catalog,
         overrides=options.overrides,
-        feature_overrides=_none_if_all_none(plan.overrides),
+        feature_overrides=none_if_all_none(plan.overrides),
     )
     return EstimateResult(
         options=options,
         features=features,
         plan=plan,
-        measurements=measured,
+        measurements=measured.measurements,
         bill=bill,
-        warnings=[],
+        surfaces=measured.surfaces,
+        warnings=measured.warnings,
     )
+
+
+def _overlap_warning(overlap: Overlap, dissolve: bool) -> str:
+    shared = f"features {overlap.first} and {overlap.second} overlap by {overlap.area_m2:.2f} m2"
+    if dissolve:
+        return f"{shared}; paved once (dissolve)"
+    return f"{shared}; that part is paved twice (dissolve=true paves it once)"
 
 
 def _implied_widths(
@@ -233,5 +382,6 @@ def _implied_widths(
     return widths
 
 
-def _none_if_all_none(values: Sequence[Overrides | None]) -> Sequence[Overrides | None] | None:
+def none_if_all_none(values: Sequence[Overrides | None]) -> Sequence[Overrides | None] | None:
+    """None when no feature has overrides: the engine then skips grouping features by them."""
     return None if all(value is None for value in values) else values

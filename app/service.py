@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 import shapely
 from pydantic import ValidationError
 
@@ -19,7 +18,6 @@ from app.estimate.bom import quantity_column
 from app.estimate.catalogs import RateCatalog
 from app.estimate.overrides import Overrides
 from app.estimate.templates import Template
-from app.geo.footprint import footprints
 from app.geo.parse import parse_geojson
 from app.geo.validate import validate
 from app.io.flat import money_number
@@ -102,12 +100,7 @@ def run_estimate(
 
 def surface_geometry(result: EstimateResult) -> shapely.Geometry:
     """The paved surface as one MultiPolygon: polygons as drawn, lines as their footprints."""
-    geometries = result.features.geometries
-    is_line = np.isin(shapely.get_type_id(geometries), [1, 5])
-    surfaces = np.array(geometries, dtype=object)
-    if is_line.any():
-        surfaces[is_line] = footprints(geometries[is_line], result.bill.features.width_m[is_line])
-    parts = shapely.get_parts(surfaces)
+    parts = shapely.get_parts(result.surfaces)
     return shapely.multipolygons(parts[shapely.get_type_id(parts) == 3])
 
 

@@ -211,3 +211,115 @@ def test_bad_requests_are_named_problems(
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
     assert fragment.lower() in json.dumps(answer.json()).lower()
+
+
+def _box(west: float, south: float, east: float, north: float) -> list[list[list[float]]]:
+    return [[[west, south], [east, south], [east, north], [west, north], [west, south]]]
+
+
+def _geod_area(ring: list[list[float]]) -> float:
+    lons, lats = zip(*ring, strict=True)
+    return abs(GEOD.polygon_area_perimeter(lons, lats)[0])
+
+
+def test_overlapping_roads_are_warned_about_and_dissolved(server: LiveServer) -> None:
+    main_road = _box(106.6300, -6.17009, 106.6310, -6.1700)  # about 110 m x 10 m
+    side_road = _box(106.6305, -6.1710, 106.63059, -6.1700)  # crosses it: a T junction
+    shared = _box(106.6305, -6.17009, 106.63059, -6.1700)
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": g}}
+            for g in (main_road, side_road)
+        ],
+    }
+    url = server.url + "/estimates"
+    plain = httpx.post(url, params={"width_m": 10}, json=collection).json()
+    assert len(plain["warnings"]) == 1
+    warning = plain["warnings"][0]
+    assert warning.startswith("features 0 and 1 overlap by ")
+    assert float(warning.split("overlap by ")[1].split(" m2")[0]) == pytest.approx(
+        _geod_area(shared[0]), abs=0.01
+    )
+    areas = _geod_area(main_road[0]) + _geod_area(side_road[0])
+    assert plain["totals"]["area_m2"] == pytest.approx(areas, rel=1e-7)
+
+    dissolved = httpx.post(url, params={"width_m": 10, "dissolve": "true"}, json=collection)
+    result = dissolved.json()
+    assert result["totals"]["area_m2"] == pytest.approx(areas - _geod_area(shared[0]), rel=1e-6)
+    assert result["features"][0]["area_m2"] == pytest.approx(_geod_area(main_road[0]), rel=1e-7)
+    assert "paved once" in result["warnings"][0]
+    assert Decimal(result["totals"]["total"]) < Decimal(plain["totals"]["total"])
+
+
+def test_request_level_overrides_apply_to_every_feature(server: LiveServer) -> None:
+    collection = {
+        "type": "FeatureCollection",
+        "overrides": {"thickness": {"CONC-FC20": 0.20}, "rates": {"CONC-FC20": "1450000"}},
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {},
+                "geometry": {"type": "LineString", "coordinates": STREET},
+            }
+        ],
+    }
+    result = httpx.post(
+        server.url + "/estimates", params={"template": "neighbourhood-rigid"}, json=collection
+    ).json()
+    concrete = next(item for item in result["items"] if item["code"] == "CONC-FC20")
+    quantity = _street_length() * 3.0 * 0.20 * 1.02  # 20 cm instead of 15 cm, 2 % waste
+    assert concrete["quantity"] == pytest.approx(quantity, rel=1e-9)
+    assert concrete["unit_rate"] == "1450000"
+    assert Decimal(concrete["amount"]) == _idr(quantity * 1_450_000)
+
+    bad = httpx.post(
+        server.url + "/estimates",
+        json={**collection, "overrides": {"thickness": {"CONC-FC20": -1}}},
+        params={"template": "neighbourhood-rigid"},
+    )
+    assert bad.status_code == 422
+    assert "thickness.CONC-FC20" in bad.json()["detail"]
+
+
+def test_projected_input_is_measured_on_the_ellipsoid(server: LiveServer) -> None:
+    from pyproj import Transformer
+
+    to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32748", always_xy=True)
+    utm = [list(to_utm.transform(lon, lat)) for lon, lat in STREET]
+    answer = httpx.post(
+        server.url + "/estimates",
+        params={"crs": "EPSG:32748"},
+        json={"type": "LineString", "coordinates": utm},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["totals"]["length_m"] == pytest.approx(_street_length(), rel=1e-8)
+
+
+def test_estimate_process(server: LiveServer) -> None:
+    listing = httpx.get(server.url + "/processes").json()
+    [process] = listing["processes"]
+    assert process["id"] == "estimate"
+    execute = next(
+        link["href"]
+        for link in process["links"]
+        if link["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/execute"
+    )
+    assert execute == f"{server.url}/processes/estimate/execution"
+    description = httpx.get(server.url + "/processes/estimate").json()
+    assert description["inputs"]["geometry"]["minOccurs"] == 1
+
+    geometry = {"type": "LineString", "coordinates": STREET}
+    inputs = {"geometry": geometry, "template": "neighbourhood-rigid"}
+    raw = httpx.post(execute, json={"inputs": inputs})
+    direct = httpx.post(
+        server.url + "/estimates", params={"template": "neighbourhood-rigid"}, json=geometry
+    )
+    assert raw.status_code == 200
+    assert raw.content == direct.content
+    document = httpx.post(execute, json={"inputs": inputs, "response": "document"}).json()
+    assert document["outputs"]["estimate"] == direct.json()
+
+    unknown = httpx.post(execute, json={"inputs": {**inputs, "colour": "red"}})
+    assert unknown.status_code == 422 and "colour" in unknown.json()["detail"]
+    assert httpx.get(server.url + "/processes/paint").status_code == 404

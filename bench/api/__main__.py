@@ -1,0 +1,172 @@
+"""Throughput and latency of `POST /estimates` against a bare FastAPI endpoint.
+
+Both run under uvicorn with 2 workers and are loaded by the same tool (wrk) with the same
+connections and duration, in one run. Needs wrk (`apt-get install wrk`) and PostgreSQL with
+PostGIS on TAKEOFF_BENCH_ADMIN_URL (default: postgres@127.0.0.1:5432).
+
+    python -m bench.api [--seconds 10] [--connections 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+from tests.live import free_port, takeoff_env
+
+ADMIN_URL = os.environ.get(
+    "TAKEOFF_BENCH_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+TAKEOFF = str(Path(sys.executable).with_name("takeoff"))
+UVICORN = str(Path(sys.executable).with_name("uvicorn"))
+
+
+def road_polygon(vertices: int = 20) -> dict:
+    """A curved road 7 m wide and about 150 m long, `vertices` vertices on its outline."""
+    half = vertices // 2
+    lat0, lon0 = -6.17, 106.63
+    metre = 1 / 111_320
+    outer, inner = [], []
+    for k in range(half):
+        angle = math.pi / 3 * k / (half - 1)
+        for radius, side in ((150, outer), (143, inner)):
+            side.append(
+                [
+                    lon0 + radius * math.cos(angle) * metre / math.cos(math.radians(lat0)),
+                    lat0 + radius * math.sin(angle) * metre,
+                ]
+            )
+    ring = outer + inner[::-1] + [outer[0]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def wait_for(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def wrk(url: str, body: Path, seconds: int, connections: int) -> dict[str, float]:
+    script = body.with_suffix(".lua")
+    script.write_text(
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = [==[{body.read_text()}]==]\n"
+    )
+    output = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "rps": rate,
+        "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),
+        "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),
+        "errors": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install wrk")
+
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    database = f"takeoff_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"create database {database}")
+    url = sa.make_url(ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("create extension postgis")
+    engine.dispose()
+    folder = Path(tempfile.mkdtemp(prefix="takeoff-bench-"))
+    body = folder / "body.json"
+    body.write_text(json.dumps(road_polygon()))
+    env = takeoff_env(database_url=url, data_dir=str(folder))
+    subprocess.run([TAKEOFF, "db", "upgrade"], env=env, check=True, capture_output=True)
+
+    results: dict[str, dict[str, float]] = {}
+    servers = {
+        "bare FastAPI (constant JSON)": (
+            [UVICORN, "bench.api.bare:app", "--workers", "2", "--log-level", "warning"],
+            "/estimates",
+        ),
+        "POST /estimates": ([TAKEOFF, "serve", "--workers", "2"], "/estimates"),
+        "POST /estimates?save=true (PostGIS)": (
+            [TAKEOFF, "serve", "--workers", "2"],
+            "/estimates?save=true",
+        ),
+    }
+    try:
+        for name, (command, path) in servers.items():
+            port = free_port()
+            process = subprocess.Popen(
+                [*command, "--port", str(port)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                base = f"http://127.0.0.1:{port}"
+                wait_for(base + "/docs")
+                check = httpx.post(
+                    base + path,
+                    content=body.read_bytes(),
+                    headers={"Content-Type": "application/json"},
+                )
+                check.raise_for_status()
+                results[name] = wrk(base + path, body, args.seconds, args.connections)
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"drop database if exists {database} with (force)")
+        admin.dispose()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    bare = results["bare FastAPI (constant JSON)"]["rps"]
+    print(
+        f"20-vertex road polygon, 2 uvicorn workers, wrk -t2 -c{args.connections} "
+        f"-d{args.seconds}s, {os.cpu_count()} cores"
+    )
+    print(f"{'endpoint':40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} {'non-2xx':>8}")
+    for name, figures in results.items():
+        print(
+            f"{name:40} {figures['rps']:9.0f} {figures['p50']:8.2f} {figures['p99']:8.2f} "
+            f"{figures['rps'] / bare:8.1%} {figures['errors']:8.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
