@@ -11,12 +11,11 @@ import pytest
 import shapely
 
 from app.errors import InvalidGeometry, InvalidInput, InvalidParameter, TooLarge
+from app.geo.measure import geodesic_lengths
 from app.geo.parse import Z_DROPPED, parse_geojson, parse_geometries, parse_wkt
 from app.geo.validate import find_problems, validate
 
-ROADS = Path("/work/shared/data/tangerang_roads.geojson")
-if not ROADS.exists():
-    ROADS = Path(__file__).resolve().parents[2] / "data" / "tangerang_roads.geojson"
+ROADS = Path(__file__).resolve().parents[2] / "data" / "sample_layers" / "tangerang_roads.geojson"
 
 LINE = {"type": "LineString", "coordinates": [[106.63, -6.17], [106.64, -6.18]]}
 
@@ -43,14 +42,11 @@ class TestGeoJSON:
         assert parsed.properties == [{"width_m": 6}]
         assert parsed.problems == [None]
 
-    @pytest.mark.skipif(not ROADS.exists(), reason="sample data not present")
     def test_real_tangerang_roads(self):
         parsed = parse_geojson(json.loads(ROADS.read_text()))
         assert len(parsed) == 142
         assert parsed.ids[0] == "way/27946607"
         assert find_problems(parsed) == [None] * 142
-        from app.geo.measure import geodesic_lengths
-
         assert geodesic_lengths(parsed.geometries).sum() == pytest.approx(27_040, abs=10)
 
     def test_z_is_dropped_with_a_warning(self):
