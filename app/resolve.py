@@ -6,11 +6,12 @@ A reference is `slug` (the newest version) or `slug@N` (version N, to reproduce 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
 
 from app.errors import InvalidInput, NotFound, UnknownCatalog, UnknownTemplate
 from app.estimate.catalogs import RateCatalog
 from app.estimate.templates import Template
-from app.store.repository import Repository
+from app.store.repository import Repository, VersionedDocuments
 
 
 def split_reference(reference: str, field: str) -> tuple[str, int | None]:
@@ -26,15 +27,41 @@ def split_reference(reference: str, field: str) -> tuple[str, int | None]:
     return slug, int(version)
 
 
+Model = TypeVar("Model", Template, RateCatalog)
+
+_validated: dict[tuple[str, str, int, str], Template | RateCatalog] = {}
+_CACHE_SIZE = 256
+
+
+def _load(
+    documents: VersionedDocuments[Any], slug: str, version: int | None, model: type[Model]
+) -> Model:
+    """A stored version as a validated model.
+
+    Versions never change once written, so a model validated once is kept (keyed by its
+    content hash too, in case a store is rebuilt); only a cheap (version, hash) query runs.
+    """
+    number, digest = documents.head(slug, version)
+    key = (documents.kind, slug, number, digest)
+    cached = _validated.get(key)
+    if isinstance(cached, model):
+        return cached
+    stored = documents.get(slug, number)
+    loaded = model.model_validate({**stored.body, "version": stored.version})
+    if len(_validated) >= _CACHE_SIZE:
+        _validated.pop(next(iter(_validated)))
+    _validated[key] = loaded
+    return loaded
+
+
 def resolve_catalog(repository: Repository, reference: str) -> RateCatalog:
     """The catalog a request names; `UnknownCatalog` lists the known ones."""
     slug, version = split_reference(reference, "catalog")
     try:
-        stored = repository.catalogs.get(slug, version)
+        return _load(repository.catalogs, slug, version, RateCatalog)
     except NotFound as exc:
         known = ", ".join(d.slug for d in repository.catalogs.latest_all()) or "none"
         raise UnknownCatalog(f"{exc.detail}; known catalogs: {known}", field="catalog") from exc
-    return RateCatalog.model_validate({**stored.body, "version": stored.version})
 
 
 def resolve_templates(
@@ -51,15 +78,15 @@ def resolve_templates(
         if version is None and pins:
             version = pins.get(slug)
         try:
-            stored = repository.templates.get(slug, version)
+            template = _load(repository.templates, slug, version, Template)
         except NotFound as exc:
             known = ", ".join(d.slug for d in repository.templates.latest_all()) or "none"
             raise UnknownTemplate(
                 f"{exc.detail}; known templates: {known}", field="template"
             ) from exc
-        if pinned.setdefault(slug, stored.version) != stored.version:
+        if pinned.setdefault(slug, template.version or 0) != template.version:
             raise InvalidInput(
                 f"one estimate cannot use two versions of template {slug!r}", field="template"
             )
-        resolved[reference] = Template.model_validate({**stored.body, "version": stored.version})
+        resolved[reference] = template
     return resolved

@@ -34,6 +34,7 @@ BBox = tuple[float, float, float, float]
 RESERVED_COLLECTIONS = frozenset({"estimates"})
 DocumentRow = TypeVar("DocumentRow", TemplateVersion, CatalogVersion)
 FeatureRow = TypeVar("FeatureRow", Estimate, LayerFeature)
+Selection = TypeVar("Selection", bound=sa.Select)
 
 
 def _now() -> datetime:
@@ -167,22 +168,36 @@ class VersionedDocuments(Generic[DocumentRow]):
         with Session(self._engine) as session:
             return [self._as_version(row) for row in session.scalars(query)]
 
+    def _one(self, query: Selection, slug: str, version: int | None) -> Selection:
+        model = self._model
+        query = query.where(model.slug == slug)
+        if version is None:
+            return query.order_by(model.version.desc()).limit(1)
+        return query.where(model.version == version)
+
+    def _missing(self, slug: str, version: int | None) -> NotFound:
+        what = f"{self.kind} {slug!r}"
+        if version is not None:
+            what += f" version {version}"
+        return NotFound(f"there is no {what}")
+
     def get(self, slug: str, version: int | None = None) -> DocumentVersion:
         """One version (the newest when `version` is None); `NotFound` names what is missing."""
-        model = self._model
-        query = sa.select(model).where(model.slug == slug)
-        if version is None:
-            query = query.order_by(model.version.desc()).limit(1)
-        else:
-            query = query.where(model.version == version)
         with Session(self._engine) as session:
-            row = session.scalars(query).first()
+            row = session.scalars(self._one(sa.select(self._model), slug, version)).first()
             if row is None:
-                what = f"{self.kind} {slug!r}"
-                if version is not None:
-                    what += f" version {version}"
-                raise NotFound(f"there is no {what}")
+                raise self._missing(slug, version)
             return self._as_version(row)
+
+    def head(self, slug: str, version: int | None = None) -> tuple[int, str]:
+        """(version, content hash) of one version, without its body: a cheap freshness check."""
+        model = self._model
+        query = self._one(sa.select(model.version, model.content_hash), slug, version)
+        with self._engine.connect() as connection:
+            row = connection.execute(query).first()
+        if row is None:
+            raise self._missing(slug, version)
+        return int(row[0]), str(row[1])
 
     def versions(self, slug: str) -> list[DocumentVersion]:
         """Every version of one document, oldest first."""

@@ -54,6 +54,17 @@ def test_writing_needs_a_valid_key_and_makes_a_new_version(server: LiveServer) -
     assert [h["version"] for h in history][-2:] == [current["version"], version]
     assert history[-1]["note"] == "VAT change"
 
+    street = {"type": "LineString", "coordinates": [[106.63, -6.17], [106.631, -6.17]]}
+    priced = httpx.post(server.url + "/estimates", params={"catalog": "example-eur"}, json=street)
+    assert priced.json()["catalog"] == {"slug": "example-eur", "version": version}
+    assert priced.json()["vat_pct"] == "21"
+    pinned = httpx.post(
+        server.url + "/estimates",
+        params={"catalog": f"example-eur@{current['version']}"},
+        json=street,
+    )
+    assert pinned.json()["vat_pct"] == current["vat_pct"]
+
 
 def test_an_invalid_document_is_refused_with_the_field_named(server: LiveServer) -> None:
     template = httpx.get(server.url + "/templates/local-flexible").json()
