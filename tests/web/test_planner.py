@@ -197,6 +197,26 @@ def test_a_drawn_polygon_shows_the_api_bill_of_materials(page: Any, live: LiveSe
     assert elapsed < 1, f"the bill of materials took {elapsed:.2f} s to appear"
 
 
+def test_a_drawn_line_with_a_width(page: Any, live: LiveServer) -> None:
+    page.get_by_label("Width of a line (m)").fill("6")
+    page.locator(".leaflet-pm-icon-polyline").click()
+    line = [(300, 500), (450, 480), (650, 520)]
+    for x, y in line:
+        click_map(page, x, y)
+    click_map(page, *line[-1])  # clicking the last vertex again finishes the line
+    wait_for_estimate(page)
+
+    geometry = drawn_geometry(page)
+    assert geometry["type"] == "LineString"
+    assert len(geometry["coordinates"]) == 3
+    body = {"type": "Feature", "properties": {"width_m": 6}, "geometry": geometry}
+    answer = post_estimate(live, body)
+    assert_page_shows(page, answer)
+    assert answer["totals"]["area_m2"] == pytest.approx(answer["totals"]["length_m"] * 6)
+    assert text(page, "#method") == "drawn line"
+    assert text(page, "#mean-width") == "6.00 m"
+
+
 def test_editing_a_vertex_estimates_again(page: Any, live: LiveServer) -> None:
     draw_polygon(page, ROAD_POLYGON)
     before = wait_for_estimate(page)
