@@ -10,6 +10,7 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
+from app.cli.estimate import estimate
 from app.errors import TakeoffError
 from app.io.layers import read_layer
 from app.settings import get_settings
@@ -24,6 +25,7 @@ cli = typer.Typer(
 )
 db = typer.Typer(help="Database schema.", no_args_is_help=True)
 cli.add_typer(db, name="db")
+cli.command("estimate")(estimate)
 
 
 @cli.command()

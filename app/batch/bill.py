@@ -1,0 +1,125 @@
+"""A bill of materials across chunks, priced once on the aggregated quantities.
+
+Each chunk is priced by the engine (`price_bill`), which gives every row its own rounded
+lines. The bill of the whole batch must not be the sum of per-chunk rounded amounts: like the
+engine's own aggregated lines, each line is round(sum of quantities x rate), then subtotal,
+overhead & profit and tax follow as in `app.estimate.pricing`. `BillAccumulator` keeps the
+quantities per (item code, unit rate) and prices them at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+import numpy.typing as npt
+
+from app.errors import InvalidParameter
+from app.estimate.bom import BillOfMaterials, BomLine, FeatureColumns, Totals, VersionRef
+from app.estimate.catalogs import RateCatalog
+from app.estimate.money import line_amount, percent_of
+
+FloatArray = npt.NDArray[np.float64]
+MinorArray = npt.NDArray[np.int64]
+
+
+@dataclass
+class BillAccumulator:
+    """Quantities of every chunk's bill, summed per line; `bill()` prices them once."""
+
+    catalog: RateCatalog
+    quantities: dict[tuple[str, Decimal], float] = field(default_factory=dict)
+    templates: dict[str, VersionRef] = field(default_factory=dict)
+    length_m: float = 0.0
+    area_m2: float = 0.0
+    percentages: tuple[Decimal, Decimal] | None = None
+
+    def check(self, bill: BillOfMaterials) -> None:
+        """Refuse a chunk whose overhead & profit or VAT differs from the earlier chunks'."""
+        pcts = (bill.overhead_profit_pct, bill.vat_pct)
+        if self.percentages is not None and pcts != self.percentages:
+            raise InvalidParameter(
+                f"overhead & profit {pcts[0]} % and VAT {pcts[1]} % differ from "
+                f"{self.percentages[0]} % and {self.percentages[1]} % of earlier rows: a bill "
+                "has one percentage, set it for the whole batch",
+                field="overhead_profit_pct",
+            )
+
+    def add(self, bill: BillOfMaterials) -> None:
+        """Add one chunk's aggregated lines (call `check` first)."""
+        self.percentages = (bill.overhead_profit_pct, bill.vat_pct)
+        for line in bill.items:
+            key = (line.code, line.unit_rate)
+            self.quantities[key] = self.quantities.get(key, 0.0) + line.quantity
+        for ref in bill.templates:
+            self.templates.setdefault(f"{ref.slug}@{ref.version}", ref)
+        self.length_m += bill.totals.length_m
+        self.area_m2 += bill.totals.area_m2
+
+    def bill(self) -> BillOfMaterials:
+        """The batch's bill: lines, totals and markups; no per-feature columns."""
+        catalog = self.catalog
+        exponent = catalog.currency_exponent
+        op_pct, vat_pct = self.percentages or (catalog.overhead_profit_pct, catalog.vat_pct)
+        items = tuple(
+            BomLine(
+                code=code,
+                description=catalog.items[code].description,
+                unit=catalog.items[code].unit,
+                quantity=quantity,
+                unit_rate=rate,
+                amount=line_amount(quantity, rate, exponent),
+            )
+            for (code, rate), quantity in self.quantities.items()
+        )
+        subtotal = sum((line.amount for line in items), start=Decimal(0))
+        overhead_profit = percent_of(subtotal, op_pct, exponent)
+        tax = percent_of(subtotal + overhead_profit, vat_pct, exponent)
+        empty = np.empty(0)
+        no_money = np.empty(0, dtype=np.int64)
+        return BillOfMaterials(
+            currency=catalog.currency,
+            currency_exponent=exponent,
+            catalog=VersionRef(catalog.slug, catalog.version),
+            templates=tuple(self.templates.values()),
+            overhead_profit_pct=op_pct,
+            vat_pct=vat_pct,
+            items=items,
+            totals=Totals(
+                length_m=self.length_m,
+                area_m2=self.area_m2,
+                subtotal=subtotal,
+                overhead_profit=overhead_profit,
+                tax=tax,
+                total=subtotal + overhead_profit + tax,
+            ),
+            blocks=(),
+            features=FeatureColumns(
+                template=np.empty(0, dtype=np.intp),
+                length_m=empty,
+                width_m=empty,
+                area_m2=empty,
+                subtotal=no_money,
+                overhead_profit=no_money,
+                tax=no_money,
+                total=no_money,
+            ),
+        )
+
+
+def item_columns(
+    bill: BillOfMaterials, codes: list[str]
+) -> tuple[dict[str, FloatArray], dict[str, MinorArray]]:
+    """Each feature's quantity (NaN: not in its template) and amount in minor units (-1: none)
+    of every item in `codes`: the numbers of `features_frame` without making `Decimal`s."""
+    count = len(bill)
+    quantities = {code: np.full(count, np.nan) for code in codes}
+    amounts = {code: np.full(count, -1, dtype=np.int64) for code in codes}
+    for block in bill.blocks:
+        for j, line in enumerate(block.lines[:, 0]):
+            code = bill.items[line].code
+            if code in quantities:
+                quantities[code][block.features] = block.quantities[j]
+                amounts[code][block.features] = block.amounts[j]
+    return quantities, amounts

@@ -1,0 +1,238 @@
+"""CSV as people really save it, read in bounded chunks without losing a row.
+
+Spreadsheets save `,` or `;` separated text, decimal commas in the Indonesian or European
+locale, UTF-8 with or without a byte-order mark, and quoted fields. `sniff_csv` detects the
+separator and the decimal mark from the first lines; `read_csv_chunks` cuts the file into
+pieces at row boundaries (outside quotes), parses each piece with Arrow's multi-threaded
+reader and falls back to Python's `csv` module only for a piece with a broken row, so every
+row keeps its place and a broken one becomes a row-level error instead of stopping the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from app.errors import InvalidInput
+
+SEPARATORS = (",", ";", "\t", "|")
+DEFAULT_CHUNK_BYTES = 16 << 20
+_SAMPLE_BYTES = 256 << 10
+_BOM = codecs.BOM_UTF8
+_COMMA_NUMBER = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
+_POINT_NUMBER = re.compile(r"^\s*[+-]?\d+\.\d+\s*$")
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    """How one CSV file is written: separator, decimal mark, text encoding."""
+
+    separator: str = ","
+    decimal: str = "."
+    encoding: str = "utf-8"
+
+
+@dataclass
+class CsvChunk:
+    """Consecutive rows as text columns; `broken` holds rows that could not be split."""
+
+    table: pa.Table
+    broken: dict[int, str] = field(default_factory=dict)
+
+
+def _sample(path: Path, encoding: str) -> str:
+    """The first lines of the file, without a byte-order mark and a last line cut short."""
+    with path.open("rb") as stream:
+        head = stream.read(_SAMPLE_BYTES)
+        whole = not stream.read(1)
+    if head.startswith(_BOM):
+        head = head[len(_BOM) :]
+    if not whole and b"\n" in head:
+        head = head[: head.rfind(b"\n") + 1]
+    return head.decode(encoding, errors="replace")
+
+
+def _sample_rows(text: str, separator: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text), delimiter=separator))
+
+
+def sniff_csv(
+    path: Path,
+    separator: str | None = None,
+    decimal: str | None = None,
+    encoding: str = "utf-8",
+) -> CsvDialect:
+    """The file's dialect; what is given is kept, what is not is detected.
+
+    The separator is the candidate that splits the header into the most columns and every
+    sampled row into that many; a decimal comma is assumed when the separator is not a comma
+    and the sampled cells have numbers like `3,5` but none like `3.5`.
+    """
+    text = _sample(path, encoding)
+    if separator is None:
+        header = text.splitlines()[0] if text else ""
+        counts = {sep: len(next(csv.reader([header], delimiter=sep), [])) for sep in SEPARATORS}
+        separator = max(SEPARATORS, key=lambda sep: (counts[sep], sep == ","))
+    if decimal is None:
+        decimal = "."
+        if separator != ",":
+            cells = [cell for row in _sample_rows(text, separator)[1:] for cell in row]
+            commas = sum(1 for cell in cells if _COMMA_NUMBER.match(cell))
+            points = sum(1 for cell in cells if _POINT_NUMBER.match(cell))
+            decimal = "," if commas and not points else "."
+    if decimal not in (".", ","):
+        raise InvalidInput(f"decimal mark must be '.' or ',', got {decimal!r}", field="decimal")
+    return CsvDialect(separator=separator, decimal=decimal, encoding=encoding)
+
+
+def read_header(path: Path, dialect: CsvDialect) -> list[str]:
+    """Column names of the file, in order; a clear error for an empty or repeated header."""
+    rows = _sample_rows(_sample(path, dialect.encoding), dialect.separator)
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise InvalidInput(f"{path.name} has no header row", field="file")
+    names = [cell.strip() for cell in rows[0]]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InvalidInput(f"{path.name} repeats column names: {', '.join(repeated)}", field="file")
+    return names
+
+
+def _pieces(path: Path, chunk_bytes: int) -> Iterator[tuple[bytes, bytes]]:
+    """(header line, piece of whole rows): pieces end at a newline outside quotes."""
+    with path.open("rb") as stream:
+        data = stream.read(chunk_bytes)
+        if data.startswith(_BOM):
+            data = data[len(_BOM) :]
+        header_end = _row_end(data, 0, len(data))
+        while header_end < 0:
+            more = stream.read(chunk_bytes)
+            if not more:
+                header_end = len(data)
+                break
+            data += more
+            header_end = _row_end(data, 0, len(data))
+        header, data = data[: header_end + 1], data[header_end + 1 :]
+        while True:
+            more = stream.read(chunk_bytes)
+            if not more:
+                if data.strip():
+                    yield header, data if data.endswith(b"\n") else data + b"\n"
+                return
+            data += more
+            cut = _last_row_end(data)
+            if cut < 0:
+                continue
+            yield header, data[: cut + 1]
+            data = data[cut + 1 :]
+
+
+def _row_end(data: bytes, start: int, stop: int) -> int:
+    """The first newline in data[start:stop] with an even number of quotes before it."""
+    position = data.find(b"\n", start, stop)
+    while position >= 0 and data.count(b'"', start, position) % 2:
+        position = data.find(b"\n", position + 1, stop)
+    return position
+
+
+def _last_row_end(data: bytes) -> int:
+    """The last newline outside quotes (quotes balance between row boundaries)."""
+    position = data.rfind(b"\n")
+    while position >= 0 and data.count(b'"', 0, position) % 2:
+        position = data.rfind(b"\n", 0, position)
+    return position
+
+
+def _arrow_options(
+    columns: list[str], dialect: CsvDialect, invalid: list[int]
+) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
+    def count_invalid(_row: object) -> str:
+        invalid.append(1)
+        return "skip"
+
+    return (
+        pacsv.ReadOptions(column_names=columns, skip_rows=1, block_size=1 << 26),
+        pacsv.ParseOptions(
+            delimiter=dialect.separator, newlines_in_values=True, invalid_row_handler=count_invalid
+        ),
+        pacsv.ConvertOptions(
+            column_types=dict.fromkeys(columns, pa.string()),
+            strings_can_be_null=True,
+            null_values=[""],
+            quoted_strings_can_be_null=True,
+        ),
+    )
+
+
+def _python_parse(piece: bytes, columns: list[str], dialect: CsvDialect) -> CsvChunk:
+    """The slow, exact path for a piece with broken rows: every row in its place."""
+    text = piece.decode("utf-8", errors="replace")
+    values: list[list[str | None]] = [[] for _ in columns]
+    broken: dict[int, str] = {}
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.separator)
+    for index, row in enumerate(row for row in rows if row):  # Arrow skips blank lines too
+        if "\ufffd" in "".join(row):
+            broken[index] = "the row is not UTF-8 text (save the file as CSV UTF-8)"
+        elif len(row) != len(columns):
+            broken[index] = (
+                f"{len(row)} fields where the header has {len(columns)} "
+                f"(separator {dialect.separator!r}; check quoting)"
+            )
+        if len(row) > len(columns):  # keep every field so the row can be fixed and re-sent
+            row = [*row[: len(columns) - 1], dialect.separator.join(row[len(columns) - 1 :])]
+        for position, column in enumerate(values):
+            column.append((row[position] if position < len(row) else None) or None)
+    table = pa.table(
+        {name: pa.array(column, pa.string()) for name, column in zip(columns, values, strict=True)}
+    )
+    return CsvChunk(table, broken)
+
+
+def read_csv_chunks(
+    path: Path,
+    dialect: CsvDialect,
+    columns: list[str],
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> Iterator[CsvChunk]:
+    """The file's rows as text columns (empty cells null), a piece of `chunk_bytes` at a time."""
+    for header, piece in _pieces(path, chunk_bytes):
+        if dialect.encoding.replace("-", "").lower() != "utf8":
+            piece = piece.decode(dialect.encoding, errors="replace").encode("utf-8")
+        invalid: list[int] = []
+        read, parse, convert = _arrow_options(columns, dialect, invalid)
+        try:
+            table = pacsv.read_csv(
+                pa.py_buffer(header + piece),
+                read_options=read,
+                parse_options=parse,
+                convert_options=convert,
+            )
+        except pa.ArrowInvalid:
+            invalid.append(1)
+        if invalid:
+            yield _python_parse(piece, columns, dialect)
+        else:
+            yield CsvChunk(table)
+
+
+def parse_numbers(
+    values: pa.Array | pa.ChunkedArray, decimal: str = "."
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Numbers of a text column (NaN where empty) and where a cell is not a number."""
+    series = pd.Series(values.to_pandas(), dtype=object)
+    text = series.str.strip()
+    if decimal == ",":
+        text = text.str.replace(",", ".", regex=False)
+    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    given = series.notna().to_numpy() & (text.fillna("") != "").to_numpy()
+    return np.where(given, numbers, np.nan), given & np.isnan(numbers)
