@@ -75,10 +75,18 @@ def create_estimate(
 def get_estimate(
     estimate_id: int, repository: RepositoryDep, settings: SettingsDep, output: EstimateFormatDep
 ) -> Response:
-    """The saved answer; other formats are made again from the pinned template and catalog."""
+    """The saved answer and the request that made it (body, options, pinned versions).
+
+    Other formats are made again from the pinned template and catalog versions.
+    """
     saved = repository.get_estimate(estimate_id)
     run = rerun_saved(repository, settings, saved)
-    answer = {"id": saved.id, "created_at": saved.created_at.isoformat(), **saved.result}
+    answer = {
+        "id": saved.id,
+        "created_at": saved.created_at.isoformat(),
+        "request": saved.request,
+        **saved.result,
+    }
     return estimate_response(run, answer, output, filename=f"estimate-{saved.id}")
 
 

@@ -174,6 +174,9 @@ def test_save_get_and_delete(server: LiveServer) -> None:
 
     loaded = httpx.get(saved.headers["location"]).json()
     assert loaded["totals"] == saved.json()["totals"]
+    assert loaded["request"]["body"] == body
+    assert loaded["request"]["query"]["catalog"] == "tangerang-sample@1"
+    assert loaded["request"]["template_versions"] == {"local-flexible": 1}
     again = httpx.get(saved.headers["location"], params={"f": "geojson"}).json()
     assert again["features"][0]["properties"]["total"] == pytest.approx(
         float(saved.json()["totals"]["total"])
