@@ -417,3 +417,38 @@ def test_screenshot(page: Any) -> None:
     page.get_by_role("button", name="Bahasa Indonesia").click()
     page.screenshot(path=str(ARTIFACTS / "planner-id.png"))
     assert (ARTIFACTS / "planner.png").stat().st_size > 10_000
+
+
+def test_a_saved_line_opens_as_the_line_that_was_drawn(
+    page: Any, live: LiveServer, browser: Any
+) -> None:
+    page.get_by_label("Width of a line (m)").fill("6")
+    page.locator(".leaflet-pm-icon-polyline").click()
+    line = [(320, 420), (480, 400), (640, 450)]
+    for x, y in line:
+        click_map(page, x, y)
+    click_map(page, *line[-1])
+    wait_for_estimate(page)
+    page.get_by_role("button", name="Save estimate").click()
+    page.wait_for_function("document.querySelector('#status').textContent.includes('Saved')")
+    saved_id = int(re.search(r"estimate (\d+)", text(page, "#status")).group(1))  # type: ignore[union-attr]
+    length = httpx.get(f"{live.url}/estimates/{saved_id}").json()["totals"]["length_m"]
+
+    fresh = browser.new_page(viewport={"width": 1400, "height": 900})
+    fresh.goto(live.url + "/")
+    fresh.wait_for_selector("body[data-ready=true]")
+    fresh.get_by_role("button", name=f"Open #{saved_id}").click()
+    fresh.wait_for_function(
+        "document.querySelector('#status').textContent.includes('Showing saved')"
+    )
+    assert fresh.get_by_label("Width of a line (m)").input_value() == "6"
+
+    # Still a line: a new width re-prices it as length x width, not as a polygon outline.
+    previous = fresh.locator("#total").get_attribute("data-value") or ""
+    fresh.get_by_label("Width of a line (m)").fill("7")
+    wait_for_estimate(fresh, previous)
+    assert text(fresh, "#method") == "drawn line"
+    assert text(fresh, "#mean-width") == "7.00 m"
+    area = float(fresh.locator("#area").get_attribute("data-value") or "nan")
+    assert area == pytest.approx(length * 7, rel=1e-6)
+    fresh.close()

@@ -472,13 +472,22 @@ function renderSaved(features) {
   }
 }
 
+/** The geometry the planner drew for a saved estimate (a line stays a line), if one. */
+function drawnGeometry(request) {
+  const body = request?.body;
+  if (body?.type === "Feature") return body.geometry;
+  if (body?.type && body.type !== "FeatureCollection") return body;
+  return null;
+}
+
 /** Show a saved estimate: its drawing (editable) and its answer as it was saved. */
 async function openSaved(id) {
   const feature = state.savedFeatures.get(String(id));
   try {
     const result = await getJSON(`estimates/${id}`);
-    if (feature?.geometry) {
-      const group = L.geoJSON(feature.geometry, { style: SHAPE_STYLE });
+    const geometry = drawnGeometry(result.request) ?? feature?.geometry;
+    if (geometry) {
+      const group = L.geoJSON(geometry, { style: SHAPE_STYLE });
       const parts = group.getLayers();
       setShape(parts.length === 1 ? parts[0] : L.featureGroup(parts));
       map.fitBounds(state.shape.getBounds(), { padding: [40, 40], maxZoom: 18 });
@@ -487,6 +496,7 @@ async function openSaved(id) {
     selectIfPresent("catalog", result.catalog?.slug);
     await loadCatalog(result.catalog?.slug);
     $("name").value = feature?.properties?.name ?? "";
+    $("width").value = result.request?.body?.properties?.width_m ?? "";
     state.result = result;
     state.savedId = id;
     showError(null);
