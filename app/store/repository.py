@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar, cast
@@ -117,6 +117,23 @@ class LayerInfo:
     extent: BBox | None
 
 
+Record = TypeVar("Record")
+
+
+def fieldnames(record: type[Any]) -> list[str]:
+    """The field names of a dataclass."""
+    return [field.name for field in fields(record)]
+
+
+def _from_row(record: type[Record], row: object, **renamed: Any) -> Record:
+    """A dataclass from a table row with the same attribute names (`renamed` for the others)."""
+    values = {
+        name: renamed[name] if name in renamed else getattr(row, name)
+        for name in fieldnames(record)
+    }
+    return record(**values)
+
+
 def _bbox_values(geometry: shapely.Geometry) -> dict[str, float]:
     minx, miny, maxx, maxy = shapely.bounds(geometry)
     return {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
@@ -143,14 +160,7 @@ class VersionedDocuments(Generic[DocumentRow]):
 
     @staticmethod
     def _as_version(row: VersionedDocument) -> DocumentVersion:
-        return DocumentVersion(
-            slug=row.slug,
-            version=row.version,
-            body=row.body,
-            note=row.note,
-            created_at=row.created_at,
-            content_hash=row.content_hash,
-        )
+        return _from_row(DocumentVersion, row)
 
     def latest_all(self) -> list[DocumentVersion]:
         """The newest version of every document, by slug."""
@@ -255,9 +265,9 @@ class Repository:
 
     def save_estimate(self, estimate: NewEstimate) -> StoredEstimate:
         """Save an estimate and return it with its id."""
-        fields = {name: getattr(estimate, name) for name in NewEstimate.__dataclass_fields__}
-        geometry = fields.pop("geometry")
-        row = Estimate(**fields, geom=geometry, created_at=_now(), **_bbox_values(geometry))
+        values = {name: getattr(estimate, name) for name in fieldnames(NewEstimate)}
+        geometry = values.pop("geometry")
+        row = Estimate(**values, geom=geometry, created_at=_now(), **_bbox_values(geometry))
         with Session(self.engine) as session:
             session.add(row)
             session.commit()
@@ -265,21 +275,7 @@ class Repository:
 
     @staticmethod
     def _as_estimate(row: Estimate) -> StoredEstimate:
-        return StoredEstimate(
-            id=row.id,
-            created_at=row.created_at,
-            name=row.name,
-            geometry=row.geom,
-            request=row.request,
-            result=row.result,
-            properties=row.properties,
-            template_slug=row.template_slug,
-            template_version=row.template_version,
-            catalog_slug=row.catalog_slug,
-            catalog_version=row.catalog_version,
-            currency=row.currency,
-            total=row.total,
-        )
+        return _from_row(StoredEstimate, row, geometry=row.geom)
 
     def get_estimate(self, estimate_id: int) -> StoredEstimate:
         """A saved estimate; `NotFound` when there is none with that id."""
