@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -51,6 +53,12 @@ def road_polygon(vertices: int = 20) -> dict:
             )
     ring = outer + inner[::-1] + [outer[0]]
     return {"type": "Polygon", "coordinates": [ring]}
+
+
+def road_line(vertices: int = 20) -> dict:
+    """The outer edge of the same road as a `vertices`-vertex line (template width)."""
+    ring = road_polygon(vertices * 2)["coordinates"][0]
+    return {"type": "LineString", "coordinates": ring[:vertices]}
 
 
 def wait_for(url: str) -> None:
@@ -92,6 +100,46 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+@contextmanager
+def postgis_database() -> Iterator[str]:
+    """A fresh, migrated PostGIS database, dropped afterwards."""
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    database = f"takeoff_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"create database {database}")
+    url = sa.make_url(ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+    try:
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("create extension postgis")
+        engine.dispose()
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"drop database if exists {database} with (force)")
+        admin.dispose()
+
+
+def load(command: list[str], path: str, body: Path, env: dict[str, str], args) -> dict:
+    """Start a server, check one request succeeds, then load it with wrk."""
+    port = free_port()
+    process = subprocess.Popen(
+        [*command, "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(base + "/docs")
+        headers = {"Content-Type": "application/json"}
+        httpx.post(base + path, content=body.read_bytes(), headers=headers).raise_for_status()
+        return wrk(base + path, body, args.seconds, args.connections)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
@@ -100,71 +148,36 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
 
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    database = f"takeoff_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"create database {database}")
-    url = sa.make_url(ADMIN_URL).set(database=database).render_as_string(hide_password=False)
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("create extension postgis")
-    engine.dispose()
     folder = Path(tempfile.mkdtemp(prefix="takeoff-bench-"))
-    body = folder / "body.json"
-    body.write_text(json.dumps(road_polygon()))
-    env = takeoff_env(database_url=url, data_dir=str(folder))
-    subprocess.run([TAKEOFF, "db", "upgrade"], env=env, check=True, capture_output=True)
-
-    results: dict[str, dict[str, float]] = {}
-    servers = {
-        "bare FastAPI (constant JSON)": (
-            [UVICORN, "bench.api.bare:app", "--workers", "2", "--log-level", "warning"],
-            "/estimates",
-        ),
-        "POST /estimates": ([TAKEOFF, "serve", "--workers", "2"], "/estimates"),
-        "POST /estimates?save=true (PostGIS)": (
-            [TAKEOFF, "serve", "--workers", "2"],
-            "/estimates?save=true",
-        ),
+    polygon, line = folder / "polygon.json", folder / "line.json"
+    polygon.write_text(json.dumps(road_polygon()))
+    line.write_text(json.dumps(road_line()))
+    bare = [UVICORN, "bench.api.bare:app", "--workers", "2", "--log-level", "warning"]
+    takeoff = [TAKEOFF, "serve", "--workers", "2"]
+    cases = {
+        "bare FastAPI (constant JSON)": (bare, "/estimates", polygon),
+        "POST /estimates, polygon": (takeoff, "/estimates", polygon),
+        "POST /estimates?save=true, polygon": (takeoff, "/estimates?save=true", polygon),
+        "POST /estimates, line": (takeoff, "/estimates", line),
     }
     try:
-        for name, (command, path) in servers.items():
-            port = free_port()
-            process = subprocess.Popen(
-                [*command, "--port", str(port)],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            try:
-                base = f"http://127.0.0.1:{port}"
-                wait_for(base + "/docs")
-                check = httpx.post(
-                    base + path,
-                    content=body.read_bytes(),
-                    headers={"Content-Type": "application/json"},
-                )
-                check.raise_for_status()
-                results[name] = wrk(base + path, body, args.seconds, args.connections)
-            finally:
-                process.terminate()
-                process.wait(timeout=30)
+        with postgis_database() as url:
+            env = takeoff_env(database_url=url, data_dir=str(folder))
+            subprocess.run([TAKEOFF, "db", "upgrade"], env=env, check=True, capture_output=True)
+            results = {name: load(*case, env, args) for name, case in cases.items()}
     finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"drop database if exists {database} with (force)")
-        admin.dispose()
         shutil.rmtree(folder, ignore_errors=True)
 
-    bare = results["bare FastAPI (constant JSON)"]["rps"]
+    reference = results["bare FastAPI (constant JSON)"]["rps"]
     print(
-        f"20-vertex road polygon, 2 uvicorn workers, wrk -t2 -c{args.connections} "
+        f"20-vertex road, PostGIS store, 2 uvicorn workers, wrk -t2 -c{args.connections} "
         f"-d{args.seconds}s, {os.cpu_count()} cores"
     )
     print(f"{'endpoint':40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} {'non-2xx':>8}")
     for name, figures in results.items():
         print(
             f"{name:40} {figures['rps']:9.0f} {figures['p50']:8.2f} {figures['p99']:8.2f} "
-            f"{figures['rps'] / bare:8.1%} {figures['errors']:8.0f}"
+            f"{figures['rps'] / reference:8.1%} {figures['errors']:8.0f}"
         )
 
 
