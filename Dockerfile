@@ -9,9 +9,9 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations
 COPY data ./data
-COPY --from=web /web/node_modules /tmp/node_modules
-RUN pip install --no-cache-dir . \
-    && mv /tmp/node_modules "$(python -I -c 'import pathlib, app.web; print(pathlib.Path(app.web.__file__).parent)')/node_modules"
+# The wheel carries the map libraries' dist folders (see [tool.hatch] artifacts).
+COPY --from=web /web/node_modules ./app/web/node_modules
+RUN pip install --no-cache-dir . && rm -rf /srv/takeoff/app
 ENV TAKEOFF_DATA_DIR=/var/lib/takeoff
 EXPOSE 8000
 CMD ["sh", "-c", "takeoff db upgrade && takeoff serve --host 0.0.0.0 --port 8000 --workers 2"]
