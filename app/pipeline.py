@@ -70,6 +70,10 @@ def _template_column(
 ) -> list[str]:
     if values is None:
         return [default] * len(problems)
+    array = np.asarray(values, dtype=object)
+    blank = pd.isna(array) | (array == "")
+    if pd.api.types.infer_dtype(array[~blank], skipna=False) in ("string", "empty"):
+        return np.where(blank, default, array).tolist()  # every value text or blank: no loop
     templates = []
     for index, value in enumerate(values):
         if _is_blank(value):
@@ -170,9 +174,15 @@ def plan_columns(
     problems: list[TakeoffError | None] = [None] * count
     templates = _template_column(template, options.template, problems)
     widths = _width_column(width_m, options.width_m, problems)
-    names: list[str | None] = (
-        [None] * count if name is None else [None if _is_blank(v) else str(v) for v in name]
-    )
+    names: list[str | None] = [None] * count
+    if name is not None:
+        array = np.array(name, dtype=object)
+        blank = pd.isna(array) | (array == "")
+        if pd.api.types.infer_dtype(array[~blank], skipna=False) in ("string", "empty"):
+            array[blank] = None
+            names = array.tolist()
+        else:
+            names = [None if _is_blank(v) else str(v) for v in name]
     own: list[Overrides | None] = [None] * count
     if overrides:
         columns = {key: values for key, values in overrides.items() if key in OVERRIDE_PROPERTIES}
@@ -389,4 +399,7 @@ def _implied_widths(
 
 def none_if_all_none(values: Sequence[Overrides | None]) -> Sequence[Overrides | None] | None:
     """None when no feature has overrides: the engine then skips grouping features by them."""
-    return None if all(value is None for value in values) else values
+    given = len(values) - values.count(None) if isinstance(values, list) else None
+    if given is None:
+        given = sum(value is not None for value in values)
+    return values if given else None

@@ -16,8 +16,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pyogrio
 import shapely
@@ -27,18 +25,13 @@ from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from app import __version__
-from app.batch.runner import BatchSummary, OutputChunk
+from app.batch.runner import BatchSummary
+from app.batch.work import CsvFormat, OutputChunk
 from app.errors import InvalidInput, TooLarge
 from app.io.flat import money_number, rfc7946_geometries
-from app.io.safety import FORMULA_PREFIXES, neutralise
+from app.io.safety import neutralise
 from app.io.vector import LAYER
 
-_FORMULA = (
-    "^["
-    + "".join({"\t": "\\t", "\r": "\\r", "\0": "\\x00"}.get(c, "\\" + c) for c in FORMULA_PREFIXES)
-    + "]"
-)
-_NUMBER = r"^[+-]?[0-9]+([.,][0-9]+)?$"
 XLSX_MAX_ROWS = 1_048_575
 OUTPUT_FORMATS = {
     ".csv": "csv",
@@ -51,17 +44,6 @@ OUTPUT_FORMATS = {
 }
 
 
-def neutralise_column(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """`neutralise` on a whole text column (numbers such as -5 stay as they are)."""
-    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
-        return values
-    risky = pc.and_(
-        pc.match_substring_regex(values, _FORMULA),
-        pc.invert(pc.match_substring_regex(values, _NUMBER)),
-    )
-    return pc.if_else(risky, pc.binary_join_element_wise("'", values, ""), values)
-
-
 def money_as_numbers(table: pa.Table) -> pa.Table:
     """Decimal columns as integers (whole currency units) or floats, for GIS formats."""
     for index, column in enumerate(table.schema):
@@ -72,22 +54,22 @@ def money_as_numbers(table: pa.Table) -> pa.Table:
 
 
 class _Rows:
-    """What the input was: which attribute column holds WKT text (CSV input) if any."""
+    """The rows of a GIS or spreadsheet output: input columns (without the CSV's WKT text,
+    the geometry is the geometry), results, money as numbers; failed rows alone for errors."""
 
     def __init__(self, wkt_column: str | None, errors_only: bool) -> None:
         self.wkt_column = wkt_column
         self.errors_only = errors_only
 
-    def table(self, chunk: OutputChunk, *, neutral: bool) -> pa.Table:
-        attributes = chunk.attributes
-        if neutral and not self.errors_only:
-            for index, name in enumerate(attributes.column_names):
-                if name != self.wkt_column:
-                    attributes = attributes.set_column(
-                        index, name, neutralise_column(attributes.column(index))
-                    )
-        table = attributes if self.errors_only else _join(attributes, chunk.results)
-        return table.filter(pa.array(chunk.failed)) if self.errors_only else table
+    def table(self, chunk: OutputChunk) -> pa.Table:
+        table = chunk.attributes
+        if self.wkt_column in table.column_names:
+            table = table.drop_columns([self.wkt_column])
+        if self.errors_only:
+            return table.filter(pa.array(chunk.failed))
+        for name in chunk.results.column_names:
+            table = table.append_column(name, chunk.results.column(name))
+        return money_as_numbers(table)
 
     def geometry(self, chunk: OutputChunk) -> pa.Array:
         wkb = chunk.wkb if chunk.wkb is not None else np.full(len(chunk.failed), None)
@@ -97,38 +79,27 @@ class _Rows:
         return pa.array(shapely.to_wkb(oriented), pa.binary())
 
 
-def _join(left: pa.Table, right: pa.Table) -> pa.Table:
-    for name in right.column_names:
-        left = left.append_column(name, right.column(name))
-    return left
-
-
 class CsvSink:
     """CSV in UTF-8 with `,`: input columns (WKT as sent), results, `status`, `error`."""
 
     def __init__(self, path: Path, wkt_column: str | None, errors_only: bool = False) -> None:
         self.path = path
-        self.rows = _Rows(wkt_column, errors_only)
-        self._writer: pacsv.CSVWriter | None = None
+        self.csv_format: CsvFormat | None = CsvFormat(wkt_column, errors_only)
+        self._stream = path.open("wb")
+        self._header = False
 
-    def write(self, chunk: OutputChunk) -> None:
-        """Append the chunk's rows."""
-        table = self.rows.table(chunk, neutral=True)
-        if self.rows.wkt_column is None:
-            wkt = shapely.to_wkt(
-                shapely.from_wkb(self.rows.geometry(chunk)), rounding_precision=7, trim=True
-            )
-            table = table.append_column("wkt", pa.array(wkt, pa.string()))
-        if self._writer is None:
-            self._writer = pacsv.CSVWriter(self.path, table.schema)
-        self._writer.write_table(table)
+    def write(self, chunk: OutputChunk | None, encoded: tuple[bytes, bytes] | None) -> None:
+        """Append the chunk's rows, encoded by a worker."""
+        assert encoded is not None
+        header, rows = encoded
+        if not self._header:
+            self._stream.write(header)
+            self._header = True
+        self._stream.write(rows)
 
     def close(self, summary: BatchSummary) -> None:
-        """Close the file (a header alone when no row was written)."""
-        if self._writer is None:
-            self.path.write_text("", encoding="utf-8")
-            return
-        self._writer.close()
+        """Close the file (empty when the input had no row)."""
+        self._stream.close()
 
 
 class GdalSink:
@@ -140,15 +111,14 @@ class GdalSink:
         self.path = path
         self.driver = driver
         self.rows = _Rows(wkt_column, errors_only)
+        self.csv_format: CsvFormat | None = None
         self._written = False
         path.unlink(missing_ok=True)
 
-    def write(self, chunk: OutputChunk) -> None:
+    def write(self, chunk: OutputChunk | None, encoded: tuple[bytes, bytes] | None) -> None:
         """Append the chunk's features."""
-        table = money_as_numbers(self.rows.table(chunk, neutral=False))
-        if self.rows.wkt_column in table.column_names:
-            table = table.drop_columns([self.rows.wkt_column])
-        table = table.append_column("geometry", self.rows.geometry(chunk))
+        assert chunk is not None
+        table = self.rows.table(chunk).append_column("geometry", self.rows.geometry(chunk))
         if not table.num_rows:
             return
         options = {"RFC7946": "YES", "WRITE_NAME": "NO"} if self.driver == "GeoJSON" else {}
@@ -186,14 +156,13 @@ class ParquetSink:
     def __init__(self, path: Path, wkt_column: str | None, errors_only: bool = False) -> None:
         self.path = path
         self.rows = _Rows(wkt_column, errors_only)
+        self.csv_format: CsvFormat | None = None
         self._writer: pq.ParquetWriter | None = None
 
-    def write(self, chunk: OutputChunk) -> None:
+    def write(self, chunk: OutputChunk | None, encoded: tuple[bytes, bytes] | None) -> None:
         """Append one row group."""
-        table = money_as_numbers(self.rows.table(chunk, neutral=False))
-        if self.rows.wkt_column in table.column_names:
-            table = table.drop_columns([self.rows.wkt_column])
-        table = table.append_column("geometry", self.rows.geometry(chunk))
+        assert chunk is not None
+        table = self.rows.table(chunk).append_column("geometry", self.rows.geometry(chunk))
         if self._writer is None:
             geo = {
                 "version": "1.1.0",
@@ -219,6 +188,7 @@ class XlsxSink:
             raise InvalidInput("write the error file as CSV, GeoJSON or GeoPackage", field="errors")
         self.path = path
         self.rows = _Rows(wkt_column, errors_only)
+        self.csv_format: CsvFormat | None = None
         self.book = Workbook(write_only=True)
         self.summary_sheet: WriteOnlyWorksheet = self.book.create_sheet("Summary")
         self.items: WriteOnlyWorksheet = self.book.create_sheet("Items")
@@ -233,11 +203,10 @@ class XlsxSink:
             cells.append(cell)
         sheet.append(cells)
 
-    def write(self, chunk: OutputChunk) -> None:
+    def write(self, chunk: OutputChunk | None, encoded: tuple[bytes, bytes] | None) -> None:
         """Append the chunk's rows to the Items sheet (WKT left out: cells hold 32,767 chars)."""
-        table = money_as_numbers(self.rows.table(chunk, neutral=False))
-        if self.rows.wkt_column in table.column_names:
-            table = table.drop_columns([self.rows.wkt_column])
+        assert chunk is not None
+        table = self.rows.table(chunk)
         if self._count == 0:
             self._header(self.items, table.column_names)
         self._count += table.num_rows

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from app.errors import InvalidInput
@@ -32,6 +32,7 @@ _SAMPLE_BYTES = 256 << 10
 _BOM = codecs.BOM_UTF8
 _COMMA_NUMBER = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
 _POINT_NUMBER = re.compile(r"^\s*[+-]?\d+\.\d+\s*$")
+_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 
 @dataclass(frozen=True)
@@ -229,10 +230,12 @@ def parse_numbers(
     values: pa.Array | pa.ChunkedArray, decimal: str = "."
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
     """Numbers of a text column (NaN where empty) and where a cell is not a number."""
-    series = pd.Series(values.to_pandas(), dtype=object)
-    text = series.str.strip()
+    text = pc.utf8_trim_whitespace(values)
     if decimal == ",":
-        text = text.str.replace(",", ".", regex=False)
-    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    given = series.notna().to_numpy() & (text.fillna("") != "").to_numpy()
-    return np.where(given, numbers, np.nan), given & np.isnan(numbers)
+        text = pc.replace_substring(text, ",", ".")
+    number = pc.match_substring_regex(text, _NUMBER)
+    given = pc.fill_null(pc.not_equal(text, ""), False)
+    numbers = pc.if_else(number, text, pa.scalar(None, pa.string())).cast(pa.float64())
+    floats = numbers.to_numpy(zero_copy_only=False).astype(np.float64)
+    bad = np.asarray(pc.and_(given, pc.invert(pc.fill_null(number, False))))
+    return floats, bad

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pyogrio
@@ -38,7 +36,7 @@ FORMATS = {
     ".parquet": "parquet",
     ".geoparquet": "parquet",
 }
-DEFAULT_BATCH_ROWS = 100_000
+DEFAULT_BATCH_ROWS = 25_000
 
 
 @dataclass
@@ -46,7 +44,7 @@ class SourceChunk:
     """Consecutive input rows: own columns, encoded geometry, rows that could not be read."""
 
     attributes: pa.Table
-    geometry: npt.NDArray[np.object_]
+    geometry: pa.Array
     broken: dict[int, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -65,7 +63,16 @@ class Source:
     crs: Any
     dialect: CsvDialect | None = None
     batch_rows: int = DEFAULT_BATCH_ROWS
-    chunk_bytes: int = 16 << 20
+    chunk_bytes: int = 4 << 20
+
+    @property
+    def several_chunks(self) -> bool:
+        """Whether the input will come in more than one chunk (worth starting workers for)."""
+        if self.kind == "csv":
+            return self.path.stat().st_size > self.chunk_bytes
+        if self.kind == "parquet":
+            return int(pq.ParquetFile(self.path).metadata.num_rows) > self.batch_rows
+        return int(pyogrio.read_info(self.path)["features"]) > self.batch_rows
 
     @property
     def decimal(self) -> str:
@@ -77,8 +84,8 @@ class Source:
         if self.kind == "csv":
             assert self.dialect is not None
             for chunk in read_csv_chunks(self.path, self.dialect, self.columns, self.chunk_bytes):
-                geometry = chunk.table.column(self.geometry_column).to_numpy(zero_copy_only=False)
-                yield SourceChunk(chunk.table, np.asarray(geometry, dtype=object), chunk.broken)
+                geometry = chunk.table.column(self.geometry_column).combine_chunks()
+                yield SourceChunk(chunk.table, geometry, chunk.broken)
         elif self.kind == "ogr":
             with pyogrio.open_arrow(self.path, batch_size=self.batch_rows, use_pyarrow=True) as (
                 _meta,
@@ -91,9 +98,8 @@ class Source:
                 yield self._vector_chunk(pa.Table.from_batches([batch]))
 
     def _vector_chunk(self, table: pa.Table) -> SourceChunk:
-        geometry = table.column(self.geometry_column)
-        values = np.asarray(geometry.to_numpy(zero_copy_only=False), dtype=object)
-        return SourceChunk(table.drop_columns([self.geometry_column]), values)
+        geometry = table.column(self.geometry_column).combine_chunks()
+        return SourceChunk(table.drop_columns([self.geometry_column]), geometry)
 
 
 def _csv_geometry_column(columns: list[str], named: str | None, path: Path) -> str:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from app.batch.mapping import WidthRule, load_template_map
-from app.batch.runner import BatchOptions, BatchRunner, OutputChunk
+from app.batch.runner import BatchOptions, BatchRunner
+from app.batch.work import OutputChunk
 from app.errors import InvalidInput
 from app.estimate import Measures, price_bill
 from app.io.csvin import sniff_csv
@@ -17,10 +18,13 @@ from app.pipeline import EstimateOptions
 
 
 class _Collect:
+    csv_format = None
+
     def __init__(self) -> None:
         self.chunks: list[OutputChunk] = []
 
-    def write(self, chunk: OutputChunk) -> None:
+    def write(self, chunk: OutputChunk | None, encoded: object) -> None:
+        assert chunk is not None
         self.chunks.append(chunk)
 
     def close(self, summary: object) -> None:
