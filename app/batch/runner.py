@@ -285,20 +285,30 @@ class BatchRunner:
     # the stream
 
     def run(
-        self, sinks: Sequence[Sink], progress: Callable[[int], None] | None = None
+        self,
+        sinks: Sequence[Sink],
+        progress: Callable[[int], None] | None = None,
+        executor: Executor | None = None,
+        in_flight: int | None = None,
     ) -> BatchSummary:
-        """Process every chunk of the source, writing each to every sink in input order."""
-        executor: Executor = InlineExecutor()
+        """Process every chunk of the source, writing each to every sink in input order.
+
+        Chunks run on `executor` (a Dask cluster's, say) with at most `in_flight` of them
+        pending; by default on this machine's worker processes, or inline for one chunk.
+        """
         pool: Executor | None = None
+        if executor is None:
+            executor = InlineExecutor()
+            if self.options.workers > 1 and self.source.several_chunks:
+                pool = executor = process_pool(self.options.workers)
+        limit = in_flight or self.options.workers
         pending: deque[tuple[ChunkTask, Future[ChunkResult]]] = deque()
-        if self.options.workers > 1 and self.source.several_chunks:
-            pool = executor = process_pool(self.options.workers)
         try:
             for chunk in self.source.chunks():
                 with paused_gc():
                     task = self._task(self._prepare(chunk), sinks)
                 pending.append((task, executor.submit(run_chunk, task)))
-                while len(pending) > self.options.workers:
+                while len(pending) > limit:
                     self._finish(*pending.popleft(), sinks, progress)
             while pending:
                 self._finish(*pending.popleft(), sinks, progress)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -28,17 +27,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from app.batch.mapping import TemplateMap, WidthRule, load_template_map
-from app.batch.runner import BatchOptions, BatchRunner, BatchSummary, Sink
-from app.batch.sinks import needs_geometry, open_sink, output_format
-from app.errors import InvalidInput
-from app.estimate.catalogs import RateCatalog
-from app.estimate.templates import Template
-from app.geo.crs import resolve_crs
+from app.batch.runner import BatchSummary
+from app.batch.service import BatchRequest, OpenBatch, open_batch
 from app.io.flat import money_number
-from app.io.sources import Source, open_source
-from app.pipeline import EstimateOptions
-from app.resolve import resolve_catalog, resolve_templates
 from app.settings import get_settings
 from app.store import database
 from app.store.repository import Repository
@@ -56,20 +47,6 @@ class _RowsPerSecond(ProgressColumn):
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
         return Text(f"{speed:,.0f} rows/s" if speed else "", style="progress.data.speed")
-
-
-def _item_codes(repository: Repository, references: list[str], every_template: bool) -> list[str]:
-    """Columns of per-row quantities: items of every template the rows may use, in order."""
-    if every_template:
-        references = references + [doc.slug for doc in repository.templates.latest_all()]
-    codes: list[str] = []
-    for reference in dict.fromkeys(references):
-        try:
-            template = resolve_templates(repository, [reference])[reference]
-        except InvalidInput:
-            continue  # reported on the rows that name it
-        codes.extend(item.code for item in template.items)
-    return list(dict.fromkeys(codes))
 
 
 def _print_summary(summary: BatchSummary, output: Path, errors: Path | None) -> None:
@@ -184,92 +161,44 @@ def estimate(
     ] = max(1, os.cpu_count() or 1),
 ) -> None:
     """Estimate every row of INPUT; every row appears in OUTPUT with `status` and `error`."""
-    outputs = [output] + ([errors] if errors else [])
-    for path in outputs:
-        output_format(path)
-        if path.resolve() == input_file.resolve():
-            raise InvalidInput(
-                f"{path} is the input file; write the output elsewhere", field="output"
-            )
-    if crs is not None:
-        resolve_crs(crs)
     settings = get_settings()
     store = database.create_store_engine(settings.store)
     prepare_store(store, settings)
-    repository = Repository(store)
-    source = open_source(
-        input_file,
+    request = BatchRequest(
+        template=template,
+        catalog=catalog,
+        width_m=width_m,
         crs=crs,
         wkt_column=wkt_column,
+        template_map=template_map,
+        width_from=width_from,
         separator=sep,
         decimal=decimal,
         encoding=encoding,
-    )
-
-    mapping: TemplateMap | None = load_template_map(template_map) if template_map else None
-    if mapping is not None and mapping.default is None and template is not None:
-        mapping = TemplateMap(
-            mapping.column, mapping.templates, template, mapping.width_from, mapping.source
-        )
-    rule = WidthRule.parse(width_from) if width_from else (mapping.width_from if mapping else None)
-    default_template = template or settings.estimate.default_template
-    references = [default_template]
-    if mapping is not None:
-        references += list(mapping.templates.values()) + (
-            [mapping.default] if mapping.default else []
-        )
-    codes = _item_codes(repository, references, every_template="template" in source.columns)
-
-    wkt = source.geometry_column if source.kind == "csv" else None
-    options = BatchOptions(
-        estimate=EstimateOptions(
-            template=default_template,
-            catalog=catalog or settings.estimate.default_catalog,
-            width_m=width_m,
-        ),
-        template_map=mapping,
-        width_from=rule,
-        max_vertices=settings.limits.max_vertices,
         workers=workers,
-        want_geometry=needs_geometry(outputs, wkt),
     )
-    rate_catalog = resolve_catalog(repository, options.estimate.catalog)
-
-    def resolve(reference: str) -> Template:
-        return resolve_templates(repository, [reference])[reference]
-
-    sinks = [open_sink(output, wkt)] + (
-        [open_sink(errors, wkt, errors_only=True)] if errors else []
-    )
+    batch = open_batch(Repository(store), settings, input_file, output, request, errors)
     if engine == Engine.dask:
         from app.batch.dask_engine import run_dask
 
-        summary = run_dask(source, options, rate_catalog, resolve, codes, sinks, scheduler)
+        summary = run_dask(batch, scheduler)
     else:
-        summary = _run_local(source, options, rate_catalog, resolve, codes, sinks)
+        summary = _run_local(batch)
     store.dispose()
     _print_summary(summary, output, errors)
     if summary.succeeded == 0 or (strict and summary.failed):
         raise typer.Exit(1)
 
 
-def _run_local(
-    source: Source,
-    options: BatchOptions,
-    catalog: RateCatalog,
-    resolve: Callable[[str], Template],
-    codes: list[str],
-    sinks: list[Sink],
-) -> BatchSummary:
-    runner = BatchRunner(source, options, catalog, resolve, codes)
+def _run_local(batch: OpenBatch) -> BatchSummary:
     if not sys.stderr.isatty():
-        return runner.run(sinks)
+        return batch.run()
     columns = (
         SpinnerColumn(),
         TextColumn("{task.completed:,} rows"),
         _RowsPerSecond(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+    with Progress(*columns, console=Console(stderr=True)) as progress:
         task = progress.add_task("estimate", total=None)
-        return runner.run(sinks, lambda rows: progress.advance(task, rows))
+        return batch.run(lambda rows: progress.advance(task, rows))

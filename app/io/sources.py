@@ -74,6 +74,19 @@ class Source:
             return int(pq.ParquetFile(self.path).metadata.num_rows) > self.batch_rows
         return int(pyogrio.read_info(self.path)["features"]) > self.batch_rows
 
+    def count_rows(self) -> int:
+        """How many rows there are (CSV: lines after the header, a quick upper bound)."""
+        if self.kind == "csv":
+            lines, last = 0, b"\n"
+            with self.path.open("rb") as stream:
+                while block := stream.read(1 << 22):
+                    lines += block.count(b"\n")
+                    last = block[-1:]
+            return max(0, lines + (last != b"\n") - 1)
+        if self.kind == "parquet":
+            return int(pq.ParquetFile(self.path).metadata.num_rows)
+        return int(pyogrio.read_info(self.path, force_feature_count=True)["features"])
+
     @property
     def decimal(self) -> str:
         """The decimal mark of numbers written as text (CSV only)."""

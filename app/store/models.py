@@ -104,3 +104,25 @@ class LayerFeature(Footprint, Base):
     layer_id: Mapped[int] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"))
     feature_id: Mapped[str | None] = mapped_column(Text)
     properties: Mapped[dict[str, Any]]
+
+
+class Job(Base):
+    """An asynchronous job: status and progress in the store, so every web worker can answer."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_created_at", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str | None] = mapped_column(Text)
+    rows_total: Mapped[int | None]
+    rows_done: Mapped[int]
+    request: Mapped[dict[str, Any]]
+    summary: Mapped[dict[str, Any] | None]
+    result_file: Mapped[str | None] = mapped_column(Text)
+    result_media_type: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -24,6 +24,7 @@ from app.store.models import (
     CatalogVersion,
     Estimate,
     Footprint,
+    Job,
     Layer,
     LayerFeature,
     TemplateVersion,
@@ -148,6 +149,30 @@ def _bbox_filter(model: type[Footprint], bbox: BBox) -> sa.ColumnElement[bool]:
     else:
         lon = sa.or_(model.maxx >= minx, model.minx <= maxx)
     return sa.and_(lat, lon)
+
+
+JOB_STATES = ("accepted", "running", "successful", "failed", "dismissed")
+"""OGC API Processes job states used here."""
+
+
+@dataclass(frozen=True)
+class StoredJob:
+    """An asynchronous job as read back."""
+
+    id: str
+    process_id: str
+    status: str
+    message: str | None
+    rows_total: int | None
+    rows_done: int
+    request: dict[str, Any]
+    summary: dict[str, Any] | None
+    result_file: str | None
+    result_media_type: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
 
 
 class VersionedDocuments(Generic[DocumentRow]):
@@ -451,3 +476,57 @@ class Repository:
         if box[0] is None:
             return None
         return (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
+
+    # asynchronous jobs
+
+    def create_job(
+        self, job_id: str, process_id: str, request: dict[str, Any], rows_total: int | None
+    ) -> StoredJob:
+        """Record a new job as accepted."""
+        now = _now()
+        row = Job(
+            id=job_id,
+            process_id=process_id,
+            status="accepted",
+            rows_total=rows_total,
+            rows_done=0,
+            request=request,
+            created_at=now,
+            updated_at=now,
+        )
+        with Session(self.engine) as session:
+            session.add(row)
+            session.commit()
+            return self._as_job(row)
+
+    def update_job(self, job_id: str, **changes: Any) -> StoredJob:
+        """Change a job's status, progress, message, summary or result; stamps `updated_at`."""
+        unknown = set(changes) - set(StoredJob.__dataclass_fields__)
+        if unknown or changes.get("status", "accepted") not in JOB_STATES:
+            raise InvalidInput(f"cannot set {sorted(unknown) or changes['status']} on a job")
+        with Session(self.engine) as session:
+            row = session.get(Job, job_id)
+            if row is None:
+                raise NotFound(f"there is no job {job_id!r}")
+            for name, value in {**changes, "updated_at": _now()}.items():
+                setattr(row, name, value)
+            session.commit()
+            return self._as_job(row)
+
+    def get_job(self, job_id: str) -> StoredJob:
+        """A job by id; `NotFound` when there is none."""
+        with Session(self.engine) as session:
+            row = session.get(Job, job_id)
+            if row is None:
+                raise NotFound(f"there is no job {job_id!r}")
+            return self._as_job(row)
+
+    def list_jobs(self, limit: int = 100) -> list[StoredJob]:
+        """The newest jobs first."""
+        query = sa.select(Job).order_by(Job.created_at.desc(), Job.id).limit(limit)
+        with Session(self.engine) as session:
+            return [self._as_job(row) for row in session.scalars(query)]
+
+    @staticmethod
+    def _as_job(row: Job) -> StoredJob:
+        return StoredJob(**{name: getattr(row, name) for name in StoredJob.__dataclass_fields__})

@@ -6,7 +6,7 @@ and 10-80 m segments, with `id`, `name`, `template` (three templates mixed, some
 `width_m` columns. Three runs on the same file, one after the other:
 - Takeoff: the real CLI, `takeoff estimate lines.csv -o out.csv` (embedded store), every row
   measured, priced and written with its BoM columns. Peak memory is the largest total RSS of
-  the command and its worker processes (proportional set size), sampled every 50 ms;
+  the command and its worker processes (proportional set size), sampled every 250 ms;
 - the floor: `pandas.read_csv` of the file and `shapely.from_wkt` of its WKT column, nothing
   else, in this process;
 - the PostGIS route: COPY the file into a table, one SQL statement computing the same
@@ -110,7 +110,7 @@ def run_takeoff(source: Path, output: Path, store: Path) -> tuple[float, float, 
                 peak = max(peak, sum(p.memory_full_info().pss for p in tree) / 2**20)
             except psutil.Error:
                 pass
-            time.sleep(0.05)
+            time.sleep(0.25)
 
     sampler = threading.Thread(target=sample)
     sampler.start()

@@ -8,7 +8,14 @@ import sqlalchemy as sa
 from app.settings import StoreSettings
 from app.store.database import create_store_engine, downgrade, schema_revisions, upgrade
 
-TABLES = {"catalog_versions", "estimates", "layer_features", "layers", "template_versions"}
+TABLES = {
+    "catalog_versions",
+    "estimates",
+    "jobs",
+    "layer_features",
+    "layers",
+    "template_versions",
+}
 
 
 def _tables(engine: sa.Engine) -> set[str]:
@@ -19,7 +26,7 @@ def _up_down_up(settings: StoreSettings) -> sa.Engine:
     engine = create_store_engine(settings)
     upgrade(engine)
     assert _tables(engine) == TABLES
-    assert schema_revisions(engine) == ("0001", "0001")
+    assert schema_revisions(engine) == ("0002", "0002")
     downgrade(engine, "base")
     assert _tables(engine) == set()
     assert schema_revisions(engine)[0] is None

@@ -1,0 +1,92 @@
+"""Asynchronous jobs, OGC API Processes style: `/jobs`, `/jobs/{id}`, `/jobs/{id}/results`.
+
+The state comes from the store, so any web worker answers for a job another one runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, JSONResponse
+
+from app.batch.jobs import job_folder
+from app.errors import InvalidInput, NotFound
+from app.routes.deps import RepositoryDep, SettingsDep
+from app.routes.ogc import link
+from app.routes.responses import MediaType
+from app.store.repository import StoredJob
+
+router = APIRouter(prefix="/jobs", tags=["OGC API Processes"])
+
+RESULTS_REL = "http://www.opengis.net/def/rel/ogc/1.0/results"
+
+
+def _time(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _progress(job: StoredJob) -> int:
+    if job.status == "successful":
+        return 100
+    if not job.rows_total:
+        return 0
+    return min(99, int(100 * job.rows_done / job.rows_total))
+
+
+def status_info(request: Request, job: StoredJob) -> dict[str, Any]:
+    """The job's statusInfo (OGC API Processes Part 1), with its batch summary when done."""
+    url = request.url_for("job", job_id=job.id)
+    links = [link(url, "self", MediaType.json, "Job status")]
+    if job.status == "successful":
+        results = request.url_for("job_results", job_id=job.id)
+        links.append(
+            {"href": str(results), "rel": RESULTS_REL, "type": job.result_media_type or ""}
+        )
+    info: dict[str, Any] = {
+        "processID": job.process_id,
+        "type": "process",
+        "jobID": job.id,
+        "status": job.status,
+        "message": job.message,
+        "created": _time(job.created_at),
+        "started": _time(job.started_at),
+        "finished": _time(job.finished_at),
+        "updated": _time(job.updated_at),
+        "progress": _progress(job),
+        "rows": {"total": job.rows_total, "done": job.rows_done},
+        "links": links,
+    }
+    if job.summary is not None:
+        info["summary"] = job.summary
+    return info
+
+
+@router.get("", name="jobs", summary="Jobs, newest first")
+def jobs(request: Request, repository: RepositoryDep) -> JSONResponse:
+    """The hundred newest jobs."""
+    listed = [status_info(request, job) for job in repository.list_jobs(limit=100)]
+    self_link = link(request.url_for("jobs"), "self", MediaType.json)
+    return JSONResponse({"jobs": listed, "links": [self_link]})
+
+
+@router.get("/{job_id}", name="job", summary="A job's status and progress")
+def job(job_id: str, request: Request, repository: RepositoryDep) -> JSONResponse:
+    """Status, progress (0-100, by rows) and, once done, the batch summary."""
+    return JSONResponse(status_info(request, repository.get_job(job_id)))
+
+
+@router.get("/{job_id}/results", name="job_results", summary="A finished job's result file")
+def job_results(job_id: str, repository: RepositoryDep, settings: SettingsDep) -> FileResponse:
+    """The result file; 404 while the job runs, 422 with the reason when it failed."""
+    stored = repository.get_job(job_id)
+    if stored.status == "failed":
+        raise InvalidInput(f"job {job_id} failed: {stored.message}")
+    path = job_folder(settings, job_id) / (stored.result_file or "")
+    if stored.status != "successful" or not stored.result_file:
+        raise NotFound(f"job {job_id} is {stored.status}: its results are not ready yet")
+    if not path.is_file():
+        raise NotFound(f"the result of job {job_id} is no longer kept")
+    return FileResponse(
+        path, media_type=stored.result_media_type, filename=f"estimate-{job_id}{path.suffix}"
+    )
