@@ -395,7 +395,7 @@ def encode_csv(fmt: CsvFormat, chunk: OutputChunk) -> tuple[bytes, bytes]:
     """(header line, rows) of the chunk as CSV: workers encode, the writer only appends."""
     table = _csv_table(fmt, chunk)
     rows = io.BytesIO()
-    pacsv.write_csv(table, rows, pacsv.WriteOptions(include_header=False))
+    pacsv.write_csv(table, rows, pacsv.WriteOptions(include_header=False, batch_size=8192))
     header = io.BytesIO()
     pacsv.write_csv(table.slice(0, 0), header)
     return header.getvalue(), rows.getvalue()
