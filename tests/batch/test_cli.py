@@ -164,3 +164,53 @@ def test_every_output_format_opens(tmp_path: Path, suffix: str) -> None:
     if suffix == "geojson":
         document = json.loads(out.read_text())
         assert document["features"][0]["properties"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("suffix", ["gpkg", "shp", "parquet"])
+def test_every_input_format_reads(tmp_path: Path, suffix: str) -> None:
+    layer = __import__("geopandas").read_file(SAMPLE_LAYER)
+    source = tmp_path / f"roads.{suffix}"
+    if suffix == "parquet":
+        layer.to_parquet(source)
+    else:
+        layer.to_file(source)
+    out = tmp_path / "out.csv"
+    run = _estimate(tmp_path, str(source), "-o", str(out), "--template-map", "osm-highway")
+    assert run.returncode == 0, run.stderr
+    rows = _rows(out)
+    assert len(rows) == 142 and {row["status"] for row in rows} == {"ok"}
+    assert rows[0]["wkt"].startswith("LINESTRING (106.")
+
+
+def test_row_columns_win_over_the_options(tmp_path: Path) -> None:
+    path = tmp_path / "own.csv"
+    path.write_text(
+        "name,template,width_m,thickness,wkt\n"
+        'a,,,,"LINESTRING (680000 9317000, 680100 9317000)"\n'
+        'b,local-flexible,6,"{""AC-WC"": 0.08}","LINESTRING (680000 9317100, 680100 9317100)"\n'
+        'c,local-flexible,,"{""NOPE"": 0.08}","LINESTRING (680000 9317200, 680100 9317200)"\n'
+        'd,local-flexible,6,,"LINESTRING (680000 9317300, 680100 9317300)"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    run = _estimate(
+        tmp_path,
+        str(path),
+        "-o",
+        str(out),
+        "--crs",
+        "EPSG:32748",
+        "--width-m",
+        "3",
+        "--template",
+        "neighbourhood-rigid",
+    )
+    assert run.returncode == 0, run.stderr
+    a, b, c, d = _rows(out)
+    assert abs(float(a["length_m"]) - 100.0) < 0.1  # UTM 48S metres, measured on the ellipsoid
+    assert (a["template_result"], float(a["mean_width_m"])) == ("neighbourhood-rigid", 3.0)
+    assert (b["template_result"], float(b["mean_width_m"])) == ("local-flexible", 6.0)
+    # AC-WC 8 cm instead of the template's 5 cm: 1.6 times the tonnes per m2
+    per_m2 = [float(row["ac_wc_t"]) / float(row["area_m2"]) for row in (b, d)]
+    assert abs(per_m2[0] / per_m2[1] - 1.6) < 1e-12
+    assert c["status"] == "error" and c["error"].startswith("row 3, column thickness")
