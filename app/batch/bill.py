@@ -13,15 +13,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
-import numpy.typing as npt
 
 from app.errors import InvalidParameter
 from app.estimate.bom import BillOfMaterials, BomLine, FeatureColumns, Totals, VersionRef
 from app.estimate.catalogs import RateCatalog
 from app.estimate.money import line_amount, percent_of
-
-FloatArray = npt.NDArray[np.float64]
-MinorArray = npt.NDArray[np.int64]
 
 
 @dataclass
@@ -106,20 +102,3 @@ class BillAccumulator:
                 total=no_money,
             ),
         )
-
-
-def item_columns(
-    bill: BillOfMaterials, codes: list[str]
-) -> tuple[dict[str, FloatArray], dict[str, MinorArray]]:
-    """Each feature's quantity (NaN: not in its template) and amount in minor units (-1: none)
-    of every item in `codes`: the numbers of `features_frame` without making `Decimal`s."""
-    count = len(bill)
-    quantities = {code: np.full(count, np.nan) for code in codes}
-    amounts = {code: np.full(count, -1, dtype=np.int64) for code in codes}
-    for block in bill.blocks:
-        for j, line in enumerate(block.lines[:, 0]):
-            code = bill.items[line].code
-            if code in quantities:
-                quantities[code][block.features] = block.quantities[j]
-                amounts[code][block.features] = block.amounts[j]
-    return quantities, amounts

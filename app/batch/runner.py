@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -132,7 +132,13 @@ class BatchRunner:
         self.codes = [code for code in dict.fromkeys(item_codes) if code in catalog.items]
         self.accumulator = BillAccumulator(catalog)
         self.summary = BatchSummary(catalog=catalog)
+        self.next_row = 1
         self._check_columns()
+
+    def with_resolver(self, resolve_template: Callable[[str], Template]) -> BatchRunner:
+        """A fresh runner for the same batch that finds templates with `resolve_template`
+        (one a remote worker can use: the store stays with the caller)."""
+        return BatchRunner(self.source, self.options, self.catalog, resolve_template, self.codes)
 
     def _check_columns(self) -> None:
         columns = set(self.source.columns)
@@ -151,7 +157,9 @@ class BatchRunner:
 
     # planning, in the calling process
 
-    def _template_of(self, reference: str) -> Template | TakeoffError:
+    def resolve(self, reference: str) -> Template | TakeoffError:
+        """The template `reference` names, checked against the catalog, or why it cannot be
+        used (kept: each reference is looked up once per batch)."""
         if reference not in self._templates:
             try:
                 template = self._resolve(reference)
@@ -168,8 +176,8 @@ class BatchRunner:
 
     def _prepare(self, chunk: SourceChunk) -> _Prepared:
         count = len(chunk)
-        errors = RowErrors(count, self.summary.rows + 1)
-        self.summary.rows += count
+        errors = RowErrors(count, self.next_row)
+        self.next_row += count
         for index, reason in chunk.broken.items():
             errors.add(index, None, reason)
         table, decimal = chunk.attributes, self.source.decimal
@@ -230,7 +238,7 @@ class BatchRunner:
                 errors.add(index, column, problem.detail)
         references = np.asarray(planned.plan.templates, dtype=object)
         for reference in dict.fromkeys(planned.plan.templates):
-            resolved = self._template_of(reference)
+            resolved = self.resolve(reference)
             if isinstance(resolved, TakeoffError):
                 for index in np.flatnonzero(references == reference).tolist():
                     errors.add(index, template_column, resolved.detail)
@@ -257,7 +265,9 @@ class BatchRunner:
                     errors.add(index, name, 'expected a JSON object such as {"AC-WC": 0.05}')
         return values
 
-    def _task(self, prepared: _Prepared, sinks: Sequence[Sink]) -> ChunkTask:
+    def task(self, chunk: SourceChunk, formats: tuple[CsvFormat | None, ...]) -> ChunkTask:
+        """Plan a chunk: the work a worker does on it (`app.batch.work.run_chunk`)."""
+        prepared = self._prepare(chunk)
         errors = prepared.errors
         used = {
             reference: template
@@ -279,7 +289,7 @@ class BatchRunner:
             codes=tuple(self.codes),
             max_vertices=self.options.max_vertices,
             want_geometry=self.options.want_geometry,
-            csv_formats=tuple(sink.csv_format for sink in sinks),
+            csv_formats=formats,
         )
 
     # the stream
@@ -302,19 +312,33 @@ class BatchRunner:
             if self.options.workers > 1 and self.source.several_chunks:
                 pool = executor = process_pool(self.options.workers)
         limit = in_flight or self.options.workers
-        pending: deque[tuple[ChunkTask, Future[ChunkResult]]] = deque()
-        try:
+        formats = tuple(sink.csv_format for sink in sinks)
+
+        def submitted(runs_on: Executor) -> Iterator[tuple[ChunkTask, Future[ChunkResult]]]:
+            pending: deque[tuple[ChunkTask, Future[ChunkResult]]] = deque()
             for chunk in self.source.chunks():
                 with paused_gc():
-                    task = self._task(self._prepare(chunk), sinks)
-                pending.append((task, executor.submit(run_chunk, task)))
+                    task = self.task(chunk, formats)
+                pending.append((task, runs_on.submit(run_chunk, task)))
                 while len(pending) > limit:
-                    self._finish(*pending.popleft(), sinks, progress)
-            while pending:
-                self._finish(*pending.popleft(), sinks, progress)
+                    yield pending.popleft()
+            yield from pending
+
+        try:
+            return self.run_finished(submitted(executor), sinks, progress)
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
+
+    def run_finished(
+        self,
+        chunks: Iterator[tuple[ChunkTask, Future[ChunkResult]]],
+        sinks: Sequence[Sink],
+        progress: Callable[[int], None] | None = None,
+    ) -> BatchSummary:
+        """Write chunks as they finish, in input order; price the batch's bill at the end."""
+        for task, future in chunks:
+            self._finish(task, future, sinks, progress)
         summary = self.summary
         summary.bill = self.accumulator.bill()
         templates = [t for t in self._templates.values() if isinstance(t, Template)]
@@ -338,6 +362,7 @@ class BatchRunner:
             except TakeoffError as exc:
                 result = fail_all(result, task, exc)
         failed = int(result.failed.sum())
+        self.summary.rows += len(result.failed)
         self.summary.failed += failed
         if failed and len(self.summary.first_errors) < 10:
             messages = [m for m in result.messages if m is not None]

@@ -44,7 +44,7 @@ OUTPUT_FORMATS = {
 }
 
 
-def money_as_numbers(table: pa.Table) -> pa.Table:
+def _money_as_numbers(table: pa.Table) -> pa.Table:
     """Decimal columns as integers (whole currency units) or floats, for GIS formats."""
     for index, column in enumerate(table.schema):
         if pa.types.is_decimal(column.type):
@@ -69,7 +69,7 @@ class _Rows:
             return table.filter(pa.array(chunk.failed))
         for name in chunk.results.column_names:
             table = table.append_column(name, chunk.results.column(name))
-        return money_as_numbers(table)
+        return _money_as_numbers(table)
 
     def geometry(self, chunk: OutputChunk) -> pa.Array:
         wkb = chunk.wkb if chunk.wkb is not None else np.full(len(chunk.failed), None)
@@ -296,5 +296,7 @@ def open_sink(path: Path, wkt_column: str | None, errors_only: bool = False) -> 
 
 
 def needs_geometry(paths: list[Path], wkt_column: str | None) -> bool:
-    """Whether any output needs the decoded geometry back from the workers."""
-    return any(output_format(path) != "csv" or wkt_column is None for path in paths)
+    """Whether an output needs the decoded geometry back: GIS formats, and CSV when the input
+    had no WKT text to copy; a spreadsheet carries no geometry."""
+    formats = {output_format(path) for path in paths}
+    return bool(formats & {"geojson", "gpkg", "parquet"}) or ("csv" in formats and not wkt_column)

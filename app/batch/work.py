@@ -184,10 +184,12 @@ def _run_chunk(task: ChunkTask) -> ChunkResult:
     for position in np.flatnonzero([bool(w) for w in measured.measurements.warnings]).tolist():
         row = int(rows[position])
         warnings[row] = warnings[row] + measured.measurements.warnings[position]
+    checked: dict[Any, TakeoffError | None] = {}
     for row in rows.tolist():
         own = task.plan.overrides[row]
         if own is not None:
-            _check_own_overrides(row, own, task.templates[task.plan.templates[row]], errors)
+            template = task.templates[task.plan.templates[row]]
+            _check_own_overrides(row, own, template, errors, checked)
     bill = _price(task, rows, measured.measures, errors)
     priced = np.flatnonzero(~errors.failed)
     methods = measured.measurements.length_method[np.searchsorted(rows, priced)]
@@ -210,19 +212,23 @@ def _run_chunk(task: ChunkTask) -> ChunkResult:
     )
 
 
-_checked: dict[Any, TakeoffError | None] = {}
-
-
-def _check_own_overrides(row: int, own: Overrides, template: Template, errors: RowErrors) -> None:
-    """Overrides naming items the row's template lacks fail that row before pricing."""
+def _check_own_overrides(
+    row: int,
+    own: Overrides,
+    template: Template,
+    errors: RowErrors,
+    checked: dict[Any, TakeoffError | None],
+) -> None:
+    """Overrides naming items the row's template lacks fail that row before pricing (each
+    distinct combination is checked once per chunk)."""
     key = (own.key(), template.slug, template.version)
-    if key not in _checked:
+    if key not in checked:
         try:
             check_overrides(own, [template], feature=None)
-            _checked[key] = None
+            checked[key] = None
         except TakeoffError as exc:
-            _checked[key] = exc
-    problem = _checked[key]
+            checked[key] = exc
+    problem = checked[key]
     if problem is not None:
         errors.add(row, column_of(problem), problem.detail)
 

@@ -183,7 +183,9 @@ def _python_parse(piece: bytes, columns: list[str], dialect: CsvDialect) -> CsvC
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.separator)
     for index, row in enumerate(row for row in rows if row):  # Arrow skips blank lines too
         if "\ufffd" in "".join(row):
-            broken[index] = "the row is not UTF-8 text (save the file as CSV UTF-8)"
+            broken[index] = (
+                "the row is not UTF-8 text (save the file as CSV UTF-8, or give its encoding)"
+            )
         elif len(row) != len(columns):
             broken[index] = (
                 f"{len(row)} fields where the header has {len(columns)} "

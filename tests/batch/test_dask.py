@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from bench.batch.__main__ import generate
+from tests.batch.conftest import SAMPLE_LAYER
 from tests.live import run_takeoff
 
 
@@ -37,3 +38,29 @@ def test_dask_and_local_engines_agree(tmp_path: Path) -> None:
     assert dask[text].fillna("").equals(local[text].fillna(""))
     assert local["status"].iloc[-1] == "error"
     assert outputs["dask"][1] == outputs["local"][1]  # the same bill, to the rupiah
+
+
+def test_dask_geopandas_partitions_give_the_local_result(tmp_path: Path) -> None:
+    layer = __import__("geopandas").read_file(SAMPLE_LAYER)
+    layer.loc[3, "highway"] = "footway"  # a row the map cannot price
+    source = tmp_path / "roads.parquet"
+    layer.to_parquet(source)
+    store = str(tmp_path / "store")
+    frames = {}
+    for engine in ("local", "dask"):
+        out = tmp_path / f"{engine}.csv"
+        run = run_takeoff(
+            "estimate",
+            str(source),
+            "-o",
+            str(out),
+            "--engine",
+            engine,
+            "--template-map",
+            "osm-highway",
+            data_dir=store,
+        )
+        assert run.returncode == 0, run.stderr
+        frames[engine] = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert frames["dask"].equals(frames["local"])
+    assert frames["local"]["error"].iloc[3].startswith("row 4, column highway: no template")
