@@ -27,7 +27,7 @@ def footprints(geoms: Any, width_m: Any) -> GeometryArray:
     rows = np.flatnonzero(np.isin(shapely.get_type_id(geoms), _LINES))
     if len(rows) == 0:
         return out
-    centres = origins(geoms[rows])
+    centres = origins(geoms[rows], shared=True)
     strips = shapely.buffer(
         to_local(geoms[rows], centres),
         widths[rows] / 2.0,
