@@ -121,6 +121,10 @@ class GdalSink:
         table = self.rows.table(chunk).append_column("geometry", self.rows.geometry(chunk))
         if not table.num_rows:
             return
+        self._write(table)
+
+    def _write(self, table: pa.Table) -> None:
+        """Create the layer with the first table, append the others."""
         options = {"RFC7946": "YES", "WRITE_NAME": "NO"} if self.driver == "GeoJSON" else {}
         pyogrio.write_arrow(
             table,
@@ -138,16 +142,7 @@ class GdalSink:
     def close(self, summary: BatchSummary) -> None:
         """Nothing to finish; an empty result is still a valid, empty layer file."""
         if not self._written:
-            empty = pa.table({"geometry": pa.array([], pa.binary())})
-            pyogrio.write_arrow(
-                empty,
-                self.path,
-                layer=LAYER,
-                driver=self.driver,
-                geometry_name="geometry",
-                geometry_type="Unknown",
-                crs="EPSG:4326",
-            )
+            self._write(pa.table({"geometry": pa.array([], pa.binary())}))
 
 
 class ParquetSink:
