@@ -133,7 +133,7 @@ def decode(geometry: pa.Array, encoding: str, crs: Any) -> ParsedFeatures:
     """
     values = geometry.to_numpy(zero_copy_only=False)
     if encoding == "wkt":
-        return parse_wkt(values.tolist(), crs=crs)
+        return parse_wkt(values, crs=crs)
     return parse_geometries(shapely.from_wkb(values, on_invalid="ignore"), crs=crs)
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from numpy.typing import NDArray
 
@@ -196,9 +198,7 @@ def _wkt_problem(text: str) -> str:
     return "unreadable WKT"
 
 
-def _split_srid(value: Any) -> tuple[int | None, str | None]:
-    if not isinstance(value, str):
-        return None, None
+def _split_srid(value: str) -> tuple[int | None, str]:
     if value[:5].upper() == "SRID=":
         head, _, body = value.partition(";")
         try:
@@ -208,8 +208,42 @@ def _split_srid(value: Any) -> tuple[int | None, str | None]:
     return None, value
 
 
+def _texts(values: Sequence[Any] | NDArray[np.object_]) -> tuple[NDArray[np.object_], pa.Array]:
+    """The values as an object array of strings (None where a value is not a string) and as
+    Arrow text; the per-row type check runs in Python only when Arrow finds something else."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    try:
+        text = pa.array(array, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        text = None
+    if text is None or not (pa.types.is_string(text.type) or pa.types.is_null(text.type)):
+        array[:] = [value if isinstance(value, str) else None for value in values]
+        text = pa.array(array, pa.string())
+    else:
+        array[np.asarray(text.is_null())] = None  # NaN and NA, as pandas leaves empty cells
+    return array, text.cast(pa.string())
+
+
+def _split_srids(bodies: NDArray[np.object_], text: pa.Array) -> NDArray[np.int64]:
+    """Each row's EWKT SRID (0: none), its `SRID=...;` prefix cut from `bodies` in place.
+
+    WKT never contains `=`, so only the rows that do are looked at in Python, and none at all
+    when the text's bytes have no `=` (a scan of the buffer, faster than a per-row search).
+    """
+    srids = np.zeros(len(bodies), dtype=np.int64)
+    data = text.buffers()[2]
+    if data is None or not (np.frombuffer(data, dtype=np.uint8) == ord("=")).any():
+        return srids
+    marked = pc.fill_null(pc.match_substring(text, "="), False)
+    for index in np.flatnonzero(marked.to_numpy(zero_copy_only=False)).tolist():
+        srid, bodies[index] = _split_srid(bodies[index])
+        srids[index] = 0 if srid is None else srid
+    return srids
+
+
 def parse_wkt(
-    values: Sequence[Any],
+    values: Sequence[Any] | NDArray[np.object_],
     *,
     crs: Any = None,
     properties: Sequence[dict[str, Any]] | None = None,
@@ -221,8 +255,8 @@ def parse_wkt(
     Parsing is one vectorised `shapely.from_wkt` call; only unreadable rows are re-read alone
     to give their reason.
     """
-    split = [_split_srid(value) for value in values]
-    bodies = np.array([body for _, body in split], dtype=object)
+    bodies, text = _texts(values)
+    srids = _split_srids(bodies, text)
     geoms = np.asarray(shapely.from_wkt(bodies, on_invalid="ignore"), dtype=object)
     props, id_list = _columns(len(geoms), properties, ids)
     warnings: list[list[str]] = [[] for _ in range(len(geoms))]
@@ -232,7 +266,6 @@ def parse_wkt(
         problems[index] = "no geometry (empty cell)" if not body else _wkt_problem(body)
     geoms = _drop_z(geoms, warnings)
 
-    srids = np.array([srid if srid is not None else 0 for srid, _ in split], dtype=np.int64)
     for srid in np.unique(srids):
         rows = np.flatnonzero(srids == srid)
         if srid == 0:
