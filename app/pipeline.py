@@ -124,12 +124,15 @@ def _width_column(
     return widths
 
 
-def _feature_overrides(given: Mapping[str, Any], feature: int) -> Overrides:
+def read_overrides(
+    given: Mapping[str, Any], feature: int | None = None, prefix: tuple[str, ...] = ()
+) -> Overrides:
+    """Overrides from request data; a bad value names its field (`thickness.AC-WC`)."""
     try:
         return Overrides.model_validate(given)
     except ValidationError as exc:
         error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
+        where = ".".join(str(part) for part in (*prefix, *error["loc"]))
         raise InvalidParameter(f"{where}: {error['msg']}", feature=feature, field=where) from exc
 
 
@@ -192,7 +195,7 @@ def plan_columns(
         for index in np.flatnonzero(given_rows).tolist():
             given = {k: v[index] for k, v in columns.items() if not _is_blank(v[index])}
             try:
-                own[index] = _feature_overrides(given, index)
+                own[index] = read_overrides(given, index)
             except TakeoffError as exc:
                 problems[index] = problems[index] or exc
     centerlines: list[shapely.Geometry | None] = [None] * count

@@ -11,17 +11,21 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import shapely
-from pydantic import ValidationError
 
-from app.errors import InvalidParameter, TooLarge
+from app.errors import TooLarge
 from app.estimate.bom import quantity_column
 from app.estimate.catalogs import RateCatalog
-from app.estimate.overrides import Overrides
 from app.estimate.templates import Template
 from app.geo.parse import parse_geojson
 from app.geo.validate import validate
 from app.io.flat import money_number
-from app.pipeline import EstimateOptions, EstimateResult, estimate_features, plan_features
+from app.pipeline import (
+    EstimateOptions,
+    EstimateResult,
+    estimate_features,
+    plan_features,
+    read_overrides,
+)
 from app.resolve import resolve_catalog, resolve_templates
 from app.settings import Settings
 from app.store.repository import NewEstimate, Repository, StoredEstimate
@@ -58,16 +62,6 @@ class EstimateRun:
     catalog: RateCatalog
 
 
-def _request_overrides(body: dict[str, Any]) -> Overrides:
-    """A FeatureCollection's `overrides` member applies to every feature."""
-    try:
-        return Overrides.model_validate(body.get("overrides") or {})
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in ("overrides", *error["loc"]))
-        raise InvalidParameter(f"{where}: {error['msg']}", field=where) from exc
-
-
 def run_estimate(
     repository: Repository,
     settings: Settings,
@@ -88,7 +82,7 @@ def run_estimate(
         catalog=query.catalog,
         width_m=query.width_m,
         dissolve=query.dissolve,
-        overrides=_request_overrides(body),
+        overrides=read_overrides(body.get("overrides") or {}, prefix=("overrides",)),
     )
     plan = plan_features(features, options)
     templates = resolve_templates(repository, plan.templates, pins)
