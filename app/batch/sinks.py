@@ -2,7 +2,8 @@
 
 Every output has the input's own columns first, then the result columns, `status` and
 `error`. An error file (`errors_only`) has the input's columns alone, for the failed rows,
-in a form that can be fixed and sent again. Text that a spreadsheet would run as a formula is
+in a form that can be fixed and sent again. openpyxl is imported by the XLSX sink alone, so
+other batches start without it. Text that a spreadsheet would run as a formula is
 neutralised (`app.io.safety`); money stays exact decimal text in CSV and becomes numbers in
 GIS formats, as in `app.io.flat.money_as_numbers`.
 """
@@ -12,17 +13,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pyogrio
 import shapely
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from app import __version__
 from app.batch.runner import BatchSummary
@@ -31,6 +28,9 @@ from app.errors import InvalidInput, TooLarge
 from app.io.flat import money_number, rfc7946_geometries
 from app.io.safety import neutralise
 from app.io.vector import LAYER
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 XLSX_MAX_ROWS = 1_048_575
 OUTPUT_FORMATS = {
@@ -181,6 +181,9 @@ class XlsxSink:
     def __init__(self, path: Path, wkt_column: str | None, errors_only: bool = False) -> None:
         if errors_only:
             raise InvalidInput("write the error file as CSV, GeoJSON or GeoPackage", field="errors")
+        from openpyxl import Workbook
+        from openpyxl.styles import Font
+
         self.path = path
         self.rows = _Rows(wkt_column, errors_only)
         self.csv_format: CsvFormat | None = None
@@ -191,6 +194,8 @@ class XlsxSink:
         self._bold = Font(bold=True)
 
     def _header(self, sheet: WriteOnlyWorksheet, names: list[str]) -> None:
+        from openpyxl.cell import WriteOnlyCell
+
         cells = []
         for name in names:
             cell = WriteOnlyCell(sheet, value=name)

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 from pydantic import ValidationError
 
 from app.cli.estimate import estimate
@@ -35,6 +34,8 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Run the HTTP service (the embedded store is created and upgraded by itself)."""
+    import uvicorn  # here: the other commands start without the server
+
     settings = get_settings()
     engine = database.create_store_engine(settings.store)
     prepare_store(engine, settings)
