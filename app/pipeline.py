@@ -113,7 +113,7 @@ def _width_column(
     given = ~np.isnan(widths)
     bad = not_numbers | (given & ~np.isfinite(widths)) | (given & ~(widths > 0))
     for row in np.flatnonzero(bad).tolist():
-        value = array[row]
+        value = array[row].item() if isinstance(array[row], np.generic) else array[row]
         message = (
             f"width_m must be > 0 m, got {value}"
             if isinstance(value, int | float | np.number) and np.isfinite(value)
@@ -133,7 +133,7 @@ def read_overrides(
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in (*prefix, *error["loc"]))
-        raise InvalidParameter(f"{where}: {error['msg']}", feature=feature, field=where) from exc
+        raise InvalidParameter(error["msg"], feature=feature, field=where) from exc
 
 
 def _centerline(value: Any, feature: int) -> shapely.Geometry:

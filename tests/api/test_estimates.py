@@ -205,6 +205,26 @@ def test_save_get_and_delete(server: LiveServer) -> None:
         ({"catalog": "nowhere@2"}, {"type": "LineString", "coordinates": STREET}, 422, "nowhere"),
         ({"width_m": "-1"}, {"type": "LineString", "coordinates": STREET}, 422, "width_m"),
         ({"f": "pdf"}, {"type": "LineString", "coordinates": STREET}, 422, "pdf"),
+        (
+            {},
+            {
+                "type": "Feature",
+                "properties": {"width_m": "wide"},
+                "geometry": {"type": "LineString", "coordinates": STREET},
+            },
+            422,
+            "width_m must be a number, got 'wide'",
+        ),
+        (
+            {},
+            {
+                "type": "Feature",
+                "properties": {"rates": {"AC-WC": "abc"}},
+                "geometry": {"type": "LineString", "coordinates": STREET},
+            },
+            422,
+            "field rates.AC-WC: Input should be a valid decimal",
+        ),
     ],
 )
 def test_bad_requests_are_named_problems(
