@@ -131,9 +131,9 @@ def decode(geometry: pa.Array, encoding: str, crs: Any) -> ParsedFeatures:
 
     It travels as an Arrow array (a few buffers to pickle) and becomes Python objects here.
     """
-    values = geometry.to_numpy(zero_copy_only=False)
     if encoding == "wkt":
-        return parse_wkt(values, crs=crs)
+        return parse_wkt(geometry, crs=crs)
+    values = geometry.to_numpy(zero_copy_only=False)
     return parse_geometries(shapely.from_wkb(values, on_invalid="ignore"), crs=crs)
 
 
@@ -294,17 +294,14 @@ def _results(
     warnings, `status`, `error`; empty where a row failed."""
     count = len(task.errors.messages)
     exponent = task.catalog.currency_exponent
-    template = np.full(count, None, dtype=object)
-    version = np.full(count, None, dtype=object)
+    which = np.full(count, -1, dtype=np.intp)  # each row's template in the bill (-1: none)
     floats = {name: np.full(count, np.nan) for name in ("length_m", "area_m2", "mean_width_m")}
     method = np.full(count, None, dtype=object)
     quantities = {code: np.full(count, np.nan) for code in task.codes}
     amounts = {code: np.full(count, -1, dtype=np.int64) for code in task.codes}
     money = {name: np.full(count, -1, dtype=np.int64) for name in MONEY_COLUMNS}
     if bill is not None:
-        which = bill.features.template
-        template[priced] = np.array([ref.slug for ref in bill.templates], dtype=object)[which]
-        version[priced] = np.array([ref.version for ref in bill.templates], dtype=object)[which]
+        which[priced] = bill.features.template
         floats["length_m"][priced] = bill.features.length_m
         floats["area_m2"][priced] = bill.features.area_m2
         floats["mean_width_m"][priced] = bill.features.width_m
@@ -317,9 +314,11 @@ def _results(
                     amounts[code][priced[block.features]] = block.amounts[j]
         for name in MONEY_COLUMNS:
             money[name][priced] = getattr(bill.features, name)
+    refs = bill.templates if bill is not None else []
+    picks = pa.array(which, mask=which < 0)
     columns: dict[str, pa.Array] = {
-        "template": pa.array(template, pa.string()),
-        "template_version": pa.array(version, pa.int64()),
+        "template": pa.array([ref.slug for ref in refs], pa.string()).take(picks),
+        "template_version": pa.array([ref.version for ref in refs], pa.int64()).take(picks),
     }
     for name, values in floats.items():
         columns[name] = pa.array(values, pa.float64(), from_pandas=True)
@@ -338,7 +337,7 @@ def _results(
         joined[row] = "; ".join(warnings[row])
     columns["warnings"] = pa.array(joined, pa.string())
     failed = task.errors.failed
-    columns["status"] = pa.array(np.where(failed, "error", "ok"), pa.string())
+    columns["status"] = pc.if_else(pa.array(failed), "error", "ok")
     columns["error"] = pa.array(task.errors.messages, pa.string())
     taken = set(task.attributes.column_names)
     return pa.table({(f"{k}_result" if k in taken else k): v for k, v in columns.items()})

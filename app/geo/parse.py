@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -25,6 +25,7 @@ from app.geo.crs import WGS84, resolve_crs, to_wgs84
 Z_DROPPED = "Z coordinates dropped: measuring is 2D on the ellipsoid"
 ROAD_TYPES = ("LineString", "MultiLineString", "Polygon", "MultiPolygon")
 _ROAD_TYPES_TEXT = "LineString, MultiLineString, Polygon or MultiPolygon"
+WktValues: TypeAlias = Sequence[Any] | NDArray[np.object_] | pa.Array
 
 
 @dataclass
@@ -208,9 +209,11 @@ def _split_srid(value: str) -> tuple[int | None, str]:
     return None, value
 
 
-def _texts(values: Sequence[Any] | NDArray[np.object_]) -> tuple[NDArray[np.object_], pa.Array]:
+def _texts(values: WktValues) -> tuple[NDArray[np.object_], pa.Array]:
     """The values as an object array of strings (None where a value is not a string) and as
     Arrow text; the per-row type check runs in Python only when Arrow finds something else."""
+    if isinstance(values, pa.Array) and pa.types.is_string(values.type):
+        return values.to_numpy(zero_copy_only=False), values
     array = np.empty(len(values), dtype=object)
     array[:] = values
     try:
@@ -243,13 +246,14 @@ def _split_srids(bodies: NDArray[np.object_], text: pa.Array) -> NDArray[np.int6
 
 
 def parse_wkt(
-    values: Sequence[Any] | NDArray[np.object_],
+    values: WktValues,
     *,
     crs: Any = None,
     properties: Sequence[dict[str, Any]] | None = None,
     ids: Sequence[Any] | None = None,
 ) -> ParsedFeatures:
-    """Features from WKT or EWKT strings (`SRID=32748;LINESTRING(...)`), e.g. a CSV column.
+    """Features from WKT or EWKT strings (`SRID=32748;LINESTRING(...)`), e.g. a CSV column
+    (an Arrow string array as read is taken as it is).
 
     An EWKT SRID names the CRS of its own row; other rows are in `crs` (default EPSG:4326).
     Parsing is one vectorised `shapely.from_wkt` call; only unreadable rows are re-read alone
