@@ -38,5 +38,5 @@ def sync_builtin_data(repository: Repository, data_dir: Path) -> None:
     _sync_documents(repository.templates, load_builtin_templates(data_dir / "templates"))
     _sync_documents(repository.catalogs, load_builtin_catalogs(data_dir / "catalogs"))
     relative, slug, title = SAMPLE_LAYER
-    if slug not in {layer.slug for layer in repository.list_layers()}:
+    if slug not in repository.layer_slugs():
         repository.create_layer(read_layer(data_dir / relative, slug=slug, title=title))

@@ -381,11 +381,14 @@ class Repository:
             raise NotFound(f"there is no collection {slug!r}")
         return layer_id
 
-    def list_layers(self) -> list[LayerInfo]:
-        """Every road layer, by slug."""
+    def layer_slugs(self) -> list[str]:
+        """The ids of every road layer, sorted: a cheap existence check."""
         with Session(self.engine) as session:
-            slugs = session.scalars(sa.select(Layer.slug).order_by(Layer.slug)).all()
-        return [self.get_layer(slug) for slug in slugs]
+            return list(session.scalars(sa.select(Layer.slug).order_by(Layer.slug)))
+
+    def list_layers(self) -> list[LayerInfo]:
+        """Every road layer, by slug, with its size and extent."""
+        return [self.get_layer(slug) for slug in self.layer_slugs()]
 
     def get_layer(self, slug: str) -> LayerInfo:
         """One road layer with its feature count and extent."""
