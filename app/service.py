@@ -126,9 +126,16 @@ def summary_properties(run: EstimateRun) -> dict[str, Any]:
 
 
 def save_estimate(
-    repository: Repository, run: EstimateRun, body: dict[str, Any], query: EstimateQuery
+    repository: Repository,
+    run: EstimateRun,
+    body: dict[str, Any],
+    query: EstimateQuery,
+    owner: str | None = None,
 ) -> StoredEstimate:
-    """Keep the estimate with everything needed to make it again, byte for byte."""
+    """Keep the estimate with everything needed to make it again, byte for byte.
+
+    `owner` is the digest of the API key it was saved with (None without one).
+    """
     pinned = EstimateQuery(
         **{**asdict(query), "catalog": f"{run.catalog.slug}@{run.catalog.version}"}
     )
@@ -150,7 +157,8 @@ def save_estimate(
             catalog_version=run.catalog.version or 0,
             currency=run.catalog.currency,
             total=run.result.bill.totals.total,
-        )
+        ),
+        owner=owner,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field, field_validator, model_validator
@@ -62,6 +63,15 @@ class APISettings(BaseSettings):
         default_factory=list,
         description="Keys allowed to write templates, catalogs and delete estimates "
         "(plain, or 'sha256:<hex>' to keep the plain key out of the environment).",
+    )
+    require_key_for_writes: bool = Field(
+        default=False,
+        description="Require a key for writes that create data: saving an estimate, POST /batch.",
+    )
+    estimates_visibility: Literal["public", "owner"] = Field(
+        default="public",
+        description="'public': saved estimates are a register everyone reads; 'owner': each "
+        "key sees only the estimates saved with it, and saving needs a key.",
     )
     root_path: str = ""
     cors_origins: list[str] = Field(default_factory=list)

@@ -100,10 +100,15 @@ def start_job(
     fmt: str,
     request: BatchRequest,
     rows: int,
+    owner: str | None = None,
 ) -> StoredJob:
-    """Record the job and run it in a background thread of this worker."""
+    """Record the job as `owner`'s (a key digest, or None) and run it in a background thread."""
     job = repository.create_job(
-        job_id, PROCESS_ID, {"format": fmt, "options": asdict(request)}, rows_total=rows
+        job_id,
+        PROCESS_ID,
+        {"format": fmt, "options": asdict(request)},
+        rows_total=rows,
+        owner=owner,
     )
     thread = threading.Thread(
         target=run_job, args=(repository, job_id, batch, fmt), name=f"job-{job_id}", daemon=True

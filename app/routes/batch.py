@@ -2,7 +2,8 @@
 
 Inputs up to `TAKEOFF_ASYNC_BATCH_ROWS` rows are answered at once in the format asked
 (`f=csv|geojson|gpkg|parquet|xlsx`); larger ones (or `Prefer: respond-async`) become a job:
-201 with `Location: /jobs/{id}`, as in OGC API Processes.
+201 with `Location: /jobs/{id}`, as in OGC API Processes. A job made with an API key is
+that key's alone (see `app.routes.jobs`); `TAKEOFF_REQUIRE_KEY_FOR_WRITES` makes a key required.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from app.batch.jobs import (
     start_job,
 )
 from app.batch.service import BatchRequest
-from app.routes.deps import RepositoryDep, SettingsDep
+from app.routes.deps import CreatorDep, RepositoryDep, SettingsDep
 from app.routes.jobs import status_info
 
 router = APIRouter(tags=["batch"])
@@ -39,6 +40,7 @@ def create_batch(
     request: Request,
     repository: RepositoryDep,
     settings: SettingsDep,
+    owner: CreatorDep,
     file: Annotated[UploadFile, File(description="CSV (WKT column), GeoJSON or GeoPackage.")],
     f: Annotated[str, Query(description="Result format: " + ", ".join(OUTPUTS))] = "csv",
     template: Annotated[str | None, Query(description="Template for rows naming none.")] = None,
@@ -72,7 +74,7 @@ def create_batch(
         rows = batch.runner.source.count_rows()
         wants_async = "respond-async" in (prefer or "")
         if wants_async or rows > settings.limits.async_batch_rows:
-            job = start_job(repository, settings, job_id, batch, f, options, rows)
+            job = start_job(repository, settings, job_id, batch, f, options, rows, owner)
             headers = {"Location": str(request.url_for("job", job_id=job_id))}
             if wants_async:
                 headers["Preference-Applied"] = "respond-async"

@@ -6,12 +6,12 @@ import hashlib
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader
 
 from app.errors import Unauthorized
 from app.settings import Settings
-from app.store.repository import Repository
+from app.store.repository import Repository, Visibility
 
 
 def get_repository(request: Request) -> Repository:
@@ -30,18 +30,77 @@ RepositoryDep = Annotated[Repository, Depends(get_repository)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+NEEDS_KEY = "this operation needs an API key in the X-API-Key header"
+
+
+def key_owner(settings: Settings, key: str | None) -> str | None:
+    """The hex SHA-256 digest of a valid key (what rows record as their owner); None without one.
+
+    Keys are compared as digests in constant time; a key that is not configured is a 401
+    rather than a silent anonymous call.
+    """
+    if not key:
+        return None
+    digest = hashlib.sha256(key.encode()).digest()
+    matches = [hmac.compare_digest(digest, known) for known in settings.api.api_key_hashes]
+    if not any(matches):
+        raise Unauthorized("the API key in the X-API-Key header is not valid")
+    return digest.hex()
 
 
 def require_api_key(
     settings: SettingsDep, key: Annotated[str | None, Depends(_api_key_header)]
-) -> None:
-    """Writes need a configured key; compared as SHA-256 digests in constant time."""
-    if not key:
-        raise Unauthorized("this operation needs an API key in the X-API-Key header")
-    digest = hashlib.sha256(key.encode()).digest()
-    matches = [hmac.compare_digest(digest, known) for known in settings.api.api_key_hashes]
-    if not any(matches):
-        raise Unauthorized("the API key is not valid")
+) -> str:
+    """Changing templates and catalogs and deleting estimates needs a configured key."""
+    owner = key_owner(settings, key)
+    if owner is None:
+        raise Unauthorized(NEEDS_KEY)
+    return owner
 
 
 WriteAccess = Depends(require_api_key)
+KeyOwnerDep = Annotated[str, WriteAccess]
+
+
+def get_caller(
+    settings: SettingsDep,
+    key: Annotated[
+        str | None,
+        Header(
+            alias="X-API-Key",
+            description="Optional: a configured API key; what is made with it is its own.",
+        ),
+    ] = None,
+) -> str | None:
+    """Who calls, where a key is optional: its owner digest, or None for an anonymous caller."""
+    return key_owner(settings, key)
+
+
+CallerDep = Annotated[str | None, Depends(get_caller)]
+
+
+def creator(settings: Settings, caller: str | None, key_required: bool = False) -> str | None:
+    """The owner recorded on data a write creates (None for an anonymous caller).
+
+    A key is needed when `TAKEOFF_REQUIRE_KEY_FOR_WRITES` is set, or when `key_required`
+    says the data would otherwise belong to nobody who may read it back.
+    """
+    if caller is None and (key_required or settings.api.require_key_for_writes):
+        raise Unauthorized(NEEDS_KEY)
+    return caller
+
+
+def get_creator(settings: SettingsDep, caller: CallerDep) -> str | None:
+    """The owner of what this request creates; 401 when writes need a key and none came."""
+    return creator(settings, caller)
+
+
+CreatorDep = Annotated[str | None, Depends(get_creator)]
+
+
+def estimates_visible(settings: SettingsDep, caller: CallerDep) -> Visibility:
+    """Saved estimates the caller sees: all of them, or (`owner` mode) their own."""
+    return Visibility(owner_only=settings.api.estimates_visibility == "owner", owner=caller)
+
+
+EstimatesVisibleDep = Annotated[Visibility, Depends(estimates_visible)]

@@ -9,7 +9,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
-from app.routes.deps import RepositoryDep, SettingsDep, WriteAccess
+from app.routes.deps import (
+    CallerDep,
+    EstimatesVisibleDep,
+    KeyOwnerDep,
+    RepositoryDep,
+    SettingsDep,
+    creator,
+    estimates_visible,
+)
 from app.routes.downloads import EstimateFormatDep, estimate_response
 from app.service import EstimateQuery, rerun_saved, run_estimate, save_estimate
 
@@ -38,6 +46,7 @@ def create_estimate(
     request: Request,
     repository: RepositoryDep,
     settings: SettingsDep,
+    caller: CallerDep,
     output: EstimateFormatDep,
     body: Annotated[dict[str, Any], GEOJSON_BODY],
     template: Annotated[str | None, Query(description="Template id (or id@version).")] = None,
@@ -46,12 +55,21 @@ def create_estimate(
     crs: Annotated[
         str | None, Query(description="CRS of the body's coordinates, e.g. EPSG:32748.")
     ] = None,
-    save: Annotated[bool, Query(description="Keep the estimate (GET /estimates/{id}).")] = False,
+    save: Annotated[
+        bool,
+        Query(
+            description="Keep the estimate (GET /estimates/{id}); needs an API key when "
+            "writes or saved estimates are limited to keys."
+        ),
+    ] = False,
     dissolve: Annotated[
         bool, Query(description="Pave overlapping parts of features only once.")
     ] = False,
 ) -> Response:
     """Measure, quantify and price every feature; optionally save the estimate."""
+    # in `owner` mode an estimate saved without a key would be no one's to read back
+    key_required = estimates_visible(settings, caller).owner_only
+    owner = creator(settings, caller, key_required) if save else None
     query = EstimateQuery.with_defaults(
         settings, template, catalog, width_m=width_m, crs=crs, dissolve=dissolve
     )
@@ -59,7 +77,7 @@ def create_estimate(
     answer = run.result.to_dict()
     status = 200
     if save:
-        saved = save_estimate(repository, run, body, query)
+        saved = save_estimate(repository, run, body, query, owner)
         answer = {"id": saved.id, **answer}
         status = 201
     response = estimate_response(run, answer, output, filename="estimate")
@@ -73,13 +91,17 @@ def create_estimate(
 
 @router.get("/{estimate_id}", name="get_estimate", summary="A saved estimate")
 def get_estimate(
-    estimate_id: int, repository: RepositoryDep, settings: SettingsDep, output: EstimateFormatDep
+    estimate_id: int,
+    repository: RepositoryDep,
+    settings: SettingsDep,
+    visible: EstimatesVisibleDep,
+    output: EstimateFormatDep,
 ) -> Response:
     """The saved answer and the request that made it (body, options, pinned versions).
 
     Other formats are made again from the pinned template and catalog versions.
     """
-    saved = repository.get_estimate(estimate_id)
+    saved = repository.get_estimate(estimate_id, visible)
     run = rerun_saved(repository, settings, saved)
     answer = {
         "id": saved.id,
@@ -91,12 +113,11 @@ def get_estimate(
 
 
 @router.delete(
-    "/{estimate_id}",
-    status_code=204,
-    dependencies=[WriteAccess],
-    summary="Delete a saved estimate (needs an API key)",
+    "/{estimate_id}", status_code=204, summary="Delete a saved estimate (needs an API key)"
 )
-def delete_estimate(estimate_id: int, repository: RepositoryDep) -> Response:
-    """Remove the estimate; 404 when there is none."""
-    repository.delete_estimate(estimate_id)
+def delete_estimate(
+    estimate_id: int, repository: RepositoryDep, settings: SettingsDep, key_owner: KeyOwnerDep
+) -> Response:
+    """Remove the estimate; 404 when there is none the key may see."""
+    repository.delete_estimate(estimate_id, estimates_visible(settings, key_owner))
     return Response(status_code=204)

@@ -1,6 +1,9 @@
 """Asynchronous jobs, OGC API Processes style: `/jobs`, `/jobs/{id}`, `/jobs/{id}/results`.
 
 The state comes from the store, so any web worker answers for a job another one runs.
+A job is its creator's: its id is unguessable, `/jobs` lists a caller only the jobs made
+with their key, and a job made with a key is read only with that key. Anyone else gets the
+same 404 as for a job that does not exist, so no one learns which ids are taken.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from app.batch.jobs import job_folder
 from app.errors import InvalidInput, NotFound
-from app.routes.deps import RepositoryDep, SettingsDep
+from app.routes.deps import CallerDep, RepositoryDep, SettingsDep
 from app.routes.ogc import link
 from app.routes.responses import MediaType
-from app.store.repository import StoredJob
+from app.store.repository import Repository, StoredJob, Visibility
 
 router = APIRouter(prefix="/jobs", tags=["OGC API Processes"])
 
@@ -62,24 +65,38 @@ def status_info(request: Request, job: StoredJob) -> dict[str, Any]:
     return info
 
 
-@router.get("", name="jobs", summary="Jobs, newest first")
-def jobs(request: Request, repository: RepositoryDep) -> JSONResponse:
-    """The hundred newest jobs."""
-    listed = [status_info(request, job) for job in repository.list_jobs(limit=100)]
+def readable_job(repository: Repository, job_id: str, caller: str | None) -> StoredJob:
+    """The job, if the caller may read it: one made without a key by its id alone, one made
+    with a key only with that key; `NotFound` otherwise, as for an unknown id."""
+    stored = repository.get_job(job_id)
+    if stored.owner is not None and stored.owner != caller:
+        raise NotFound(f"there is no job {job_id!r}")
+    return stored
+
+
+@router.get("", name="jobs", summary="The caller's jobs, newest first")
+def jobs(request: Request, repository: RepositoryDep, caller: CallerDep) -> JSONResponse:
+    """The hundred newest jobs made with the caller's key (none for an anonymous caller)."""
+    mine = Visibility(owner_only=True, owner=caller)
+    listed = [status_info(request, job) for job in repository.list_jobs(mine, limit=100)]
     self_link = link(request.url_for("jobs"), "self", MediaType.json)
     return JSONResponse({"jobs": listed, "links": [self_link]})
 
 
 @router.get("/{job_id}", name="job", summary="A job's status and progress")
-def job(job_id: str, request: Request, repository: RepositoryDep) -> JSONResponse:
+def job(
+    job_id: str, request: Request, repository: RepositoryDep, caller: CallerDep
+) -> JSONResponse:
     """Status, progress (0-100, by rows) and, once done, the batch summary."""
-    return JSONResponse(status_info(request, repository.get_job(job_id)))
+    return JSONResponse(status_info(request, readable_job(repository, job_id, caller)))
 
 
 @router.get("/{job_id}/results", name="job_results", summary="A finished job's result file")
-def job_results(job_id: str, repository: RepositoryDep, settings: SettingsDep) -> FileResponse:
+def job_results(
+    job_id: str, repository: RepositoryDep, settings: SettingsDep, caller: CallerDep
+) -> FileResponse:
     """The result file; 404 while the job runs, 422 with the reason when it failed."""
-    stored = repository.get_job(job_id)
+    stored = readable_job(repository, job_id, caller)
     if stored.status == "failed":
         raise InvalidInput(f"job {job_id} failed: {stored.message}")
     path = job_folder(settings, job_id) / (stored.result_file or "")

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import URL
 
 from app.errors import NotFound
-from app.routes.deps import RepositoryDep, SettingsDep
+from app.routes.deps import EstimatesVisibleDep, RepositoryDep, SettingsDep
 from app.routes.features import geojson_features
 from app.routes.params import (
     BBoxDep,
@@ -30,7 +30,7 @@ from app.routes.params import (
 )
 from app.routes.responses import GeoJSONResponse, MediaType, OpenAPIResponse
 from app.routes.web import planner_page
-from app.store.repository import BBox, FeaturePage, Repository, StoredFeature
+from app.store.repository import BBox, FeaturePage, Repository, StoredFeature, Visibility
 
 router = APIRouter(tags=["OGC API Features"])
 
@@ -65,15 +65,15 @@ class Collection:
     license: str | None = None
 
 
-def find_collection(repository: Repository, collection_id: str) -> Collection:
-    """The saved estimates or a road layer; `NotFound` names an unknown id."""
+def find_collection(repository: Repository, collection_id: str, visible: Visibility) -> Collection:
+    """The saved estimates (those `visible`) or a road layer; `NotFound` names an unknown id."""
     if collection_id == ESTIMATES:
         return Collection(
             id=ESTIMATES,
             title="Saved estimates",
             description="One feature per saved estimate, with its totals as flat properties.",
-            item_count=repository.estimate_page(limit=0).number_matched,
-            extent=repository.estimate_extent(),
+            item_count=repository.estimate_page(limit=0, visible=visible).number_matched,
+            extent=repository.estimate_extent(visible),
         )
     layer = repository.get_layer(collection_id)
     return Collection(
@@ -88,20 +88,27 @@ def find_collection(repository: Repository, collection_id: str) -> Collection:
 
 
 def _feature_page(
-    repository: Repository, collection_id: str, limit: int, offset: int, bbox: BBox | None
+    repository: Repository,
+    collection_id: str,
+    limit: int,
+    offset: int,
+    bbox: BBox | None,
+    visible: Visibility,
 ) -> FeaturePage:
     if collection_id == ESTIMATES:
-        return repository.estimate_page(limit, offset, bbox)
+        return repository.estimate_page(limit, offset, bbox, visible)
     return repository.layer_page(collection_id, limit, offset, bbox)
 
 
-def _one_feature(repository: Repository, collection_id: str, feature_id: str) -> StoredFeature:
+def _one_feature(
+    repository: Repository, collection_id: str, feature_id: str, visible: Visibility
+) -> StoredFeature:
     """A feature by the id in its URL: anything but a stored integer id is simply not found."""
     if not (feature_id.isascii() and feature_id.isdigit()) or int(feature_id) > MAX_FEATURE_ID:
         raise NotFound(f"collection {collection_id!r} has no feature {feature_id!r}")
     pk = int(feature_id)
     if collection_id == ESTIMATES:
-        estimate = repository.get_estimate(pk)
+        estimate = repository.get_estimate(pk, visible)
         return StoredFeature(
             id=estimate.id,
             feature_id=None,
@@ -261,10 +268,14 @@ def conformance() -> JSONResponse:
 
 
 @router.get("/collections", dependencies=[JSONOutput], summary="Collections")
-def collections(request: Request, repository: RepositoryDep) -> JSONResponse:
+def collections(
+    request: Request, repository: RepositoryDep, visible: EstimatesVisibleDep
+) -> JSONResponse:
     """The saved estimates first, then every road layer by id."""
-    found = [find_collection(repository, ESTIMATES)]
-    found += [find_collection(repository, layer.slug) for layer in repository.list_layers()]
+    found = [find_collection(repository, ESTIMATES, visible)]
+    found += [
+        find_collection(repository, layer.slug, visible) for layer in repository.list_layers()
+    ]
     return JSONResponse(
         {
             "links": [link(request.url_for("collections"), "self", MediaType.json)],
@@ -275,10 +286,14 @@ def collections(request: Request, repository: RepositoryDep) -> JSONResponse:
 
 @router.get("/collections/{collectionId}", dependencies=[JSONOutput], summary="A collection")
 def collection(
-    request: Request, repository: RepositoryDep, collection_id: CollectionId
+    request: Request,
+    repository: RepositoryDep,
+    collection_id: CollectionId,
+    visible: EstimatesVisibleDep,
 ) -> JSONResponse:
     """One collection's metadata, extent, attribution and licence."""
-    return JSONResponse(collection_document(request, find_collection(repository, collection_id)))
+    found = find_collection(repository, collection_id, visible)
+    return JSONResponse(collection_document(request, found))
 
 
 @router.get(
@@ -294,9 +309,10 @@ def items(
     limit: LimitDep,
     offset: OffsetDep,
     bbox: BBoxDep,
+    visible: EstimatesVisibleDep,
 ) -> GeoJSONResponse:
     """A page of features in primary-key order, with `next`/`prev` links to follow."""
-    page = _feature_page(repository, collection_id, limit, offset, bbox)
+    page = _feature_page(repository, collection_id, limit, offset, bbox, visible)
     body = {
         "type": "FeatureCollection",
         "numberMatched": page.number_matched,
@@ -319,9 +335,10 @@ def item(
     collection_id: CollectionId,
     feature_id: FeatureId,
     output: FeaturesOutputDep,
+    visible: EstimatesVisibleDep,
 ) -> GeoJSONResponse:
     """One feature by its id; an id that is not a stored integer is a 404."""
-    stored = _one_feature(repository, collection_id, feature_id)
+    stored = _one_feature(repository, collection_id, feature_id, visible)
     feature = geojson_features([stored])[0]
     feature["links"] = [
         link(

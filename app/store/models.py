@@ -60,10 +60,15 @@ class Footprint:
     maxy: Mapped[float]
 
 
+OWNER_LENGTH = 64
+"""An owner is the hex SHA-256 digest of the API key a row was made with, never the key."""
+
+
 class Estimate(Footprint, Base):
     """A saved estimate: what was asked, what was answered, and the data versions used."""
 
     __tablename__ = "estimates"
+    __table_args__ = (Index("ix_estimates_owner_id", "owner", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str | None] = mapped_column(Text)
@@ -76,6 +81,7 @@ class Estimate(Footprint, Base):
     catalog_version: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
     total: Mapped[Decimal] = mapped_column(Numeric(24, 4))
+    owner: Mapped[str | None] = mapped_column(String(OWNER_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -110,7 +116,10 @@ class Job(Base):
     """An asynchronous job: status and progress in the store, so every web worker can answer."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_jobs_created_at", "created_at"),
+        Index("ix_jobs_owner_created_at", "owner", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     process_id: Mapped[str] = mapped_column(String(100))
@@ -122,6 +131,7 @@ class Job(Base):
     summary: Mapped[dict[str, Any] | None]
     result_file: Mapped[str | None] = mapped_column(Text)
     result_media_type: Mapped[str | None] = mapped_column(String(100))
+    owner: Mapped[str | None] = mapped_column(String(OWNER_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

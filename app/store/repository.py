@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar, cast
 import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from app.errors import InvalidInput, NotFound
 from app.io.layers import LayerData
@@ -82,7 +82,31 @@ class StoredEstimate(NewEstimate):
     """A saved estimate as read back."""
 
     id: int
+    owner: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Whose rows a reader sees: everyone's, or only those made with the reader's key.
+
+    `owner` is the reader's key digest (None for an anonymous reader, who then owns nothing).
+    """
+
+    owner_only: bool = False
+    owner: str | None = None
+
+    def allows(self, column: QueryableAttribute[str | None]) -> sa.ColumnElement[bool]:
+        """The rows of `column`'s table this reader may see."""
+        if not self.owner_only:
+            return sa.true()
+        if self.owner is None:
+            return sa.false()
+        return column == self.owner
+
+
+EVERYONE = Visibility()
+"""Every row, whoever made it: the shared register."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +193,7 @@ class StoredJob:
     summary: dict[str, Any] | None
     result_file: str | None
     result_media_type: str | None
+    owner: str | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -288,11 +313,13 @@ class Repository:
 
     # saved estimates
 
-    def save_estimate(self, estimate: NewEstimate) -> StoredEstimate:
-        """Save an estimate and return it with its id."""
+    def save_estimate(self, estimate: NewEstimate, owner: str | None = None) -> StoredEstimate:
+        """Save an estimate, made with the key whose digest is `owner`; return it with its id."""
         values = {name: getattr(estimate, name) for name in fieldnames(NewEstimate)}
         geometry = values.pop("geometry")
-        row = Estimate(**values, geom=geometry, created_at=_now(), **_bbox_values(geometry))
+        row = Estimate(
+            **values, geom=geometry, owner=owner, created_at=_now(), **_bbox_values(geometry)
+        )
         with Session(self.engine) as session:
             session.add(row)
             session.commit()
@@ -302,29 +329,41 @@ class Repository:
     def _as_estimate(row: Estimate) -> StoredEstimate:
         return _from_row(StoredEstimate, row, geometry=row.geom)
 
-    def get_estimate(self, estimate_id: int) -> StoredEstimate:
-        """A saved estimate; `NotFound` when there is none with that id."""
+    def get_estimate(self, estimate_id: int, visible: Visibility = EVERYONE) -> StoredEstimate:
+        """A saved estimate; `NotFound` when there is none with that id the reader may see."""
+        query = sa.select(Estimate).where(
+            Estimate.id == estimate_id, visible.allows(Estimate.owner)
+        )
         with Session(self.engine) as session:
-            row = session.get(Estimate, estimate_id)
+            row = session.scalars(query).first()
             if row is None:
                 raise NotFound(f"there is no saved estimate {estimate_id}")
             return self._as_estimate(row)
 
-    def delete_estimate(self, estimate_id: int) -> None:
-        """Delete a saved estimate; `NotFound` when there is none with that id."""
+    def delete_estimate(self, estimate_id: int, visible: Visibility = EVERYONE) -> None:
+        """Delete a saved estimate; `NotFound` when there is none with that id the reader sees."""
+        query = sa.delete(Estimate).where(
+            Estimate.id == estimate_id, visible.allows(Estimate.owner)
+        )
         with Session(self.engine) as session:
-            deleted = session.execute(sa.delete(Estimate).where(Estimate.id == estimate_id))
+            deleted = session.execute(query)
             session.commit()
         if cast(sa.CursorResult[Any], deleted).rowcount == 0:
             raise NotFound(f"there is no saved estimate {estimate_id}")
 
-    def estimate_page(self, limit: int, offset: int = 0, bbox: BBox | None = None) -> FeaturePage:
-        """Saved estimates as features, ordered by id."""
-        return self._page(Estimate, sa.true(), limit, offset, bbox)
+    def estimate_page(
+        self,
+        limit: int,
+        offset: int = 0,
+        bbox: BBox | None = None,
+        visible: Visibility = EVERYONE,
+    ) -> FeaturePage:
+        """Saved estimates the reader may see, as features, ordered by id."""
+        return self._page(Estimate, visible.allows(Estimate.owner), limit, offset, bbox)
 
-    def estimate_extent(self) -> BBox | None:
-        """Bounding box of every saved estimate."""
-        return self._extent(Estimate, sa.true())
+    def estimate_extent(self, visible: Visibility = EVERYONE) -> BBox | None:
+        """Bounding box of every saved estimate the reader may see."""
+        return self._extent(Estimate, visible.allows(Estimate.owner))
 
     # road layers
 
@@ -483,9 +522,14 @@ class Repository:
     # asynchronous jobs
 
     def create_job(
-        self, job_id: str, process_id: str, request: dict[str, Any], rows_total: int | None
+        self,
+        job_id: str,
+        process_id: str,
+        request: dict[str, Any],
+        rows_total: int | None,
+        owner: str | None = None,
     ) -> StoredJob:
-        """Record a new job as accepted."""
+        """Record a new job as accepted, made with the key whose digest is `owner`."""
         now = _now()
         row = Job(
             id=job_id,
@@ -494,6 +538,7 @@ class Repository:
             rows_total=rows_total,
             rows_done=0,
             request=request,
+            owner=owner,
             created_at=now,
             updated_at=now,
         )
@@ -524,9 +569,14 @@ class Repository:
                 raise NotFound(f"there is no job {job_id!r}")
             return self._as_job(row)
 
-    def list_jobs(self, limit: int = 100) -> list[StoredJob]:
-        """The newest jobs first."""
-        query = sa.select(Job).order_by(Job.created_at.desc(), Job.id).limit(limit)
+    def list_jobs(self, visible: Visibility, limit: int = 100) -> list[StoredJob]:
+        """The newest jobs the reader may see first."""
+        query = (
+            sa.select(Job)
+            .where(visible.allows(Job.owner))
+            .order_by(Job.created_at.desc(), Job.id)
+            .limit(limit)
+        )
         with Session(self.engine) as session:
             return [self._as_job(row) for row in session.scalars(query)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.errors import InvalidInput, NotFound
-from app.store.repository import Repository
+from app.store.repository import EVERYONE, Repository
 
 
 def test_a_job_is_created_updated_and_listed(repository: Repository) -> None:
@@ -19,7 +19,7 @@ def test_a_job_is_created_updated_and_listed(repository: Repository) -> None:
     assert repository.get_job("j-1") == done
     assert done.summary == {"rows": 10} and done.request == {"format": "csv"}
     repository.create_job("j-2", "batch", {}, rows_total=None)
-    assert [j.id for j in repository.list_jobs()][:2] == ["j-2", "j-1"]
+    assert [j.id for j in repository.list_jobs(EVERYONE)][:2] == ["j-2", "j-1"]
 
 
 def test_unknown_jobs_and_states_are_refused(repository: Repository) -> None:

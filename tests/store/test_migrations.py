@@ -26,7 +26,7 @@ def _up_down_up(settings: StoreSettings) -> sa.Engine:
     engine = create_store_engine(settings)
     upgrade(engine)
     assert _tables(engine) == TABLES
-    assert schema_revisions(engine) == ("0002", "0002")
+    assert schema_revisions(engine) == ("0003", "0003")
     downgrade(engine, "base")
     assert _tables(engine) == set()
     assert schema_revisions(engine)[0] is None
