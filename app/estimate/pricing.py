@@ -45,6 +45,7 @@ from app.estimate.quantities import FloatArray, Measures, measure
 from app.estimate.templates import Template
 
 Problems = list[TakeoffError | None]
+_NONE: IndexArray = np.empty(0, dtype=np.intp)
 
 
 @dataclass(frozen=True)
@@ -391,8 +392,7 @@ def _bill(
     problems: Problems,
 ) -> PricedFeatures:
     """The bill of the priced features, renumbered in input order."""
-    which = np.sort(np.concatenate([p.features for p in priced])) if priced else np.empty(0)
-    which = which.astype(np.intp)
+    which: IndexArray = np.sort(np.concatenate([p.features for p in priced] or [_NONE]))
     m = which.size
     book = _LineBook(catalog)
     blocks: list[TemplateBlock] = []

@@ -152,9 +152,7 @@ def test_features_of_one_bill_must_share_markups(templates, catalogs):
     assert raised.value.where == {"feature": 1, "field": "vat_pct"}
 
 
-def test_a_feature_markup_is_judged_against_the_request_not_the_first_feature(
-    templates, catalogs
-):
+def test_a_feature_markup_is_judged_against_the_request_not_the_first_feature(templates, catalogs):
     zero = Overrides(vat_pct=Decimal("0"))
     with pytest.raises(InvalidParameter, match="vat_pct 0 differs from 11 .catalog") as raised:
         price(templates, catalogs["tangerang-sample"], feature_overrides=[zero, zero, zero])
