@@ -503,7 +503,8 @@ class _Markup:
                     else f"catalog {self._catalog}'s"
                 )
                 return InvalidParameter(
-                    f"{name} {pct} differs from {bill} ({source}): a bill has one "
+                    f"{name} {pct.normalize():f} differs from {bill.normalize():f} ({source}): "
+                    "a bill has one "
                     "percentage; to change it, set it on the request for every feature",
                     feature=feature,
                     field=name,

@@ -77,6 +77,7 @@ def find_overlaps(surfaces: GeometryArray, listed: int = LISTED_OVERLAPS) -> Ove
         if measured < first.size:
             if shrunk is None:
                 shrunk = np.asarray(shapely.buffer(surfaces, -SLIVER_DEG), dtype=object)
+                shapely.prepare(shrunk)
             a, b = first[measured:], second[measured:]
             overlapping = np.asarray(shapely.intersects(shrunk[a], shrunk[b]), dtype=bool)
             counted += int(overlapping.sum())
