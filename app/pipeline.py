@@ -32,7 +32,7 @@ from app.estimate.templates import Template
 from app.geo.arrays import GeometryArray
 from app.geo.footprint import footprints
 from app.geo.measure import Measurements, measure
-from app.geo.overlap import OverlapReport, PavedSurfaces, find_overlaps
+from app.geo.overlap import MIN_OVERLAP_M2, OverlapReport, PavedSurfaces, find_overlaps
 from app.geo.parse import ParsedFeatures
 
 OVERRIDE_PROPERTIES = tuple(name for name in Overrides.model_fields if name != "width_m")
@@ -407,6 +407,12 @@ def estimate_chunk(
     which, bill = priced.priced, priced.bill
     if options.dissolve and which.size:
         before = (paved or PavedSurfaces()).pave(measured.surfaces[which])
+        notes = measured.measurements.warnings
+        for position in np.flatnonzero(before > MIN_OVERLAP_M2).tolist():
+            notes[int(which[position])].append(
+                f"{before[position]:.2f} m2 of it is paved by earlier features and not "
+                "charged again (dissolve)"
+            )
         again = _price(
             _dissolved(measured.measures.take(which), before),
             take_plan(chosen, which),

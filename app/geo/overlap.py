@@ -9,6 +9,7 @@ its size does not grow with the square of the input.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -117,14 +118,35 @@ class PavedSurfaces:
     """Surfaces paved so far, in input order, for `dissolve`: each new surface is charged
     only for the part no earlier one paves. Feeding a file a chunk at a time gives the same
     areas as feeding it whole; one spatial index per chunk is kept, so the memory is that of
-    the surfaces themselves."""
+    the surfaces themselves. An exact copy of an earlier surface is paved whole and adds
+    nothing, so many copies of one road cost a lookup each, not a union of all the others."""
 
     def __init__(self) -> None:
         self._seen: list[tuple[shapely.STRtree, GeometryArray]] = []
+        self._drawn: set[bytes] = set()
 
     def pave(self, surfaces: GeometryArray) -> FloatArray:
         """For each of `surfaces` (the next ones in input order), the part of it an earlier
         surface already paves (m2); then count them as paved."""
+        paved = np.zeros(len(surfaces))
+        copies = self._copies(surfaces)
+        paved[copies] = geodesic_areas(surfaces[copies])
+        fresh = np.flatnonzero(~copies)
+        paved[fresh] = self._pave_fresh(surfaces[fresh])
+        return paved
+
+    def _copies(self, surfaces: GeometryArray) -> npt.NDArray[np.bool_]:
+        """Which surfaces are exact copies of an earlier one."""
+        copies = np.zeros(len(surfaces), dtype=bool)
+        for index, wkb in enumerate(shapely.to_wkb(surfaces).tolist()):
+            if wkb is None:
+                continue
+            key = hashlib.blake2b(wkb, digest_size=16).digest()
+            copies[index] = key in self._drawn
+            self._drawn.add(key)
+        return copies
+
+    def _pave_fresh(self, surfaces: GeometryArray) -> FloatArray:
         tree = shapely.STRtree(surfaces)
         later: list[IndexArray] = []
         earlier: list[GeometryArray] = []

@@ -192,6 +192,13 @@ def test_dissolve_takes_off_what_an_earlier_row_in_another_chunk_paves(
         sink = _Collect()
         runner.run([sink])
         found = [a for chunk in sink.chunks for a in chunk.results.column("area_m2").to_pylist()]
+        notes = [w for chunk in sink.chunks for w in chunk.results.column("warnings").to_pylist()]
+        assert notes[:2] == [None, None]
+        if dissolve:
+            assert notes[2] == (
+                f"{found[2]:.2f} m2 of it is paved by earlier features and not charged again "
+                "(dissolve)"
+            )
         return found, len(sink.chunks)
 
     plain, _ = areas(False, 1 << 20)
