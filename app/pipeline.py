@@ -398,9 +398,13 @@ def estimate_chunk(
     feature paves: earlier in this chunk, or in the earlier chunks `paved` has seen.
     """
     count = len(geometries)
-    rows = np.arange(count) if skip is None else np.flatnonzero(~skip)
-    chosen = take_plan(plan, rows)
-    measured = measure_features(geometries[rows], chosen, options, templates)
+    if skip is None:
+        rows, chosen = np.arange(count), plan
+        measured = measure_features(geometries, plan, options, templates)
+    else:
+        rows = np.flatnonzero(~skip)
+        chosen = take_plan(plan, rows)
+        measured = measure_features(geometries[rows], chosen, options, templates)
     problems: list[TakeoffError | None] = [None] * count
     priced = _price(measured.measures, chosen, options, templates, catalog)
     _place(priced.problems, rows, problems)
@@ -464,7 +468,7 @@ def _place(
             continue
         if id(problem) not in renamed:
             where = problem.where
-            if "feature" in where:
+            if "feature" in where and int(features[where["feature"]]) != where["feature"]:
                 problem = copy.copy(problem)
                 problem.where = {**where, "feature": int(features[where["feature"]])}
             renamed[id(found[position])] = problem
