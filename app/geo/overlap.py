@@ -10,7 +10,6 @@ its size does not grow with the square of the input.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,48 +56,67 @@ class OverlapReport:
 def find_overlaps(surfaces: GeometryArray, listed: int = LISTED_OVERLAPS) -> OverlapReport:
     """Pairs of surfaces that share more than `MIN_OVERLAP_M2`: the first `listed` of them
     measured, the others counted (with the features they involve)."""
+    n = len(surfaces)
     found: list[Overlap] = []
-    involved = np.zeros(len(surfaces), dtype=bool)
+    involved = np.zeros(n, dtype=bool)
     counted = 0
+    tree = shapely.STRtree(surfaces)
     shrunk: GeometryArray | None = None
-    for first, second in _later_pairs(surfaces):
+    step = max(1, _PAIRS_PER_BLOCK // max(n, 1))
+    for start in range(0, n, step):
+        if len(found) == listed:
+            # the list is full: only count, on the shrunk surfaces' own index
+            if shrunk is None:
+                shrunk = _shrunk(surfaces)
+                tree = shapely.STRtree(shrunk)
+            first, second = _later_pairs(tree, shrunk, start, step)
+            counted += first.size
+            involved[first] = True
+            involved[second] = True
+            continue
+        first, second = _later_pairs(tree, surfaces, start, step)
         measured = 0
         while len(found) < listed and measured < first.size:
             end = min(first.size, measured + max(listed - len(found), 16))
             a, b = first[measured:end], second[measured:end]
             areas = _shared_areas(surfaces[a], surfaces[b])
             for i, j, area in zip(a.tolist(), b.tolist(), areas.tolist(), strict=True):
-                if area > MIN_OVERLAP_M2 and len(found) < listed:
+                if area <= MIN_OVERLAP_M2:
+                    continue
+                if len(found) < listed:
                     found.append(Overlap(i, j, area))
-                    involved[[i, j]] = True
-                elif area > MIN_OVERLAP_M2:  # measured in the same go, past the list
+                else:  # measured in the same go, past the list
                     counted += 1
-                    involved[[i, j]] = True
+                involved[[i, j]] = True
             measured = end
         if measured < first.size:
-            if shrunk is None:
-                shrunk = np.asarray(shapely.buffer(surfaces, -SLIVER_DEG), dtype=object)
-                shapely.prepare(shrunk)
+            shrunk = _shrunk(surfaces)
             a, b = first[measured:], second[measured:]
             overlapping = np.asarray(shapely.intersects(shrunk[a], shrunk[b]), dtype=bool)
             counted += int(overlapping.sum())
             involved[a[overlapping]] = True
             involved[b[overlapping]] = True
+            tree = shapely.STRtree(shrunk)
     return OverlapReport(found, len(found) + counted, int(involved.sum()))
 
 
-def _later_pairs(surfaces: GeometryArray) -> Iterator[tuple[IndexArray, IndexArray]]:
-    """Pairs (i, j), i < j, of surfaces that meet, in index order, a block of i at a time."""
-    n = len(surfaces)
-    tree = shapely.STRtree(surfaces)
-    step = max(1, _PAIRS_PER_BLOCK // max(n, 1))
-    for start in range(0, n, step):
-        position, other = tree.query(surfaces[start : start + step], predicate="intersects")
-        first = position + start
-        keep = first < other
-        first, other = first[keep], other[keep]
-        order = np.lexsort((other, first))
-        yield first[order].astype(np.intp), other[order].astype(np.intp)
+def _later_pairs(
+    tree: shapely.STRtree, surfaces: GeometryArray, start: int, step: int
+) -> tuple[IndexArray, IndexArray]:
+    """Pairs (i, j), i < j, of `surfaces` that meet, for i in `start` to `start + step`, in
+    index order (`tree` indexes `surfaces`)."""
+    position, other = tree.query(surfaces[start : start + step], predicate="intersects")
+    first = position + start
+    keep = first < other
+    first, other = first[keep], other[keep]
+    order = np.lexsort((other, first))
+    return first[order].astype(np.intp), other[order].astype(np.intp)
+
+
+def _shrunk(surfaces: GeometryArray) -> GeometryArray:
+    shrunk = np.asarray(shapely.buffer(surfaces, -SLIVER_DEG), dtype=object)
+    shapely.prepare(shrunk)
+    return shrunk
 
 
 def _shared_areas(a: GeometryArray, b: GeometryArray) -> FloatArray:

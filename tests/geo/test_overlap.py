@@ -7,6 +7,7 @@ import pytest
 import shapely
 
 from app.geo.measure import geodesic_areas
+from app.geo import overlap
 from app.geo.overlap import PavedSurfaces, find_overlaps
 
 
@@ -14,7 +15,11 @@ def _box(west: float, east: float) -> shapely.Polygon:
     return shapely.box(west, -6.1701, east, -6.1700)
 
 
-def test_pairs_past_the_list_are_counted_and_shared_edges_are_not_overlaps() -> None:
+@pytest.mark.parametrize("pairs_per_block", [1_000_000, 10])
+def test_pairs_past_the_list_are_counted_and_shared_edges_are_not_overlaps(
+    monkeypatch: pytest.MonkeyPatch, pairs_per_block: int
+) -> None:
+    monkeypatch.setattr(overlap, "_PAIRS_PER_BLOCK", pairs_per_block)
     road = _box(106.6000, 106.6010)
     other = _box(106.7000, 106.7010)
     # ten boxes side by side: each shares an edge with the next, no area
