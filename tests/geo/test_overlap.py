@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import shapely
 
-from app.geo.measure import geodesic_areas
 from app.geo import overlap
+from app.geo.measure import geodesic_areas
 from app.geo.overlap import PavedSurfaces, find_overlaps
 
 
