@@ -8,10 +8,12 @@ overrides), the caller resolves the templates and catalog the plan names, and
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -24,17 +26,19 @@ from app.errors import InvalidGeometry, InvalidParameter, TakeoffError
 from app.estimate.bom import BillOfMaterials
 from app.estimate.catalogs import RateCatalog
 from app.estimate.overrides import Overrides
-from app.estimate.pricing import price_bill
-from app.estimate.quantities import Measures
+from app.estimate.pricing import PricedFeatures, price_features
+from app.estimate.quantities import FloatArray, Measures
 from app.estimate.templates import Template
 from app.geo.arrays import GeometryArray
 from app.geo.footprint import footprints
 from app.geo.measure import Measurements, measure
-from app.geo.overlap import Overlap, areas_paved_before, find_overlaps
+from app.geo.overlap import MIN_OVERLAP_M2, OverlapReport, PavedSurfaces, find_overlaps
 from app.geo.parse import ParsedFeatures
 
 OVERRIDE_PROPERTIES = tuple(name for name in Overrides.model_fields if name != "width_m")
 """Feature properties read as that feature's overrides (`thickness`, `rates`, ...)."""
+
+IndexArray = npt.NDArray[np.intp]
 
 
 @dataclass(frozen=True)
@@ -265,7 +269,12 @@ class EstimateResult:
         return [*self.features.warnings[index], *self.measurements.warnings[index]]
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON answer of `POST /estimates` (identical for identical input)."""
+        """The JSON answer of `POST /estimates` (identical for identical input), built once
+        however many times it is asked for (answering and saving both need it)."""
+        return self._answer
+
+    @cached_property
+    def _answer(self) -> dict[str, Any]:
         bill = self.bill.to_dict(features=False)
         features = []
         columns = self.bill.features
@@ -325,8 +334,8 @@ def measure_features(
     """Measure every (valid) feature: what the geometry says, and the measures to price.
 
     Surfaces are polygons as drawn and lines as footprints; where they overlap a warning says
-    so, and with `dissolve` the part an earlier feature paves is taken off a later one.
-    Split from pricing so a batch can measure in worker processes and price in one place.
+    so (the first pairs one by one, then how many in all). Taking overlaps off (`dissolve`)
+    happens once it is known which features are priced (`estimate_chunk`).
     """
     explicit = ~np.isnan(plan.width_m)
     widths = np.where(explicit, plan.width_m, _implied_widths(plan, options, templates))
@@ -339,15 +348,131 @@ def measure_features(
         if options.check_overlaps or options.dissolve
         else np.full(len(geometries), None, dtype=object)
     )
-    overlaps = find_overlaps(surfaces) if options.check_overlaps else []
-    area = measured.area_m2
-    if options.dissolve and overlaps:
-        area = area - areas_paved_before(surfaces, overlaps)
+    warnings = (
+        overlap_warnings(find_overlaps(surfaces), options.dissolve)
+        if options.check_overlaps
+        else []
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean_width = np.where(measured.length_m > 0, area / measured.length_m, widths)
-    measures = Measures.from_columns(measured.length_m, width_m=mean_width, area_m2=area)
-    warnings = [_overlap_warning(overlap, options.dissolve) for overlap in overlaps]
+        mean_width = np.where(measured.length_m > 0, measured.area_m2 / measured.length_m, widths)
+    measures = Measures.from_columns(
+        measured.length_m, width_m=mean_width, area_m2=measured.area_m2
+    )
     return MeasuredFeatures(measured, measures, surfaces, warnings)
+
+
+@dataclass(frozen=True)
+class ChunkEstimate:
+    """A chunk of features estimated: the bill of those priced and every other one's problem.
+
+    `rows` are the features measured (all but those skipped), `measured` their measures (in
+    the order of `rows`); bill feature k is feature `priced[k]`; `problems[i]` says why
+    feature i was not priced (None: priced, or skipped by the caller).
+    """
+
+    rows: IndexArray
+    measured: MeasuredFeatures
+    bill: BillOfMaterials
+    priced: IndexArray
+    problems: list[TakeoffError | None]
+
+    def first_problem(self) -> TakeoffError | None:
+        """The problem of the first feature that has one."""
+        return next((problem for problem in self.problems if problem is not None), None)
+
+
+def estimate_chunk(
+    geometries: GeometryArray,
+    plan: FeaturePlan,
+    options: EstimateOptions,
+    templates: Mapping[str, Template],
+    catalog: RateCatalog,
+    *,
+    skip: npt.NDArray[np.bool_] | None = None,
+    paved: PavedSurfaces | None = None,
+) -> ChunkEstimate:
+    """Measure and price every feature of a chunk not in `skip`, in one pass; what cannot be
+    priced gets its problem, the rest go into the bill.
+
+    With `dissolve`, each priced feature is charged only for the part no earlier priced
+    feature paves: earlier in this chunk, or in the earlier chunks `paved` has seen.
+    """
+    count = len(geometries)
+    if skip is None:
+        rows, chosen = np.arange(count), plan
+        measured = measure_features(geometries, plan, options, templates)
+    else:
+        rows = np.flatnonzero(~skip)
+        chosen = take_plan(plan, rows)
+        measured = measure_features(geometries[rows], chosen, options, templates)
+    problems: list[TakeoffError | None] = [None] * count
+    priced = _price(measured.measures, chosen, options, templates, catalog)
+    _place(priced.problems, rows, problems)
+    which, bill = priced.priced, priced.bill
+    if options.dissolve and which.size:
+        before = (paved or PavedSurfaces()).pave(measured.surfaces[which])
+        notes = measured.measurements.warnings
+        for position in np.flatnonzero(before > MIN_OVERLAP_M2).tolist():
+            notes[int(which[position])].append(
+                f"{before[position]:.2f} m2 of it is paved by earlier features and not "
+                "charged again (dissolve)"
+            )
+        again = _price(
+            _dissolved(measured.measures.take(which), before),
+            take_plan(chosen, which),
+            options,
+            templates,
+            catalog,
+        )
+        _place(again.problems, rows[which], problems)
+        which, bill = which[again.priced], again.bill
+    return ChunkEstimate(rows, measured, bill, rows[which], problems)
+
+
+def _price(
+    measures: Measures,
+    plan: FeaturePlan,
+    options: EstimateOptions,
+    templates: Mapping[str, Template],
+    catalog: RateCatalog,
+) -> PricedFeatures:
+    return price_features(
+        measures,
+        plan.templates,
+        templates=templates,
+        catalog=catalog,
+        overrides=options.overrides,
+        feature_overrides=none_if_all_none(plan.overrides),
+    )
+
+
+def _dissolved(measures: Measures, paved_m2: FloatArray) -> Measures:
+    """The measures with the part already paved taken off each surface (possibly all of it)."""
+    area = np.where(
+        np.isnan(measures.area_m2), measures.length_m * measures.width_m, measures.area_m2
+    )
+    area = np.maximum(area - paved_m2, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        width = np.where(measures.length_m > 0, area / measures.length_m, measures.width_m)
+    return Measures(measures.length_m, width, area)
+
+
+def _place(
+    found: Sequence[TakeoffError | None], features: IndexArray, problems: list[TakeoffError | None]
+) -> None:
+    """Put the engine's problems of `features` (numbered from 0) at their places in the chunk,
+    naming the chunk's feature numbers (a problem shared by many features is renamed once)."""
+    renamed: dict[int, TakeoffError] = {}
+    for position, problem in enumerate(found):
+        if problem is None:
+            continue
+        if id(problem) not in renamed:
+            where = problem.where
+            if "feature" in where and int(features[where["feature"]]) != where["feature"]:
+                problem = copy.copy(problem)
+                problem.where = {**where, "feature": int(features[where["feature"]])}
+            renamed[id(found[position])] = problem
+        problems[int(features[position])] = renamed[id(found[position])]
 
 
 def estimate_features(
@@ -357,32 +482,54 @@ def estimate_features(
     templates: Mapping[str, Template],
     catalog: RateCatalog,
 ) -> EstimateResult:
-    """Measure every feature and price it with its template against `catalog`."""
-    measured = measure_features(features.geometries, plan, options, templates)
-    bill = price_bill(
-        measured.measures,
-        plan.templates,
-        templates=templates,
-        catalog=catalog,
-        overrides=options.overrides,
-        feature_overrides=none_if_all_none(plan.overrides),
-    )
+    """Measure every feature and price it with its template against `catalog`: one chunk
+    that stops at the first feature's problem (an API request is answered as a whole)."""
+    chunk = estimate_chunk(features.geometries, plan, options, templates, catalog)
+    problem = chunk.first_problem()
+    if problem is not None:
+        raise problem
     return EstimateResult(
         options=options,
         features=features,
         plan=plan,
-        measurements=measured.measurements,
-        bill=bill,
-        surfaces=measured.surfaces,
-        warnings=measured.warnings,
+        measurements=chunk.measured.measurements,
+        bill=chunk.bill,
+        surfaces=chunk.measured.surfaces,
+        warnings=chunk.measured.warnings,
     )
 
 
-def _overlap_warning(overlap: Overlap, dissolve: bool) -> str:
-    shared = f"features {overlap.first} and {overlap.second} overlap by {overlap.area_m2:.2f} m2"
-    if dissolve:
-        return f"{shared}; paved once (dissolve)"
-    return f"{shared}; that part is paved twice (dissolve=true paves it once)"
+def overlap_warnings(report: OverlapReport, dissolve: bool) -> list[str]:
+    """One warning per listed pair, then one line for the pairs past them."""
+    effect = (
+        "paved once (dissolve)"
+        if dissolve
+        else "that part is paved twice (dissolve=true paves it once)"
+    )
+    warnings = [
+        f"features {overlap.first} and {overlap.second} overlap by {overlap.area_m2:.2f} m2; "
+        f"{effect}"
+        for overlap in report.listed
+    ]
+    if report.pairs > len(report.listed):
+        warnings.append(
+            f"{report.features:,} features overlap others; {report.pairs:,} pairs in all "
+            f"(the first {len(report.listed)} listed one by one); {effect}"
+        )
+    return warnings
+
+
+def take_plan(plan: FeaturePlan, rows: IndexArray) -> FeaturePlan:
+    """The plan of some features only."""
+    picked = rows.tolist()
+    return replace(
+        plan,
+        templates=[plan.templates[i] for i in picked],
+        width_m=plan.width_m[rows],
+        names=[plan.names[i] for i in picked],
+        overrides=[plan.overrides[i] for i in picked],
+        centerlines=None if plan.centerlines is None else [plan.centerlines[i] for i in picked],
+    )
 
 
 def _implied_widths(

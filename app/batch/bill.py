@@ -4,7 +4,8 @@ Each chunk is priced by the engine (`price_bill`), which gives every row its own
 lines. The bill of the whole batch must not be the sum of per-chunk rounded amounts: like the
 engine's own aggregated lines, each line is round(sum of quantities x rate), then subtotal,
 overhead & profit and tax follow as in `app.estimate.pricing`. `BillAccumulator` keeps the
-quantities per (item code, unit rate) and prices them at the end.
+quantities per (item code, unit rate) and prices them at the end, lines in the catalog's item
+order and templates by name, so neither depends on the order of the rows.
 """
 
 from __future__ import annotations
@@ -14,37 +15,30 @@ from decimal import Decimal
 
 import numpy as np
 
-from app.errors import InvalidParameter
 from app.estimate.bom import BillOfMaterials, BomLine, FeatureColumns, Totals, VersionRef
 from app.estimate.catalogs import RateCatalog
 from app.estimate.money import line_amount, percent_of
+from app.estimate.overrides import Overrides
+from app.estimate.pricing import bill_percentages
 
 
 @dataclass
 class BillAccumulator:
-    """Quantities of every chunk's bill, summed per line; `bill()` prices them once."""
+    """Quantities of every chunk's bill, summed per line; `bill()` prices them once.
+
+    The percentages are the batch's own (the request's, else the catalog's): the engine
+    never prices a row that asks for others, so every chunk's bill has them.
+    """
 
     catalog: RateCatalog
+    overrides: Overrides | None = None
     quantities: dict[tuple[str, Decimal], float] = field(default_factory=dict)
     templates: dict[str, VersionRef] = field(default_factory=dict)
     length_m: float = 0.0
     area_m2: float = 0.0
-    percentages: tuple[Decimal, Decimal] | None = None
-
-    def check(self, bill: BillOfMaterials) -> None:
-        """Refuse a chunk whose overhead & profit or VAT differs from the earlier chunks'."""
-        pcts = (bill.overhead_profit_pct, bill.vat_pct)
-        if self.percentages is not None and pcts != self.percentages:
-            raise InvalidParameter(
-                f"overhead & profit {pcts[0]} % and VAT {pcts[1]} % differ from "
-                f"{self.percentages[0]} % and {self.percentages[1]} % of earlier rows: a bill "
-                "has one percentage, set it for the whole batch",
-                field="overhead_profit_pct",
-            )
 
     def add(self, bill: BillOfMaterials) -> None:
-        """Add one chunk's aggregated lines (call `check` first)."""
-        self.percentages = (bill.overhead_profit_pct, bill.vat_pct)
+        """Add one chunk's aggregated lines."""
         for line in bill.items:
             key = (line.code, line.unit_rate)
             self.quantities[key] = self.quantities.get(key, 0.0) + line.quantity
@@ -57,7 +51,8 @@ class BillAccumulator:
         """The batch's bill: lines, totals and markups; no per-feature columns."""
         catalog = self.catalog
         exponent = catalog.currency_exponent
-        op_pct, vat_pct = self.percentages or (catalog.overhead_profit_pct, catalog.vat_pct)
+        op_pct, vat_pct = bill_percentages(catalog, self.overrides)
+        order = {code: index for index, code in enumerate(catalog.items)}
         items = tuple(
             BomLine(
                 code=code,
@@ -67,7 +62,9 @@ class BillAccumulator:
                 unit_rate=rate,
                 amount=line_amount(quantity, rate, exponent),
             )
-            for (code, rate), quantity in self.quantities.items()
+            for (code, rate), quantity in sorted(
+                self.quantities.items(), key=lambda entry: (order[entry[0][0]], entry[0][1])
+            )
         )
         subtotal = sum((line.amount for line in items), start=Decimal(0))
         overhead_profit = percent_of(subtotal, op_pct, exponent)
@@ -78,7 +75,7 @@ class BillAccumulator:
             currency=catalog.currency,
             currency_exponent=exponent,
             catalog=VersionRef(catalog.slug, catalog.version),
-            templates=tuple(self.templates.values()),
+            templates=tuple(self.templates[key] for key in sorted(self.templates)),
             overhead_profit_pct=op_pct,
             vat_pct=vat_pct,
             items=items,

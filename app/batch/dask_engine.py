@@ -27,7 +27,7 @@ import shapely
 from app.batch.runner import BatchRunner, BatchSummary
 from app.batch.service import OpenBatch
 from app.batch.work import ChunkResult, ChunkTask, CsvFormat, paused_gc, run_chunk
-from app.errors import ConfigurationError, TakeoffError, UnknownTemplate
+from app.errors import ConfigurationError, InvalidInput, TakeoffError, UnknownTemplate
 from app.estimate.templates import Template
 from app.io.sources import Source, SourceChunk
 
@@ -52,6 +52,11 @@ class Resolved:
 
 def run_dask(batch: OpenBatch, scheduler: str | None = None) -> BatchSummary:
     """Run the batch on the cluster at `scheduler` (default: a local cluster)."""
+    if batch.runner.options.estimate.dissolve:
+        raise InvalidInput(
+            "dissolve needs each chunk after the ones before it; use --engine local",
+            field="dissolve",
+        )
     from distributed import Client, LocalCluster
 
     cluster = None

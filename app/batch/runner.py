@@ -32,7 +32,6 @@ from app.batch.work import (
     OutputChunk,
     RowErrors,
     column_of,
-    fail_all,
     paused_gc,
     process_pool,
     run_chunk,
@@ -40,9 +39,9 @@ from app.batch.work import (
 from app.errors import InvalidInput, TakeoffError
 from app.estimate.bom import BillOfMaterials
 from app.estimate.catalogs import RateCatalog
-from app.estimate.pricing import price_bill
-from app.estimate.quantities import Measures
+from app.estimate.pricing import catalog_problem
 from app.estimate.templates import Template
+from app.geo.overlap import PavedSurfaces
 from app.io.csvin import parse_numbers
 from app.io.sources import Source, SourceChunk
 from app.pipeline import OVERRIDE_PROPERTIES, EstimateOptions, FeaturePlan, plan_columns
@@ -130,7 +129,8 @@ class BatchRunner:
         self._templates: dict[str, Template | TakeoffError] = {}
         # items the catalog cannot price fail their rows; they get no column
         self.codes = [code for code in dict.fromkeys(item_codes) if code in catalog.items]
-        self.accumulator = BillAccumulator(catalog)
+        self.accumulator = BillAccumulator(catalog, options.estimate.overrides)
+        self._paved = PavedSurfaces() if options.estimate.dissolve else None
         self.summary = BatchSummary(catalog=catalog)
         self.next_row = 1
         self._check_columns()
@@ -163,15 +163,10 @@ class BatchRunner:
         if reference not in self._templates:
             try:
                 template = self._resolve(reference)
-                price_bill(
-                    Measures.from_columns([1.0]),
-                    reference,
-                    templates={reference: template},
-                    catalog=self.catalog,
-                )
-                self._templates[reference] = template
             except TakeoffError as exc:
                 self._templates[reference] = exc
+            else:
+                self._templates[reference] = catalog_problem(template, self.catalog) or template
         return self._templates[reference]
 
     def _prepare(self, chunk: SourceChunk) -> _Prepared:
@@ -290,6 +285,7 @@ class BatchRunner:
             max_vertices=self.options.max_vertices,
             want_geometry=self.options.want_geometry,
             csv_formats=formats,
+            paved=self._paved,
         )
 
     # the stream
@@ -307,9 +303,10 @@ class BatchRunner:
         pending; by default on this machine's worker processes, or inline for one chunk.
         """
         pool: Executor | None = None
-        if executor is None:
+        if executor is None or self._paved is not None:
+            # with dissolve each chunk needs the surfaces of all before it: one at a time
             executor = InlineExecutor()
-            if self.options.workers > 1 and self.source.several_chunks:
+            if self.options.workers > 1 and self.source.several_chunks and self._paved is None:
                 pool = executor = process_pool(self.options.workers)
         limit = in_flight or self.options.workers
         formats = tuple(sink.csv_format for sink in sinks)
@@ -355,12 +352,7 @@ class BatchRunner:
         progress: Callable[[int], None] | None,
     ) -> None:
         result = future.result()
-        if result.bill is not None:
-            try:
-                self.accumulator.check(result.bill)
-                self.accumulator.add(result.bill)
-            except TakeoffError as exc:
-                result = fail_all(result, task, exc)
+        self.accumulator.add(result.bill)
         failed = int(result.failed.sum())
         self.summary.rows += len(result.failed)
         self.summary.failed += failed

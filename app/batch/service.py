@@ -42,6 +42,7 @@ class BatchRequest:
     decimal: str | None = None
     encoding: str = "utf-8"
     workers: int = 1
+    dissolve: bool = False
 
 
 @dataclass
@@ -125,6 +126,7 @@ def open_batch(
             template=template,
             catalog=request.catalog or settings.estimate.default_catalog,
             width_m=request.width_m,
+            dissolve=request.dissolve,
         ),
         template_map=mapping,
         width_from=rule,

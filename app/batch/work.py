@@ -28,19 +28,16 @@ import shapely
 from app.errors import TakeoffError
 from app.estimate.bom import BillOfMaterials, amount_column, quantity_column
 from app.estimate.catalogs import RateCatalog
-from app.estimate.overrides import Overrides, check_overrides
-from app.estimate.pricing import price_bill
-from app.estimate.quantities import Measures
 from app.estimate.templates import Template
+from app.geo.overlap import PavedSurfaces
 from app.geo.parse import ParsedFeatures, parse_geometries, parse_wkt
 from app.geo.validate import find_problems
 from app.io.safety import FORMULA_PREFIXES
-from app.pipeline import EstimateOptions, FeaturePlan, measure_features, none_if_all_none
+from app.pipeline import EstimateOptions, FeaturePlan, estimate_chunk
 
 BoolArray = npt.NDArray[np.bool_]
 IndexArray = npt.NDArray[np.intp]
 MONEY_COLUMNS = ("subtotal", "overhead_profit", "tax", "total")
-_MAX_PRICING_RETRIES = 1000
 
 
 class RowErrors:
@@ -84,7 +81,9 @@ class OutputChunk:
 
 @dataclass(frozen=True)
 class ChunkTask:
-    """One chunk: its rows, its plan and the problems already found while planning."""
+    """One chunk: its rows, its plan and the problems already found while planning; with
+    `dissolve`, the surfaces earlier chunks paved (the chunk then runs after them, in the
+    process that keeps them)."""
 
     attributes: pa.Table
     geometry: pa.Array
@@ -100,6 +99,7 @@ class ChunkTask:
     max_vertices: int
     want_geometry: bool
     csv_formats: tuple[CsvFormat | None, ...]
+    paved: PavedSurfaces | None = None
 
     @property
     def want_rows(self) -> bool:
@@ -115,7 +115,7 @@ class ChunkResult:
 
     failed: BoolArray
     messages: list[str | None]
-    bill: BillOfMaterials | None
+    bill: BillOfMaterials
     encoded: list[tuple[bytes, bytes] | None]
     results: pa.Table | None
     wkb: npt.NDArray[np.object_] | None
@@ -135,19 +135,6 @@ def decode(geometry: pa.Array, encoding: str, crs: Any) -> ParsedFeatures:
         return parse_wkt(geometry, crs=crs)
     values = geometry.to_numpy(zero_copy_only=False)
     return parse_geometries(shapely.from_wkb(values, on_invalid="ignore"), crs=crs)
-
-
-def take_plan(plan: FeaturePlan, rows: IndexArray) -> FeaturePlan:
-    """The plan of some rows only."""
-    picked = rows.tolist()
-    return replace(
-        plan,
-        templates=[plan.templates[i] for i in picked],
-        width_m=plan.width_m[rows],
-        names=[plan.names[i] for i in picked],
-        overrides=[plan.overrides[i] for i in picked],
-        centerlines=None if plan.centerlines is None else [plan.centerlines[i] for i in picked],
-    )
 
 
 @contextmanager
@@ -175,25 +162,25 @@ def _run_chunk(task: ChunkTask) -> ChunkResult:
     for index, problem in enumerate(find_problems(features, max_vertices=task.max_vertices)):
         if problem is not None:
             errors.add(index, task.geometry_column, problem)
-    rows = np.flatnonzero(~errors.failed)
-    options = replace(task.options, check_overlaps=False, dissolve=False)
-    measured = measure_features(
-        features.geometries[rows], take_plan(task.plan, rows), options, task.templates
+    estimate = estimate_chunk(
+        features.geometries,
+        task.plan,
+        replace(task.options, check_overlaps=False),
+        task.templates,
+        task.catalog,
+        skip=errors.failed.copy(),
+        paved=task.paved,
     )
+    for index, unpriced in enumerate(estimate.problems):
+        if unpriced is not None:
+            errors.add(index, column_of(unpriced), unpriced.detail)
+    measurements = estimate.measured.measurements
     warnings = features.warnings
-    for position in np.flatnonzero([bool(w) for w in measured.measurements.warnings]).tolist():
-        row = int(rows[position])
-        warnings[row] = warnings[row] + measured.measurements.warnings[position]
-    checked: dict[Any, TakeoffError | None] = {}
-    for row in rows.tolist():
-        own = task.plan.overrides[row]
-        if own is not None:
-            template = task.templates[task.plan.templates[row]]
-            _check_own_overrides(row, own, template, errors, checked)
-    bill = _price(task, rows, measured.measures, errors)
-    priced = np.flatnonzero(~errors.failed)
-    methods = measured.measurements.length_method[np.searchsorted(rows, priced)]
-    results = _results(task, bill, priced, methods, warnings)
+    for position in np.flatnonzero([bool(w) for w in measurements.warnings]).tolist():
+        row = int(estimate.rows[position])
+        warnings[row] = warnings[row] + measurements.warnings[position]
+    methods = measurements.length_method[np.searchsorted(estimate.rows, estimate.priced)]
+    results = _results(task, estimate.bill, estimate.priced, methods, warnings)
     wkb = (
         np.asarray(shapely.to_wkb(features.geometries), dtype=object)
         if task.want_geometry
@@ -205,69 +192,15 @@ def _run_chunk(task: ChunkTask) -> ChunkResult:
     return ChunkResult(
         failed=errors.failed,
         messages=errors.messages,
-        bill=_lines_only(bill),
+        bill=_lines_only(estimate.bill),
         encoded=encoded,
         results=results if wanted else None,
         wkb=wkb if wanted else None,
     )
 
 
-def _check_own_overrides(
-    row: int,
-    own: Overrides,
-    template: Template,
-    errors: RowErrors,
-    checked: dict[Any, TakeoffError | None],
-) -> None:
-    """Overrides naming items the row's template lacks fail that row before pricing (each
-    distinct combination is checked once per chunk)."""
-    key = (own.key(), template.slug, template.version)
-    if key not in checked:
-        try:
-            check_overrides(own, [template], feature=None)
-            checked[key] = None
-        except TakeoffError as exc:
-            checked[key] = exc
-    problem = checked[key]
-    if problem is not None:
-        errors.add(row, column_of(problem), problem.detail)
-
-
-def _price(
-    task: ChunkTask, measured_rows: IndexArray, measures: Measures, errors: RowErrors
-) -> BillOfMaterials | None:
-    """Price the rows still fine; a row the engine refuses fails alone and the rest are priced
-    again (the engine names the first feature at fault)."""
-    for _attempt in range(_MAX_PRICING_RETRIES):
-        chosen = measured_rows[~errors.failed[measured_rows]]
-        if not chosen.size:
-            return None
-        references = [task.plan.templates[row] for row in chosen.tolist()]
-        try:
-            return price_bill(
-                measures.take(np.searchsorted(measured_rows, chosen)),
-                references,
-                templates=task.templates,
-                catalog=task.catalog,
-                overrides=task.options.overrides,
-                feature_overrides=none_if_all_none(
-                    [task.plan.overrides[r] for r in chosen.tolist()]
-                ),
-            )
-        except TakeoffError as exc:
-            feature = exc.where.get("feature")
-            if not isinstance(feature, int):
-                for row in chosen.tolist():
-                    errors.add(row, column_of(exc), exc.detail)
-                return None
-            errors.add(int(chosen[feature]), column_of(exc), exc.detail)
-    return None
-
-
-def _lines_only(bill: BillOfMaterials | None) -> BillOfMaterials | None:
+def _lines_only(bill: BillOfMaterials) -> BillOfMaterials:
     """The bill without its per-feature columns: what the batch bill needs, cheap to send."""
-    if bill is None:
-        return None
     nothing = np.empty(0, dtype=np.int64)
     features = replace(
         bill.features,
@@ -285,7 +218,7 @@ def _lines_only(bill: BillOfMaterials | None) -> BillOfMaterials | None:
 
 def _results(
     task: ChunkTask,
-    bill: BillOfMaterials | None,
+    bill: BillOfMaterials,
     priced: IndexArray,
     methods: npt.NDArray[np.str_],
     warnings: list[list[str]],
@@ -300,7 +233,7 @@ def _results(
     quantities = {code: np.full(count, np.nan) for code in task.codes}
     amounts = {code: np.full(count, -1, dtype=np.int64) for code in task.codes}
     money = {name: np.full(count, -1, dtype=np.int64) for name in MONEY_COLUMNS}
-    if bill is not None:
+    if len(bill):
         which[priced] = bill.features.template
         floats["length_m"][priced] = bill.features.length_m
         floats["area_m2"][priced] = bill.features.area_m2
@@ -314,7 +247,7 @@ def _results(
                     amounts[code][priced[block.features]] = block.amounts[j]
         for name in MONEY_COLUMNS:
             money[name][priced] = getattr(bill.features, name)
-    refs = bill.templates if bill is not None else []
+    refs = bill.templates
     picks = pa.array(which, mask=which < 0)
     columns: dict[str, pa.Array] = {
         "template": pa.array([ref.slug for ref in refs], pa.string()).take(picks),
@@ -423,12 +356,3 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     """Worker processes started fresh (`spawn`): safe next to Arrow's threads."""
     context = multiprocessing.get_context("fork")
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
-
-
-def fail_all(result: ChunkResult, task: ChunkTask, problem: TakeoffError) -> ChunkResult:
-    """The chunk again with every row failed for `problem` (a batch-level conflict found
-    only once the chunk came back)."""
-    errors = RowErrors(len(result.messages), task.errors.first_row)
-    for index in range(len(result.messages)):
-        errors.add(index, column_of(problem), problem.detail)
-    return _run_chunk(replace(task, errors=errors))

@@ -135,6 +135,13 @@ def estimate(
         ),
     ] = None,
     strict: Annotated[bool, typer.Option(help="Exit 1 when any row fails.")] = False,
+    dissolve: Annotated[
+        bool,
+        typer.Option(
+            help="Pave overlapping parts once: a row is charged only for what no earlier row "
+            "of the file paves (rows then run one chunk at a time)."
+        ),
+    ] = False,
     template_map: Annotated[
         str | None,
         typer.Option(
@@ -176,6 +183,7 @@ def estimate(
         decimal=decimal,
         encoding=encoding,
         workers=workers,
+        dissolve=dissolve,
     )
     batch = open_batch(Repository(store), settings, input_file, output, request, errors)
     if engine == Engine.dask:

@@ -8,20 +8,26 @@ rate); subtotal = sum of aggregated amounts; O&P = round(subtotal x O&P%); tax =
 round((subtotal + O&P) x VAT%); total = subtotal + O&P + tax. Per feature likewise, from that
 feature's own rounded lines.
 
-A bill has one overhead & profit and one VAT percentage: they may come from the catalog, the
-request or every feature, but features of one bill must agree on them.
+A bill has one overhead & profit and one VAT percentage: the request's, or the catalog's
+where the request sets none. A feature asking for another one is not priced; its problem
+says so. Which features are priced never depends on their order.
+
+`price_features` prices every feature it can in one pass and reports, per feature, the
+problem that stopped it (as `app.pipeline.plan_columns` does for options); `price_bill` is
+the same for callers that answer as a whole: it raises the first feature's problem.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from app.errors import InvalidParameter, MissingRates, UnitMismatch, UnknownTemplate
+from app.errors import InvalidParameter, MissingRates, TakeoffError, UnitMismatch, UnknownTemplate
 from app.estimate.bom import (
     BillOfMaterials,
     BomLine,
@@ -38,6 +44,23 @@ from app.estimate.overrides import Overrides, apply_overrides, check_overrides
 from app.estimate.quantities import FloatArray, Measures, measure
 from app.estimate.templates import Template
 
+Problems = list[TakeoffError | None]
+_NONE: IndexArray = np.empty(0, dtype=np.intp)
+
+
+@dataclass(frozen=True)
+class PricedFeatures:
+    """One pass of the engine: the bill of the features it could price, which input features
+    those are (`priced[k]` is bill feature k), and each input feature's problem (None: priced)."""
+
+    bill: BillOfMaterials
+    priced: IndexArray
+    problems: Problems
+
+    def first_problem(self) -> TakeoffError | None:
+        """The problem of the first feature that has one."""
+        return next((problem for problem in self.problems if problem is not None), None)
+
 
 def price_bill(
     measures: Measures,
@@ -48,89 +71,85 @@ def price_bill(
     overrides: Overrides | None = None,
     feature_overrides: Sequence[Overrides | None] | None = None,
 ) -> BillOfMaterials:
-    """Price every feature of `measures` and aggregate them into one bill.
+    """Price every feature of `measures` and aggregate them into one bill, or raise the first
+    feature's problem (`UnknownTemplate`, `MissingRates`, `UnitMismatch`, `InvalidParameter`).
+
+    Arguments as for `price_features`.
+    """
+    result = price_features(
+        measures,
+        template,
+        templates=templates,
+        catalog=catalog,
+        overrides=overrides,
+        feature_overrides=feature_overrides,
+    )
+    problem = result.first_problem()
+    if problem is not None:
+        raise problem
+    return result.bill
+
+
+def price_features(
+    measures: Measures,
+    template: str | Sequence[str] | npt.ArrayLike,
+    *,
+    templates: Mapping[str, Template],
+    catalog: RateCatalog,
+    overrides: Overrides | None = None,
+    feature_overrides: Sequence[Overrides | None] | None = None,
+) -> PricedFeatures:
+    """Price every feature that can be priced, in one pass, and say why the others cannot.
 
     `template` is one slug for all features or one slug per feature; `templates` maps slugs
     to (versions of) templates. `overrides` apply to the whole request, `feature_overrides[i]`
-    (None: none) to feature i on top of them. Raises `UnknownTemplate`, `MissingRates`,
-    `UnitMismatch` or `InvalidParameter` (with `feature=` the first feature at fault).
+    (None: none) to feature i on top of them. A problem of the request itself (one template
+    slug that is unknown, a bad request override, columns of different lengths) is raised;
+    a template the catalog cannot price fails every feature using it.
     """
     n = len(measures)
-    template_of, used = _templates_per_feature(template, n, templates)
-    _check_catalog(used, catalog)
+    problems: Problems = [None] * n
+    template_of, used = _templates_per_feature(template, n, templates, problems)
     request = overrides or Overrides()
     check_overrides(request, used, feature=None)
     override_of, own_overrides = _overrides_per_feature(feature_overrides, n)
-
-    book = _LineBook(catalog)
     markup = _Markup(catalog, request)
-    blocks: list[TemplateBlock] = []
-    width = np.empty(n)
-    area = np.empty(n)
-    subtotal = np.zeros(n, dtype=np.int64)
-    for t, chosen in enumerate(used):
-        index = None if template_of is None else np.flatnonzero(template_of == t)
-        features = np.arange(n) if index is None else index
-        group, variants, rates = _variants(
-            chosen,
-            features,
-            None if override_of is None else override_of[features],
-            own_overrides,
-            request,
-            markup,
-            catalog,
-        )
-        block = measure(variants, group, measures.take(index))
-        lines = np.array(
-            [
-                [book.line(item.code, rate) for rate in rates[j]]
-                for j, item in enumerate(chosen.items)
-            ],
-            dtype=np.intp,
-        )
-        amounts = np.empty(block.quantities.shape, dtype=np.int64)
-        for j, item in enumerate(chosen.items):
-            amounts[j] = _price_item(
-                block.quantities[j], rates[j], group, features, catalog, item.code
-            )
-            book.add(lines[j], block.quantities[j], group)
-        width[features] = block.width_m
-        area[features] = block.surface_m2
-        subtotal[features] = amounts.sum(axis=0)
-        blocks.append(TemplateBlock(features, group, lines, block.quantities, amounts))
 
-    overhead_profit = percent_of_minor(subtotal, markup.overhead_profit_pct)
-    tax = percent_of_minor(subtotal + overhead_profit, markup.vat_pct)
-    columns = FeatureColumns(
-        template=np.zeros(n, dtype=np.intp) if template_of is None else template_of,
-        length_m=measures.length_m,
-        width_m=width,
-        area_m2=area,
-        subtotal=subtotal,
-        overhead_profit=overhead_profit,
-        tax=tax,
-        total=subtotal + overhead_profit + tax,
-    )
-    items = book.priced_lines()
-    return BillOfMaterials(
-        currency=catalog.currency,
-        currency_exponent=catalog.currency_exponent,
-        catalog=VersionRef(catalog.slug, catalog.version),
-        templates=tuple(VersionRef(t.slug, t.version) for t in used),
-        overhead_profit_pct=markup.overhead_profit_pct,
-        vat_pct=markup.vat_pct,
-        items=items,
-        totals=_totals(items, markup, catalog.currency_exponent, measures, area),
-        blocks=tuple(blocks),
-        features=columns,
+    priceable: list[_Priced] = []
+    for t, chosen in enumerate(used):
+        features = np.arange(n) if template_of is None else np.flatnonzero(template_of == t)
+        unpriceable = catalog_problem(chosen, catalog)
+        if unpriceable is not None:
+            for feature in features.tolist():
+                problems[feature] = unpriceable
+            continue
+        variants = _Variants.of(
+            chosen, features, override_of, own_overrides, request, markup, catalog, problems
+        )
+        if variants is not None:
+            part = _price_template(chosen, variants, measures, catalog, problems)
+            if part is not None:
+                priceable.append(part)
+    return _bill(priceable, measures, catalog, markup, problems)
+
+
+def bill_percentages(catalog: RateCatalog, overrides: Overrides | None) -> tuple[Decimal, Decimal]:
+    """The overhead & profit and VAT percentages of a bill: the request's, else the catalog's."""
+    request = overrides or Overrides()
+    return (
+        _or(request.overhead_profit_pct, catalog.overhead_profit_pct),
+        _or(request.vat_pct, catalog.vat_pct),
     )
 
 
 def _templates_per_feature(
-    template: str | Sequence[str] | npt.ArrayLike, n: int, templates: Mapping[str, Template]
+    template: str | Sequence[str] | npt.ArrayLike,
+    n: int,
+    templates: Mapping[str, Template],
+    problems: Problems,
 ) -> tuple[IndexArray | None, list[Template]]:
-    """Which template each feature uses (None: all the same) and the templates used, in order
-    of first use."""
+    """Which known template each feature uses (-1: none; None: all the same) and the known
+    templates, in order of first use. A feature naming no known template gets its problem."""
     if isinstance(template, str):
         return None, [_known(template, templates, feature=None)] if n else []
     slugs = np.asarray(template, dtype=object)
@@ -139,43 +158,58 @@ def _templates_per_feature(
             f"template has {slugs.size} values for {n} features", field="template"
         )
     codes, uniques = pd.factorize(slugs)
-    if (codes < 0).any():
-        raise UnknownTemplate("no template given", feature=int(np.argmax(codes < 0)))
-    used = [
-        _known(slug, templates, feature=int(np.argmax(codes == u)))
-        for u, slug in enumerate(uniques)
-    ]
-    return (codes.astype(np.intp) if len(used) > 1 else None), used
+    used: list[Template] = []
+    renumber = np.full(len(uniques) + 1, -1, dtype=np.intp)  # the last entry: no template
+    for u, slug in enumerate(uniques):
+        if isinstance(slug, str) and slug in templates:
+            renumber[u] = len(used)
+            used.append(templates[slug])
+            continue
+        members = np.flatnonzero(codes == u)
+        problem = _unknown(slug, templates, feature=int(members[0]))
+        for feature in members.tolist():
+            problems[feature] = problem
+    for feature in np.flatnonzero(codes < 0).tolist():
+        problems[feature] = UnknownTemplate("no template given", feature=feature)
+    template_of = renumber[codes]
+    if len(used) == 1 and (template_of == 0).all():
+        return None, used
+    return template_of, used
 
 
-def _known(slug: object, templates: Mapping[str, Template], feature: int | None) -> Template:
-    if isinstance(slug, str) and slug in templates:
+def _known(slug: str, templates: Mapping[str, Template], feature: int | None) -> Template:
+    if slug in templates:
         return templates[slug]
-    raise UnknownTemplate(
+    raise _unknown(slug, templates, feature)
+
+
+def _unknown(slug: object, templates: Mapping[str, Template], feature: int | None) -> TakeoffError:
+    return UnknownTemplate(
         f"unknown template {slug!r}; known templates: {', '.join(sorted(templates))}",
         feature=feature,
     )
 
 
-def _check_catalog(used: Sequence[Template], catalog: RateCatalog) -> None:
-    """Every item must have a rate, in the unit its basis measures: never priced at zero."""
+def catalog_problem(template: Template, catalog: RateCatalog) -> TakeoffError | None:
+    """Why `catalog` cannot price `template` (None: it can). Every item must have a rate, in
+    the unit its basis measures: an item is never priced at zero."""
     name = catalog.slug if catalog.version is None else f"{catalog.slug} v{catalog.version}"
-    items = {item.code: item for template in used for item in template.items}
-    missing = [code for code in items if code not in catalog.items]
+    missing = [item.code for item in template.items if item.code not in catalog.items]
     if missing:
-        raise MissingRates(
-            f"catalog {name} has no rate for {len(missing)} template item(s): "
-            f"{', '.join(missing)} (items are never priced at zero)",
+        return MissingRates(
+            f"catalog {name} has no rate for {len(missing)} item(s) of template "
+            f"{template.slug}: {', '.join(missing)} (items are never priced at zero)",
             catalog=catalog.slug,
         )
     mismatched = [
-        f"{code} is measured by {item.basis.value} in {item.basis.unit} but priced per "
-        f"{catalog.items[code].unit}"
-        for code, item in items.items()
-        if catalog.items[code].unit != item.basis.unit
+        f"{item.code} is measured by {item.basis.value} in {item.basis.unit} but priced per "
+        f"{catalog.items[item.code].unit}"
+        for item in template.items
+        if catalog.items[item.code].unit != item.basis.unit
     ]
     if mismatched:
-        raise UnitMismatch(f"catalog {name}: {'; '.join(mismatched)}", catalog=catalog.slug)
+        return UnitMismatch(f"catalog {name}: {'; '.join(mismatched)}", catalog=catalog.slug)
+    return None
 
 
 def _overrides_per_feature(
@@ -205,52 +239,134 @@ def _overrides_per_feature(
     return which, distinct
 
 
-def _variants(
-    chosen: Template,
-    features: IndexArray,
-    override_of: IndexArray | None,
-    own_overrides: Sequence[Overrides | None],
-    request: Overrides,
-    markup: _Markup,
-    catalog: RateCatalog,
-) -> tuple[IndexArray | None, list[Template], list[list[Decimal]]]:
-    """Group one template's features by their overrides.
+@dataclass(frozen=True)
+class _Variants:
+    """One template's features grouped by their overrides: each feature's group (None: one
+    group), the template as each group sees it, and `rates[j][g]`, item j's rate in group g."""
 
-    Returns each feature's group (None: one group), the template as each group sees it, and
-    `rates[j][g]`, the unit rate of item j in group g.
-    """
-    if override_of is None or override_of.size == 0:
-        group, members, firsts = None, [0], [0]
-    else:
-        codes, uniques = pd.factorize(override_of)
-        group = codes.astype(np.intp) if len(uniques) > 1 else None
-        # factorize numbers groups in order of first appearance, so a group's first feature
-        # is where the running maximum of the codes steps up
-        steps = np.diff(np.maximum.accumulate(codes), prepend=-1)
-        members, firsts = uniques.tolist(), np.flatnonzero(steps).tolist()
-    variants: list[Template] = []
-    rates: list[list[Decimal]] = [[] for _ in chosen.items]
-    for member, first in zip(members, firsts, strict=True):
-        own, feature = own_overrides[member], int(features[first])
-        if own is not None:
-            check_overrides(own, [chosen], feature=feature)
-        merged = request.merged_with(own)
-        markup.require_same(merged, feature)
-        variants.append(apply_overrides(chosen, merged))
-        for j, item in enumerate(chosen.items):
-            rates[j].append(merged.rates.get(item.code, catalog.items[item.code].rate))
-    return group, variants, rates
+    features: IndexArray
+    group: IndexArray | None
+    templates: list[Template]
+    rates: list[list[Decimal]]
+
+    @classmethod
+    def of(
+        cls,
+        chosen: Template,
+        features: IndexArray,
+        override_of: IndexArray | None,
+        own_overrides: Sequence[Overrides | None],
+        request: Overrides,
+        markup: _Markup,
+        catalog: RateCatalog,
+        problems: Problems,
+    ) -> _Variants | None:
+        """The groups of `features` (all using `chosen`); a group whose own overrides are
+        wrong for the template, or ask for another markup, fails all its features."""
+        if override_of is None or override_of.size == 0:
+            codes, members, firsts = None, [0], [0]
+        else:
+            codes, uniques = pd.factorize(override_of[features])
+            # factorize numbers groups in order of first appearance, so a group's first
+            # feature is where the running maximum of the codes steps up
+            steps = np.diff(np.maximum.accumulate(codes), prepend=-1)
+            members, firsts = uniques.tolist(), np.flatnonzero(steps).tolist()
+        kept: list[int] = []
+        variants: list[Template] = []
+        rates: list[list[Decimal]] = [[] for _ in chosen.items]
+        for g, (member, first) in enumerate(zip(members, firsts, strict=True)):
+            own = own_overrides[member]
+            problem = _group_problem(own, chosen, request, markup, int(features[first]))
+            if problem is not None:
+                failing = features if codes is None else features[codes == g]
+                for feature in failing.tolist():
+                    problems[feature] = problem
+                continue
+            kept.append(g)
+            merged = request.merged_with(own)
+            variants.append(apply_overrides(chosen, merged))
+            for j, item in enumerate(chosen.items):
+                rates[j].append(merged.rates.get(item.code, catalog.items[item.code].rate))
+        if not kept:
+            return None
+        if codes is None:
+            return cls(features, None, variants, rates)
+        renumber = np.full(len(members), -1, dtype=np.intp)
+        renumber[kept] = np.arange(len(kept))
+        group = renumber[codes]
+        keep = group >= 0
+        return cls(features[keep], group[keep] if len(kept) > 1 else None, variants, rates)
+
+
+def _group_problem(
+    own: Overrides | None, chosen: Template, request: Overrides, markup: _Markup, feature: int
+) -> TakeoffError | None:
+    if own is None:
+        return None
+    try:
+        check_overrides(own, [chosen], feature=feature)
+    except TakeoffError as exc:
+        return exc
+    return markup.conflict(request.merged_with(own), feature)
+
+
+@dataclass(frozen=True)
+class _Priced:
+    """One template's priced features: per-feature quantities and amounts (minor units)."""
+
+    template: Template
+    features: IndexArray
+    group: IndexArray | None
+    rates: list[list[Decimal]]
+    quantities: FloatArray
+    amounts: MinorArray
+    width_m: FloatArray
+    surface_m2: FloatArray
+
+
+def _price_template(
+    chosen: Template,
+    variants: _Variants,
+    measures: Measures,
+    catalog: RateCatalog,
+    problems: Problems,
+) -> _Priced | None:
+    """Quantities and amounts of one template's features; a feature with a quantity too
+    large to price fails alone."""
+    features, group, rates = variants.features, variants.group, variants.rates
+    block = measure(variants.templates, group, measures.take(features))
+    amounts = np.empty(block.quantities.shape, dtype=np.int64)
+    too_large = np.zeros(features.size, dtype=bool)
+    for j, item in enumerate(chosen.items):
+        amounts[j], bad = _price_item(block.quantities[j], rates[j], group, catalog)
+        for k in np.flatnonzero(bad & ~too_large).tolist():
+            rate = rates[j][0 if group is None else group[k]]
+            problems[int(features[k])] = InvalidParameter(
+                f"{item.code}: quantity {block.quantities[j, k]} at {rate} {catalog.currency} "
+                "is too large to price",
+                feature=int(features[k]),
+                field=item.code,
+            )
+        too_large |= bad
+    keep = ~too_large
+    if not keep.any():
+        return None
+    quantities, width, surface = block.quantities, block.width_m, block.surface_m2
+    if too_large.any():
+        features, quantities, amounts = features[keep], quantities[:, keep], amounts[:, keep]
+        width, surface = width[keep], surface[keep]
+        if group is not None:
+            codes, uniques = pd.factorize(group[keep])
+            rates = [[row[u] for u in uniques.tolist()] for row in rates]
+            group = codes.astype(np.intp) if len(uniques) > 1 else None
+    return _Priced(chosen, features, group, rates, quantities, amounts, width, surface)
 
 
 def _price_item(
-    quantities: FloatArray,
-    rates: list[Decimal],
-    group: IndexArray | None,
-    features: IndexArray,
-    catalog: RateCatalog,
-    code: str,
-) -> MinorArray:
-    """Each feature's amount for one item, in minor units, at its group's rate."""
+    quantities: FloatArray, rates: list[Decimal], group: IndexArray | None, catalog: RateCatalog
+) -> tuple[MinorArray, npt.NDArray[np.bool_]]:
+    """Each feature's amount for one item, in minor units, at its group's rate, and which
+    features' quantities are too large to price (their amount is meaningless)."""
     exponent = catalog.currency_exponent
     distinct = list(dict.fromkeys(rates))
     if group is None or len(distinct) == 1:
@@ -258,20 +374,76 @@ def _price_item(
     else:
         rate_of = np.array([distinct.index(rate) for rate in rates], dtype=np.intp)[group]
         selections = [(rate, np.flatnonzero(rate_of == k)) for k, rate in enumerate(distinct)]
-    amounts = np.empty(quantities.size, dtype=np.int64)
+    amounts = np.zeros(quantities.size, dtype=np.int64)
+    too_large = np.zeros(quantities.size, dtype=bool)
     for rate, members in selections:
         selected = quantities[members]
-        too_large = ~(selected <= max_quantity(rate, exponent))
-        if too_large.any():
-            where = np.arange(quantities.size)[members][np.argmax(too_large)]
-            raise InvalidParameter(
-                f"{code}: quantity {selected[np.argmax(too_large)]} at {rate} {catalog.currency} "
-                "is too large to price",
-                feature=int(features[where]),
-                field=code,
-            )
-        amounts[members] = minor_units(selected, rate, exponent)
-    return amounts
+        bad = ~(selected <= max_quantity(rate, exponent))
+        too_large[members] = bad
+        amounts[members] = minor_units(np.where(bad, 0.0, selected), rate, exponent)
+    return amounts, too_large
+
+
+def _bill(
+    priced: list[_Priced],
+    measures: Measures,
+    catalog: RateCatalog,
+    markup: _Markup,
+    problems: Problems,
+) -> PricedFeatures:
+    """The bill of the priced features, renumbered in input order."""
+    which: IndexArray = np.sort(np.concatenate([p.features for p in priced] or [_NONE]))
+    m = which.size
+    book = _LineBook(catalog)
+    blocks: list[TemplateBlock] = []
+    template = np.zeros(m, dtype=np.intp)
+    width = np.empty(m)
+    area = np.empty(m)
+    subtotal = np.zeros(m, dtype=np.int64)
+    for t, part in enumerate(priced):
+        positions = np.searchsorted(which, part.features)
+        lines = np.array(
+            [
+                [book.line(item.code, rate) for rate in part.rates[j]]
+                for j, item in enumerate(part.template.items)
+            ],
+            dtype=np.intp,
+        )
+        for j in range(len(part.template.items)):
+            book.add(lines[j], part.quantities[j], part.group)
+        template[positions] = t
+        width[positions] = part.width_m
+        area[positions] = part.surface_m2
+        subtotal[positions] = part.amounts.sum(axis=0)
+        blocks.append(TemplateBlock(positions, part.group, lines, part.quantities, part.amounts))
+
+    length = measures.length_m[which]
+    overhead_profit = percent_of_minor(subtotal, markup.overhead_profit_pct)
+    tax = percent_of_minor(subtotal + overhead_profit, markup.vat_pct)
+    columns = FeatureColumns(
+        template=template,
+        length_m=length,
+        width_m=width,
+        area_m2=area,
+        subtotal=subtotal,
+        overhead_profit=overhead_profit,
+        tax=tax,
+        total=subtotal + overhead_profit + tax,
+    )
+    items = book.priced_lines()
+    bill = BillOfMaterials(
+        currency=catalog.currency,
+        currency_exponent=catalog.currency_exponent,
+        catalog=VersionRef(catalog.slug, catalog.version),
+        templates=tuple(VersionRef(p.template.slug, p.template.version) for p in priced),
+        overhead_profit_pct=markup.overhead_profit_pct,
+        vat_pct=markup.vat_pct,
+        items=items,
+        totals=_totals(items, markup, catalog.currency_exponent, length, area),
+        blocks=tuple(blocks),
+        features=columns,
+    )
+    return PricedFeatures(bill, which, problems)
 
 
 class _LineBook:
@@ -313,29 +485,31 @@ class _LineBook:
 
 
 class _Markup:
-    """The bill's overhead & profit and VAT percentages, the same for every feature."""
+    """The bill's overhead & profit and VAT percentages: the request's, else the catalog's."""
 
     def __init__(self, catalog: RateCatalog, request: Overrides) -> None:
-        self.overhead_profit_pct = _or(request.overhead_profit_pct, catalog.overhead_profit_pct)
-        self.vat_pct = _or(request.vat_pct, catalog.vat_pct)
-        self._fixed_by: int | None = None
+        self.overhead_profit_pct, self.vat_pct = bill_percentages(catalog, request)
+        self._request = request
+        self._catalog = catalog.slug
 
-    def require_same(self, merged: Overrides, feature: int) -> None:
-        pcts = {
-            "overhead_profit_pct": _or(merged.overhead_profit_pct, self.overhead_profit_pct),
-            "vat_pct": _or(merged.vat_pct, self.vat_pct),
-        }
-        for name, pct in pcts.items():
-            if self._fixed_by is not None and pct != getattr(self, name):
-                raise InvalidParameter(
-                    f"{name} {pct} differs from {getattr(self, name)} of feature "
-                    f"{self._fixed_by}: a bill has one percentage, set it on the request",
+    def conflict(self, merged: Overrides, feature: int) -> InvalidParameter | None:
+        """Why a feature's merged overrides cannot join the bill (None: they can)."""
+        for name in ("overhead_profit_pct", "vat_pct"):
+            pct, bill = getattr(merged, name), getattr(self, name)
+            if pct is not None and pct != bill:
+                source = (
+                    "set on the request"
+                    if getattr(self._request, name) is not None
+                    else f"catalog {self._catalog}'s"
+                )
+                return InvalidParameter(
+                    f"{name} {pct.normalize():f} differs from {bill.normalize():f} ({source}): "
+                    "a bill has one "
+                    "percentage; to change it, set it on the request for every feature",
                     feature=feature,
                     field=name,
                 )
-            setattr(self, name, pct)
-        if self._fixed_by is None:
-            self._fixed_by = feature
+        return None
 
 
 def _or(value: Decimal | None, fallback: Decimal) -> Decimal:
@@ -346,14 +520,14 @@ def _totals(
     items: Sequence[BomLine],
     markup: _Markup,
     exponent: int,
-    measures: Measures,
+    length: FloatArray,
     area: FloatArray,
 ) -> Totals:
     subtotal = sum((line.amount for line in items), start=Decimal(0))
     overhead_profit = percent_of(subtotal, markup.overhead_profit_pct, exponent)
     tax = percent_of(subtotal + overhead_profit, markup.vat_pct, exponent)
     return Totals(
-        length_m=float(measures.length_m.sum()),
+        length_m=float(length.sum()),
         area_m2=float(area.sum()),
         subtotal=subtotal,
         overhead_profit=overhead_profit,

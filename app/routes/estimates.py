@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from app.routes.deps import (
     CallerDep,
@@ -18,7 +19,7 @@ from app.routes.deps import (
     creator,
     estimates_visible,
 )
-from app.routes.downloads import EstimateFormatDep, estimate_response
+from app.routes.downloads import EstimateFormat, EstimateFormatDep, estimate_response
 from app.service import EstimateQuery, rerun_saved, run_estimate, save_estimate
 
 router = APIRouter(prefix="/estimates", tags=["estimates"])
@@ -99,16 +100,19 @@ def get_estimate(
 ) -> Response:
     """The saved answer and the request that made it (body, options, pinned versions).
 
-    Other formats are made again from the pinned template and catalog versions.
+    JSON is the answer as stored; other formats are made again from the pinned template and
+    catalog versions.
     """
     saved = repository.get_estimate(estimate_id, visible)
-    run = rerun_saved(repository, settings, saved)
     answer = {
         "id": saved.id,
         "created_at": saved.created_at.isoformat(),
         "request": saved.request,
         **saved.result,
     }
+    if output == EstimateFormat.json:
+        return JSONResponse(answer)
+    run = rerun_saved(repository, settings, saved)
     return estimate_response(run, answer, output, filename=f"estimate-{saved.id}")
 
 

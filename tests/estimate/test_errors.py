@@ -9,6 +9,7 @@ import pytest
 
 from app.errors import InvalidParameter, MissingRates, UnitMismatch, UnknownCatalog, UnknownTemplate
 from app.estimate import Measures, Overrides, RateCatalog, find_catalog, price_bill
+from app.estimate.pricing import price_features
 
 
 def price(templates, catalog, template="local-flexible", n=3, **kwargs):
@@ -151,10 +152,41 @@ def test_features_of_one_bill_must_share_markups(templates, catalogs):
     assert raised.value.where == {"feature": 1, "field": "vat_pct"}
 
 
-def test_same_markup_on_every_feature_is_accepted(templates, catalogs):
-    same = Overrides(vat_pct=Decimal("0"))
-    bill = price(templates, catalogs["tangerang-sample"], feature_overrides=[same, same, same])
+def test_a_feature_markup_is_judged_against_the_request_not_the_first_feature(templates, catalogs):
+    zero = Overrides(vat_pct=Decimal("0"))
+    with pytest.raises(
+        InvalidParameter, match=r"vat_pct 0 differs from 11 \(catalog tangerang-sample's\)"
+    ) as raised:
+        price(templates, catalogs["tangerang-sample"], feature_overrides=[zero, zero, zero])
+    assert raised.value.where == {"feature": 0, "field": "vat_pct"}
+    bill = price(
+        templates,
+        catalogs["tangerang-sample"],
+        overrides=zero,
+        feature_overrides=[zero, None, Overrides(vat_pct=Decimal("0.0"))],
+    )
     assert bill.totals.tax == Decimal("0")
+
+
+def test_every_feature_is_priced_or_says_why_in_one_pass(templates, catalogs):
+    catalog = catalogs["tangerang-sample"]
+    twelve = Overrides(vat_pct=Decimal("12"))
+    thick = Overrides(thickness={"AC-WC": 0.06})
+    result = price_features(
+        Measures.from_columns([100.0, 100.0, 100.0, 100.0, 100.0]),
+        ["local-flexible", "local-flexible", "motorway", "neighbourhood-rigid", "local-flexible"],
+        templates=templates,
+        catalog=catalog,
+        feature_overrides=[twelve, None, None, thick, Overrides(vat_pct=Decimal("11"))],
+    )
+    assert result.priced.tolist() == [1, 4]
+    kinds = [type(problem).__name__ if problem else None for problem in result.problems]
+    assert kinds == ["InvalidParameter", None, "UnknownTemplate", "InvalidParameter", None]
+    assert result.problems[0].where == {"feature": 0, "field": "vat_pct"}
+    assert result.problems[3].where == {"feature": 3, "field": "thickness.AC-WC"}
+    alone = price(templates, catalog, n=2)
+    assert result.bill.totals == alone.totals
+    assert result.bill.feature_totals(1) == alone.feature_totals(1)
 
 
 def test_column_lengths_must_agree(templates, catalogs):
