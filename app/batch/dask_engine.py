@@ -60,9 +60,7 @@ def require_dask() -> None:
         import distributed  # noqa: F401
     except ImportError as exc:
         raise ConfigurationError(
-            f"--engine dask needs Dask ({exc.name} is not installed): "
-            "pip install takeoff[dask]",
-            field="engine",
+            f"--engine dask needs Dask ({exc.name} is not installed): pip install takeoff[dask]"
         ) from exc
 
 
