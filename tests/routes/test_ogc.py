@@ -6,7 +6,8 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
-from tests.routes.conftest import BASE, ESTIMATE_NAMES, GRID_COUNT, href, query, rels
+from tests.conftest import BASE
+from tests.routes.conftest import ESTIMATE_NAMES, GRID_COUNT, href, query, rels
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
