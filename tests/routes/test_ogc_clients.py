@@ -68,9 +68,8 @@ def test_ogrinfo_reads_saved_estimates(live_site: LiveServer) -> None:
     summary = ogrinfo("-ro", "-so", f"OAPIF:{live_site.url}", "estimates")
     assert "Feature Count: 3" in summary
     assert "Geometry: Multi Polygon" in summary
-    properties = httpx.get(live_site.url + "/collections/estimates/items").json()["features"][0][
-        "properties"
-    ]
+    page = httpx.get(live_site.url + "/collections/estimates/items").json()
+    properties = page["features"][0]["properties"]
     assert field_names(summary) == set(properties)
     assert {"name", "templates", "catalog", "currency", "length_m", "area_m2", "total"} <= set(
         properties
