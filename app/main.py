@@ -19,8 +19,10 @@ from app.store.startup import prepare_store
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; with no settings, they are read from the `TAKEOFF_*` environment."""
-    settings = settings or get_settings()
+    """Build the app on `settings`, which every route and dependency reads (through
+    `app.state.settings`); with none, they are read from the `TAKEOFF_*` environment."""
+    if settings is None:
+        settings = get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field, field_validator, model_validator
@@ -130,14 +130,53 @@ class EstimateSettings(BaseSettings):
     default_catalog: str = "tangerang-sample"
 
 
-class Settings:
-    """All settings groups, read once per process."""
+GROUPS: dict[str, type[BaseSettings]] = {
+    "store": StoreSettings,
+    "api": APISettings,
+    "limits": LimitSettings,
+    "estimate": EstimateSettings,
+}
 
-    def __init__(self) -> None:
-        self.store = StoreSettings()
-        self.api = APISettings()
-        self.limits = LimitSettings()
-        self.estimate = EstimateSettings()
+
+class Settings:
+    """All settings groups.
+
+    `Settings()` reads every group from the environment. A group can be given whole
+    (`Settings(store=StoreSettings(...))`), or single fields by name
+    (`Settings(data_dir=path, api_keys=[...])`): those win over the environment, the
+    group's other fields are still read from it.
+    """
+
+    store: StoreSettings
+    api: APISettings
+    limits: LimitSettings
+    estimate: EstimateSettings
+
+    def __init__(
+        self,
+        *,
+        store: StoreSettings | None = None,
+        api: APISettings | None = None,
+        limits: LimitSettings | None = None,
+        estimate: EstimateSettings | None = None,
+        **fields: Any,
+    ) -> None:
+        given: dict[str, BaseSettings | None] = {
+            "store": store,
+            "api": api,
+            "limits": limits,
+            "estimate": estimate,
+        }
+        for group, model in GROUPS.items():
+            values = {name: fields.pop(name) for name in list(fields) if name in model.model_fields}
+            instance = given[group]
+            if instance is None:
+                instance = model(**values)
+            elif values:
+                raise TypeError(f"{', '.join(values)} given both alone and in {group}")
+            setattr(self, group, instance)
+        if fields:
+            raise TypeError(f"unknown setting(s): {', '.join(sorted(fields))}")
 
 
 @lru_cache(maxsize=1)

@@ -2,8 +2,10 @@
 
 The PostGIS database comes from `TAKEOFF_TEST_DATABASE_URL` (the README's test command
 creates a throw-away one and migrates it). When `TAKEOFF_TEST_REQUIRE_POSTGIS=1` a missing
-URL is an error, never a silent skip. Store-level tests take the `store_url` fixture and so
-run once on PostGIS and once on the embedded SQLite store.
+URL is an error, never a silent skip. Store-level tests take the `repository` fixture and
+routes the `client` fixture (the app in this process): both run once on the embedded SQLite
+store and once on PostGIS. Only tests of real clients (GDAL, a browser, the command line)
+start `takeoff serve` (`tests.live`).
 """
 
 from __future__ import annotations
@@ -12,17 +14,32 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
-from app.settings import StoreSettings
+from app.main import create_app
+from app.settings import Settings, StoreSettings
 from app.store.database import create_store_engine, upgrade
 from app.store.models import Base
 from app.store.repository import Repository
-from tests.live import LiveServer, run_takeoff
 
 BACKENDS = ["sqlite", "postgis"]
+API_KEY = "test-key-0123456789abcdef"
+BASE = "http://testserver"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_takeoff_environment() -> Iterator[None]:
+    """In-process apps read the settings they are not given from `TAKEOFF_*` variables:
+    none of the developer's may leak into a test (the test database's are kept)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith("TAKEOFF_") and not name.startswith("TAKEOFF_TEST_"):
+                patch.delenv(name)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -102,28 +119,33 @@ def repository(store_settings: StoreSettings) -> Iterator[Repository]:
     engine.dispose()
 
 
-API_KEY = "test-key-0123456789abcdef"
-
-
-def fresh_store(request: pytest.FixtureRequest, folder: Path) -> dict[str, str]:
-    """`TAKEOFF_*` settings of a new store for the backend `request.param`, migrated."""
-    settings = {"data_dir": str(folder / "store")}
-    if request.param == "postgis":
-        url = request.getfixturevalue("make_postgis_database")()
-        upgraded = run_takeoff("db", "upgrade", database_url=url)
-        assert upgraded.returncode == 0, upgraded.stderr
-        settings["database_url"] = url
+def fresh_store(request: pytest.FixtureRequest, folder: Path) -> StoreSettings:
+    """A new, migrated store for the backend `request.param`, its own PostGIS database or
+    SQLite file."""
+    if request.param == "sqlite":
+        return StoreSettings(database_url=None, data_dir=folder / "store")
+    url = request.getfixturevalue("make_postgis_database")()
+    settings = StoreSettings(database_url=url, data_dir=folder / "store")
+    engine = create_store_engine(settings)
+    upgrade(engine)
+    engine.dispose()
     return settings
 
 
+def app_settings(store: StoreSettings, **fields: Any) -> Settings:
+    """Settings of an app on `store` that accepts `API_KEY`, with `fields` changed."""
+    return Settings(store=store, api_keys=[API_KEY], **fields)
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
-def server(
+def client(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    """`takeoff serve` on a fresh store of each backend, with one API key, per test module."""
-    settings = fresh_store(request, tmp_path_factory.mktemp("server"))
-    with LiveServer(api_keys=f'["{API_KEY}"]', **settings) as live:
-        yield live
+) -> Iterator[TestClient]:
+    """The app in this process on a fresh store of each backend, with one API key, per
+    test module; requests go to `http://testserver`."""
+    store = fresh_store(request, tmp_path_factory.mktemp(f"client-{request.param}"))
+    with TestClient(create_app(app_settings(store))) as app_client:
+        yield app_client
 
 
 @pytest.fixture(scope="session")

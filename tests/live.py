@@ -1,4 +1,8 @@
-"""Run the real `takeoff` command: a server on a free port, or a one-shot CLI call."""
+"""Run the real `takeoff` command: a server on a free port, or a one-shot CLI call.
+
+For the tests of real clients (GDAL, a browser, the command line itself); routes are tested
+in-process (`client` in tests/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -49,8 +53,6 @@ class LiveServer:
         self._command = [TAKEOFF, "serve", "--port", str(self.port), *args]
         self._env = takeoff_env(**settings)
         self._process: subprocess.Popen[str] | None = None
-        self.backend = "postgis" if settings.get("database_url") else "sqlite"
-        self.settings = settings
 
     def __enter__(self) -> LiveServer:
         self._process = subprocess.Popen(

@@ -9,6 +9,9 @@ first byte, and its chunks are shipped to the workers. Either way the client wri
 in input order and prices the batch's bill. A `LocalCluster` with one single-threaded
 worker per core is started when no scheduler address is given; a real cluster's workers
 need this package installed and the input on a path they can read.
+
+Dask is an optional extra (`pip install takeoff[dask]`): only this module imports it, and
+only when a batch runs on it.
 """
 
 from __future__ import annotations
@@ -50,8 +53,20 @@ class Resolved:
         )
 
 
+def require_dask() -> None:
+    """Stop with one line saying how to install Dask when it is missing."""
+    try:
+        import dask_geopandas  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"--engine dask needs Dask ({exc.name} is not installed): pip install takeoff[dask]"
+        ) from exc
+
+
 def run_dask(batch: OpenBatch, scheduler: str | None = None) -> BatchSummary:
     """Run the batch on the cluster at `scheduler` (default: a local cluster)."""
+    require_dask()
     if batch.runner.options.estimate.dissolve:
         raise InvalidInput(
             "dissolve needs each chunk after the ones before it; use --engine local",

@@ -168,6 +168,10 @@ def estimate(
     ] = max(1, os.cpu_count() or 1),
 ) -> None:
     """Estimate every row of INPUT; every row appears in OUTPUT with `status` and `error`."""
+    if engine == Engine.dask:
+        from app.batch.dask_engine import require_dask
+
+        require_dask()
     settings = get_settings()
     store = database.create_store_engine(settings.store)
     prepare_store(store, settings)

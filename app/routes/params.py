@@ -21,7 +21,7 @@ def bbox_query(
     bbox: Annotated[
         str | None,
         Query(
-            description="Only features whose bounding box meets minx,miny,maxx,maxy, in CRS84 "
+            description="Only features whose geometry meets the box minx,miny,maxx,maxy, in CRS84 "
             "(longitude, latitude). A box with minx > maxx crosses the antimeridian; six "
             "numbers (with heights) are accepted and the heights ignored.",
             examples=["106.6,-6.2,106.7,-6.1"],

@@ -30,6 +30,7 @@ from app.store.models import (
     TemplateVersion,
     VersionedDocument,
 )
+from app.store.types import SRID
 
 BBox = tuple[float, float, float, float]
 RESERVED_COLLECTIONS = frozenset({"estimates"})
@@ -164,15 +165,42 @@ def _bbox_values(geometry: shapely.Geometry) -> dict[str, float]:
     return {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
 
 
-def _bbox_filter(model: type[Footprint], bbox: BBox) -> sa.ColumnElement[bool]:
-    """Rows whose bounding box meets `bbox`; a box with minx > maxx crosses the antimeridian."""
+def _envelopes(bbox: BBox) -> list[BBox]:
+    """`bbox` as plain boxes: one, or two when it crosses the antimeridian (minx > maxx)."""
     minx, miny, maxx, maxy = bbox
-    lat = sa.and_(model.maxy >= miny, model.miny <= maxy)
     if minx <= maxx:
-        lon = sa.and_(model.maxx >= minx, model.minx <= maxx)
-    else:
-        lon = sa.or_(model.maxx >= minx, model.minx <= maxx)
-    return sa.and_(lat, lon)
+        return [bbox]
+    return [(minx, miny, 180.0, maxy), (-180.0, miny, maxx, maxy)]
+
+
+def _intersects_sql(model: type[Footprint], bbox: BBox) -> sa.ColumnElement[bool]:
+    """PostGIS: geometries that meet `bbox`, found through the GIST index on `geom`."""
+    return sa.or_(
+        *(
+            sa.func.ST_Intersects(
+                model.geom, sa.func.ST_MakeEnvelope(*box, sa.literal_column(str(SRID)))
+            )
+            for box in _envelopes(bbox)
+        )
+    )
+
+
+def _bbox_columns_meet(model: type[Footprint], bbox: BBox) -> sa.ColumnElement[bool]:
+    """SQLite: rows whose stored bounding box meets `bbox` (candidates, not yet answers)."""
+    return sa.or_(
+        *(
+            sa.and_(model.maxx >= minx, model.minx <= maxx, model.maxy >= miny, model.miny <= maxy)
+            for minx, miny, maxx, maxy in _envelopes(bbox)
+        )
+    )
+
+
+def _bbox_shape(bbox: BBox) -> shapely.Geometry:
+    """`bbox` as a prepared (multi)polygon for exact tests."""
+    boxes = [shapely.box(*box) for box in _envelopes(bbox)]
+    shape = boxes[0] if len(boxes) == 1 else shapely.MultiPolygon(boxes)
+    shapely.prepare(shape)
+    return shape
 
 
 JOB_STATES = ("accepted", "running", "successful", "failed", "dismissed")
@@ -488,10 +516,18 @@ class Repository:
         offset: int = 0,
         bbox: BBox | None = None,
     ) -> FeaturePage:
-        if bbox is not None:
-            where = sa.and_(where, _bbox_filter(model, bbox))
+        """Features in id order; with `bbox`, only those whose geometry meets it."""
         with Session(self.engine) as session:
-            matched = session.scalar(sa.select(sa.func.count()).select_from(model).where(where))
+            if bbox is not None and self.engine.dialect.name != "postgresql":
+                ids = self._ids_meeting(session, model, where, bbox)
+                matched = len(ids)
+                where = model.id.in_(ids[offset : offset + limit])
+                offset = 0
+            else:
+                if bbox is not None:
+                    where = sa.and_(where, _intersects_sql(model, bbox))
+                count = sa.select(sa.func.count()).select_from(model).where(where)
+                matched = session.scalar(count) or 0
             rows = session.scalars(
                 sa.select(model).where(where).order_by(model.id).limit(limit).offset(offset)
             ).all()
@@ -504,7 +540,22 @@ class Repository:
                 )
                 for row in rows
             ]
-        return FeaturePage(features=features, number_matched=matched or 0)
+        return FeaturePage(features=features, number_matched=matched)
+
+    @staticmethod
+    def _ids_meeting(
+        session: Session, model: type[FeatureRow], where: sa.ColumnElement[bool], bbox: BBox
+    ) -> list[int]:
+        """SQLite: ids of the rows whose geometry meets `bbox`, in order. The bbox columns
+        pick the candidates in SQL; Shapely then drops those that only come near the box."""
+        wkb = sa.type_coerce(model.geom, sa.LargeBinary())
+        query = sa.select(model.id, wkb).where(where, _bbox_columns_meet(model, bbox))
+        candidates = session.execute(query.order_by(model.id)).all()
+        if not candidates:
+            return []
+        ids, blobs = zip(*candidates, strict=True)
+        meets = shapely.intersects(shapely.from_wkb(list(blobs)), _bbox_shape(bbox))
+        return [pk for pk, hit in zip(ids, meets.tolist(), strict=True) if hit]
 
     def _extent(self, model: type[FeatureRow], where: sa.ColumnElement[bool]) -> BBox | None:
         query = sa.select(

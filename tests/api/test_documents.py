@@ -2,42 +2,41 @@
 
 from __future__ import annotations
 
-import httpx
+from fastapi.testclient import TestClient
 
-from tests.conftest import API_KEY
-from tests.live import LiveServer
+from tests.conftest import API_KEY, BASE
 
 
-def test_shipped_templates_and_catalogs_are_listed(server: LiveServer) -> None:
-    templates = httpx.get(server.url + "/templates").json()
+def test_shipped_templates_and_catalogs_are_listed(client: TestClient) -> None:
+    templates = client.get("/templates").json()
     slugs = [t["id"] for t in templates]
     assert slugs == sorted(slugs)
     assert {"neighbourhood-rigid", "collector-flexible", "asphalt-overlay"} <= set(slugs)
-    assert all(t["href"] == f"{server.url}/templates/{t['id']}" for t in templates)
+    assert all(t["href"] == f"{BASE}/templates/{t['id']}" for t in templates)
 
-    catalogs = {c["id"]: c for c in httpx.get(server.url + "/catalogs").json()}
+    catalogs = {c["id"]: c for c in client.get("/catalogs").json()}
     assert {"tangerang-sample", "example-eur"} <= catalogs.keys()
-    tangerang = httpx.get(server.url + "/catalogs/tangerang-sample").json()
+    tangerang = client.get("/catalogs/tangerang-sample").json()
     assert tangerang["currency"] == "IDR"
     assert tangerang["vat_pct"] == "11"
     assert "not an official price list" in tangerang["label"]
     assert tangerang["version"] == catalogs["tangerang-sample"]["version"]
 
 
-def test_writing_needs_a_valid_key_and_makes_a_new_version(server: LiveServer) -> None:
-    current = httpx.get(server.url + "/catalogs/example-eur").json()
+def test_writing_needs_a_valid_key_and_makes_a_new_version(client: TestClient) -> None:
+    current = client.get("/catalogs/example-eur").json()
     edited = {**current, "vat_pct": "21"}
     del edited["version"]
 
-    refused = httpx.post(server.url + "/catalogs", json=edited)
+    refused = client.post("/catalogs", json=edited)
     assert refused.status_code == 401
     assert refused.headers["content-type"] == "application/problem+json"
     assert "API key" in refused.json()["detail"]
-    wrong = httpx.post(server.url + "/catalogs", json=edited, headers={"X-API-Key": "nope"})
+    wrong = client.post("/catalogs", json=edited, headers={"X-API-Key": "nope"})
     assert wrong.status_code == 401
 
-    saved = httpx.post(
-        server.url + "/catalogs",
+    saved = client.post(
+        "/catalogs",
         json=edited,
         params={"note": "VAT change"},
         headers={"X-API-Key": API_KEY},
@@ -45,39 +44,39 @@ def test_writing_needs_a_valid_key_and_makes_a_new_version(server: LiveServer) -
     assert saved.status_code == 201, saved.text
     version = saved.json()["version"]
     assert version == current["version"] + 1
-    assert saved.headers["location"] == f"{server.url}/catalogs/example-eur/versions/{version}"
+    assert saved.headers["location"] == f"{BASE}/catalogs/example-eur/versions/{version}"
 
-    assert httpx.get(server.url + "/catalogs/example-eur").json()["vat_pct"] == "21"
-    old = httpx.get(f"{server.url}/catalogs/example-eur/versions/{current['version']}").json()
+    assert client.get("/catalogs/example-eur").json()["vat_pct"] == "21"
+    old = client.get(f"/catalogs/example-eur/versions/{current['version']}").json()
     assert old["vat_pct"] == current["vat_pct"]
-    history = httpx.get(server.url + "/catalogs/example-eur/versions").json()
+    history = client.get("/catalogs/example-eur/versions").json()
     assert [h["version"] for h in history][-2:] == [current["version"], version]
     assert history[-1]["note"] == "VAT change"
 
     street = {"type": "LineString", "coordinates": [[106.63, -6.17], [106.631, -6.17]]}
-    priced = httpx.post(server.url + "/estimates", params={"catalog": "example-eur"}, json=street)
+    priced = client.post("/estimates", params={"catalog": "example-eur"}, json=street)
     assert priced.json()["catalog"] == {"slug": "example-eur", "version": version}
     assert priced.json()["vat_pct"] == "21"
-    pinned = httpx.post(
-        server.url + "/estimates",
+    pinned = client.post(
+        "/estimates",
         params={"catalog": f"example-eur@{current['version']}"},
         json=street,
     )
     assert pinned.json()["vat_pct"] == current["vat_pct"]
 
 
-def test_an_invalid_document_is_refused_with_the_field_named(server: LiveServer) -> None:
-    template = httpx.get(server.url + "/templates/local-flexible").json()
+def test_an_invalid_document_is_refused_with_the_field_named(client: TestClient) -> None:
+    template = client.get("/templates/local-flexible").json()
     del template["version"]
     template["default_width_m"] = -3
-    answer = httpx.post(server.url + "/templates", json=template, headers={"X-API-Key": API_KEY})
+    answer = client.post("/templates", json=template, headers={"X-API-Key": API_KEY})
     assert answer.status_code == 422
     assert answer.headers["content-type"] == "application/problem+json"
     assert "default_width_m" in answer.json()["detail"]
 
 
-def test_unknown_documents_are_404_problems(server: LiveServer) -> None:
-    missing = httpx.get(server.url + "/templates/motorway")
+def test_unknown_documents_are_404_problems(client: TestClient) -> None:
+    missing = client.get("/templates/motorway")
     assert missing.status_code == 404
     assert missing.json() == {
         "type": "about:blank",
@@ -85,4 +84,4 @@ def test_unknown_documents_are_404_problems(server: LiveServer) -> None:
         "title": "Not found",
         "detail": "there is no template 'motorway'",
     }
-    assert httpx.get(server.url + "/catalogs/tangerang-sample/versions/999").status_code == 404
+    assert client.get("/catalogs/tangerang-sample/versions/999").status_code == 404

@@ -1,4 +1,4 @@
-"""`POST /estimates` and saved estimates against a running server, checked by hand."""
+"""`POST /estimates` and saved estimates, on both stores, checked by hand."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-import httpx
 import openpyxl
 import pyogrio
 import pytest
+from fastapi.testclient import TestClient
 from pyproj import Geod
 
-from tests.conftest import API_KEY
-from tests.live import LiveServer
+from tests.conftest import API_KEY, BASE
 
 GEOD = Geod(ellps="WGS84")
 STREET = [[106.6300, -6.1700], [106.6309, -6.1700], [106.6309, -6.1706]]
@@ -29,10 +28,10 @@ def _street_length() -> float:
     return float(GEOD.line_length(lons, lats))
 
 
-def test_a_neighbourhood_rigid_street_by_hand(server: LiveServer) -> None:
+def test_a_neighbourhood_rigid_street_by_hand(client: TestClient) -> None:
     body = {"type": "LineString", "coordinates": STREET}
-    answer = httpx.post(
-        server.url + "/estimates",
+    answer = client.post(
+        "/estimates",
         params={"template": "neighbourhood-rigid", "catalog": "tangerang-sample"},
         json=body,
     )
@@ -69,14 +68,14 @@ def test_a_neighbourhood_rigid_street_by_hand(server: LiveServer) -> None:
     assert Decimal(feature["total"]) == subtotal + tax
 
 
-def test_same_input_gives_identical_bytes(server: LiveServer) -> None:
+def test_same_input_gives_identical_bytes(client: TestClient) -> None:
     body = {"type": "LineString", "coordinates": STREET}
-    first = httpx.post(server.url + "/estimates", json=body)
-    second = httpx.post(server.url + "/estimates", json=body)
+    first = client.post("/estimates", json=body)
+    second = client.post("/estimates", json=body)
     assert first.content == second.content
 
 
-def test_feature_properties_override_the_query(server: LiveServer) -> None:
+def test_feature_properties_override_the_query(client: TestClient) -> None:
     collection = {
         "type": "FeatureCollection",
         "features": [
@@ -92,8 +91,8 @@ def test_feature_properties_override_the_query(server: LiveServer) -> None:
             },
         ],
     }
-    result = httpx.post(
-        server.url + "/estimates", params={"template": "neighbourhood-rigid"}, json=collection
+    result = client.post(
+        "/estimates", params={"template": "neighbourhood-rigid"}, json=collection
     ).json()
     first, second = result["features"]
     assert (first["name"], first["template"]["slug"]) == ("Gang Mawar", "neighbourhood-rigid")
@@ -104,14 +103,14 @@ def test_feature_properties_override_the_query(server: LiveServer) -> None:
     assert Decimal(result["totals"]["total"]) > Decimal(first["total"])
 
 
-def test_geojson_answer_has_flat_properties_for_qgis(server: LiveServer) -> None:
+def test_geojson_answer_has_flat_properties_for_qgis(client: TestClient) -> None:
     body = {
         "type": "Feature",
         "properties": {"name": "Jalan Contoh", "osm_id": 42},
         "geometry": {"type": "LineString", "coordinates": STREET},
     }
-    answer = httpx.post(
-        server.url + "/estimates",
+    answer = client.post(
+        "/estimates",
         params={"template": "local-flexible"},
         json=body,
         headers={"Accept": "application/geo+json"},
@@ -125,20 +124,20 @@ def test_geojson_answer_has_flat_properties_for_qgis(server: LiveServer) -> None
     assert properties["length_m"] == pytest.approx(_street_length(), rel=1e-9)
     assert "ac_wc_t" in properties and "lpa_m3" in properties
     assert not any(isinstance(value, dict | list) for value in properties.values())
-    json_total = httpx.post(
-        server.url + "/estimates", params={"template": "local-flexible"}, json=body
-    ).json()["totals"]["total"]
+    json_total = client.post("/estimates", params={"template": "local-flexible"}, json=body).json()[
+        "totals"
+    ]["total"]
     assert Decimal(str(properties["total"])) == Decimal(json_total)
 
 
-def test_downloads(server: LiveServer, tmp_path: Path) -> None:
+def test_downloads(client: TestClient, tmp_path: Path) -> None:
     body = {
         "type": "Feature",
         "properties": {"name": "=1+2"},
         "geometry": {"type": "LineString", "coordinates": STREET},
     }
-    url = server.url + "/estimates"
-    xlsx = httpx.post(url, params={"f": "xlsx"}, json=body)
+    url = "/estimates"
+    xlsx = client.post(url, params={"f": "xlsx"}, json=body)
     assert xlsx.headers["content-disposition"] == 'attachment; filename="estimate.xlsx"'
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
     assert book.sheetnames == ["Summary", "Items", "Assumptions"]
@@ -147,17 +146,17 @@ def test_downloads(server: LiveServer, tmp_path: Path) -> None:
         for row in book["Summary"].iter_rows(values_only=True)
         if row[2] and str(row[2]).startswith("Total")
     ]
-    expected = Decimal(httpx.post(url, json=body).json()["totals"]["total"])
+    expected = Decimal(client.post(url, json=body).json()["totals"]["total"])
     assert total_row[0][7] == int(expected)
     names = {row[1] for row in book["Items"].iter_rows(min_row=2, values_only=True)}
     assert names == {"'=1+2"}
 
-    csv = httpx.post(url, params={"f": "csv"}, json=body)
+    csv = client.post(url, params={"f": "csv"}, json=body)
     assert csv.headers["content-type"].startswith("text/csv")
     header = csv.text.splitlines()[0].split(",")
     assert header[-1] == "wkt" and "ac_wc_t" in header and "status" not in header
 
-    gpkg = httpx.post(url, params={"f": "gpkg"}, json=body)
+    gpkg = client.post(url, params={"f": "gpkg"}, json=body)
     assert gpkg.headers["content-disposition"] == 'attachment; filename="estimate.gpkg"'
     path = tmp_path / "estimate.gpkg"
     path.write_bytes(gpkg.content)
@@ -165,30 +164,30 @@ def test_downloads(server: LiveServer, tmp_path: Path) -> None:
     assert frame.crs.to_epsg() == 4326 and len(frame) == 1
 
 
-def test_save_get_and_delete(server: LiveServer) -> None:
+def test_save_get_and_delete(client: TestClient) -> None:
     body = {"type": "LineString", "coordinates": STREET}
-    saved = httpx.post(server.url + "/estimates", params={"save": "true"}, json=body)
+    saved = client.post("/estimates", params={"save": "true"}, json=body)
     assert saved.status_code == 201
     estimate_id = saved.json()["id"]
-    assert saved.headers["location"] == f"{server.url}/estimates/{estimate_id}"
+    assert saved.headers["location"] == f"{BASE}/estimates/{estimate_id}"
 
-    loaded = httpx.get(saved.headers["location"]).json()
+    loaded = client.get(saved.headers["location"]).json()
     assert loaded["totals"] == saved.json()["totals"]
     assert loaded["request"]["body"] == body
     assert loaded["request"]["query"]["catalog"] == "tangerang-sample@1"
     assert loaded["request"]["template_versions"] == {"local-flexible": 1}
-    again = httpx.get(saved.headers["location"], params={"f": "geojson"}).json()
+    again = client.get(saved.headers["location"], params={"f": "geojson"}).json()
     assert again["features"][0]["properties"]["total"] == pytest.approx(
         float(saved.json()["totals"]["total"])
     )
-    item = httpx.get(f"{server.url}/collections/estimates/items/{estimate_id}").json()
+    item = client.get(f"/collections/estimates/items/{estimate_id}").json()
     assert item["geometry"]["type"] == "MultiPolygon"
     assert item["properties"]["total"] == int(Decimal(saved.json()["totals"]["total"]))
 
-    assert httpx.delete(saved.headers["location"]).status_code == 401
-    deleted = httpx.delete(saved.headers["location"], headers={"X-API-Key": API_KEY})
+    assert client.delete(saved.headers["location"]).status_code == 401
+    deleted = client.delete(saved.headers["location"], headers={"X-API-Key": API_KEY})
     assert deleted.status_code == 204
-    assert httpx.get(saved.headers["location"]).status_code == 404
+    assert client.get(saved.headers["location"]).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -228,9 +227,9 @@ def test_save_get_and_delete(server: LiveServer) -> None:
     ],
 )
 def test_bad_requests_are_named_problems(
-    server: LiveServer, params: dict[str, str], body: dict, status: int, fragment: str
+    client: TestClient, params: dict[str, str], body: dict, status: int, fragment: str
 ) -> None:
-    answer = httpx.post(server.url + "/estimates", params=params, json=body)
+    answer = client.post("/estimates", params=params, json=body)
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
     assert fragment.lower() in json.dumps(answer.json()).lower()
@@ -245,7 +244,7 @@ def _geod_area(ring: list[list[float]]) -> float:
     return abs(GEOD.polygon_area_perimeter(lons, lats)[0])
 
 
-def test_overlapping_roads_are_warned_about_and_dissolved(server: LiveServer) -> None:
+def test_overlapping_roads_are_warned_about_and_dissolved(client: TestClient) -> None:
     main_road = _box(106.6300, -6.17009, 106.6310, -6.1700)  # about 110 m x 10 m
     side_road = _box(106.6305, -6.1710, 106.63059, -6.1700)  # crosses it: a T junction
     shared = _box(106.6305, -6.17009, 106.63059, -6.1700)
@@ -256,8 +255,8 @@ def test_overlapping_roads_are_warned_about_and_dissolved(server: LiveServer) ->
             for g in (main_road, side_road)
         ],
     }
-    url = server.url + "/estimates"
-    plain = httpx.post(url, params={"width_m": 10}, json=collection).json()
+    url = "/estimates"
+    plain = client.post(url, params={"width_m": 10}, json=collection).json()
     assert len(plain["warnings"]) == 1
     warning = plain["warnings"][0]
     assert warning.startswith("features 0 and 1 overlap by ")
@@ -267,7 +266,7 @@ def test_overlapping_roads_are_warned_about_and_dissolved(server: LiveServer) ->
     areas = _geod_area(main_road[0]) + _geod_area(side_road[0])
     assert plain["totals"]["area_m2"] == pytest.approx(areas, rel=1e-7)
 
-    dissolved = httpx.post(url, params={"width_m": 10, "dissolve": "true"}, json=collection)
+    dissolved = client.post(url, params={"width_m": 10, "dissolve": "true"}, json=collection)
     result = dissolved.json()
     assert result["totals"]["area_m2"] == pytest.approx(areas - _geod_area(shared[0]), rel=1e-6)
     assert result["features"][0]["area_m2"] == pytest.approx(_geod_area(main_road[0]), rel=1e-7)
@@ -275,7 +274,7 @@ def test_overlapping_roads_are_warned_about_and_dissolved(server: LiveServer) ->
     assert Decimal(result["totals"]["total"]) < Decimal(plain["totals"]["total"])
 
 
-def test_request_level_overrides_apply_to_every_feature(server: LiveServer) -> None:
+def test_request_level_overrides_apply_to_every_feature(client: TestClient) -> None:
     collection = {
         "type": "FeatureCollection",
         "overrides": {"thickness": {"CONC-FC20": 0.20}, "rates": {"CONC-FC20": "1450000"}},
@@ -287,8 +286,8 @@ def test_request_level_overrides_apply_to_every_feature(server: LiveServer) -> N
             }
         ],
     }
-    result = httpx.post(
-        server.url + "/estimates", params={"template": "neighbourhood-rigid"}, json=collection
+    result = client.post(
+        "/estimates", params={"template": "neighbourhood-rigid"}, json=collection
     ).json()
     concrete = next(item for item in result["items"] if item["code"] == "CONC-FC20")
     quantity = _street_length() * 3.0 * 0.20 * 1.02  # 20 cm instead of 15 cm, 2 % waste
@@ -296,8 +295,8 @@ def test_request_level_overrides_apply_to_every_feature(server: LiveServer) -> N
     assert concrete["unit_rate"] == "1450000"
     assert Decimal(concrete["amount"]) == _idr(quantity * 1_450_000)
 
-    bad = httpx.post(
-        server.url + "/estimates",
+    bad = client.post(
+        "/estimates",
         json={**collection, "overrides": {"thickness": {"CONC-FC20": -1}}},
         params={"template": "neighbourhood-rigid"},
     )
@@ -305,13 +304,13 @@ def test_request_level_overrides_apply_to_every_feature(server: LiveServer) -> N
     assert "thickness.CONC-FC20" in bad.json()["detail"]
 
 
-def test_projected_input_is_measured_on_the_ellipsoid(server: LiveServer) -> None:
+def test_projected_input_is_measured_on_the_ellipsoid(client: TestClient) -> None:
     from pyproj import Transformer
 
     to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32748", always_xy=True)
     utm = [list(to_utm.transform(lon, lat)) for lon, lat in STREET]
-    answer = httpx.post(
-        server.url + "/estimates",
+    answer = client.post(
+        "/estimates",
         params={"crs": "EPSG:32748"},
         json={"type": "LineString", "coordinates": utm},
     )
@@ -319,8 +318,8 @@ def test_projected_input_is_measured_on_the_ellipsoid(server: LiveServer) -> Non
     assert answer.json()["totals"]["length_m"] == pytest.approx(_street_length(), rel=1e-8)
 
 
-def test_estimate_process(server: LiveServer) -> None:
-    listing = httpx.get(server.url + "/processes").json()
+def test_estimate_process(client: TestClient) -> None:
+    listing = client.get("/processes").json()
     [process] = listing["processes"]
     assert process["id"] == "estimate"
     execute = next(
@@ -328,21 +327,19 @@ def test_estimate_process(server: LiveServer) -> None:
         for link in process["links"]
         if link["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/execute"
     )
-    assert execute == f"{server.url}/processes/estimate/execution"
-    description = httpx.get(server.url + "/processes/estimate").json()
+    assert execute == f"{BASE}/processes/estimate/execution"
+    description = client.get("/processes/estimate").json()
     assert description["inputs"]["geometry"]["minOccurs"] == 1
 
     geometry = {"type": "LineString", "coordinates": STREET}
     inputs = {"geometry": geometry, "template": "neighbourhood-rigid"}
-    raw = httpx.post(execute, json={"inputs": inputs})
-    direct = httpx.post(
-        server.url + "/estimates", params={"template": "neighbourhood-rigid"}, json=geometry
-    )
+    raw = client.post(execute, json={"inputs": inputs})
+    direct = client.post("/estimates", params={"template": "neighbourhood-rigid"}, json=geometry)
     assert raw.status_code == 200
     assert raw.content == direct.content
-    document = httpx.post(execute, json={"inputs": inputs, "response": "document"}).json()
+    document = client.post(execute, json={"inputs": inputs, "response": "document"}).json()
     assert document["outputs"]["estimate"] == direct.json()
 
-    unknown = httpx.post(execute, json={"inputs": {**inputs, "colour": "red"}})
+    unknown = client.post(execute, json={"inputs": {**inputs, "colour": "red"}})
     assert unknown.status_code == 422 and "colour" in unknown.json()["detail"]
-    assert httpx.get(server.url + "/processes/paint").status_code == 404
+    assert client.get("/processes/paint").status_code == 404

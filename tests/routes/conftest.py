@@ -1,33 +1,44 @@
-"""A running `takeoff serve` per backend, with the roads layer, a 2,500-feature grid layer
-and three saved estimates, shared by the tests of a module (a server takes seconds to start).
+"""A store per backend with the roads layer, a 2,500-feature grid layer and three saved
+estimates, shared by the tests of a module: served in this process (`site`) or, for the
+tests of real clients, by a running `takeoff serve` (`live_site`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
-from tests.conftest import BACKENDS, fresh_store
-from tests.live import LiveServer, run_takeoff
+from app.io.layers import read_layer
+from app.main import create_app
+from app.settings import StoreSettings
+from tests.conftest import BACKENDS, app_settings, fresh_store
+from tests.live import LiveServer
 
 GRID_SIDE = 50  # 2,500 cells
 GRID_ORIGIN = (100.123456789, -10.987654321)
 GRID_STEP = 0.01
+GRID_COUNT = GRID_SIDE * GRID_SIDE
 
 
-@dataclass(frozen=True)
-class Site:
-    """A live server and the settings that reach its store."""
+def rels(body: dict) -> list[str]:
+    """The `rel` of each link of an OGC document, in order."""
+    return [link["rel"] for link in body["links"]]
 
-    url: str
-    port: int
-    backend: str
-    settings: dict[str, str]
+
+def href(body: dict, rel: str) -> str:
+    """The first link of `rel`."""
+    return next(link["href"] for link in body["links"] if link["rel"] == rel)
+
+
+def query(url: str) -> dict[str, list[str]]:
+    """The query parameters of `url`."""
+    return parse_qs(urlsplit(url).query)
 
 
 def grid_cell(n: int) -> list[list[float]]:
@@ -56,7 +67,7 @@ def write_grid(path: Path) -> Path:
 ESTIMATE_NAMES = ("Jalan Satu", "Jalan Dua", "Jalan Tiga")
 
 
-def save_estimates(url: str) -> None:
+def save_estimates(client: httpx.Client) -> None:
     """Three 110 m x 11 m road polygons, drawn clockwise, saved through `POST /estimates`."""
     for n, name in enumerate(ESTIMATE_NAMES):
         x = 106.63 + n * 0.01
@@ -66,22 +77,45 @@ def save_estimates(url: str) -> None:
             "properties": {"name": name},
             "geometry": {"type": "Polygon", "coordinates": [ring]},
         }
-        saved = httpx.post(
-            url + "/estimates", params={"save": "true", "template": "local-flexible"}, json=feature
+        saved = client.post(
+            "/estimates", params={"save": "true", "template": "local-flexible"}, json=feature
         )
         assert saved.status_code == 201, saved.text
+
+
+def stock(client: TestClient, folder: Path) -> None:
+    """Publish the grid as `takeoff load-layer grid.geojson --title 'Test grid'` would, and
+    save the three estimates."""
+    grid = write_grid(folder / "grid.geojson")
+    client.app.state.repository.create_layer(read_layer(grid, title="Test grid"))
+    save_estimates(client)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Site]:
-    """A server whose store holds `roads`, `grid` (2,500 cells) and three saved estimates."""
+) -> Iterator[TestClient]:
+    """The app in this process on a store holding `roads`, `grid` and three estimates."""
     folder = tmp_path_factory.mktemp(f"site-{request.param}")
-    settings = fresh_store(request, folder)
-    grid = write_grid(folder / "grid.geojson")
-    loaded = run_takeoff("load-layer", str(grid), "--title", "Test grid", **settings)
-    assert loaded.returncode == 0, loaded.stderr
-    with LiveServer(**settings) as server:
-        save_estimates(server.url)
-        yield Site(server.url, server.port, request.param, settings)
+    store = fresh_store(request, folder)
+    with TestClient(create_app(app_settings(store))) as client:
+        stock(client, folder)
+        yield client
+
+
+def serve(store: StoreSettings, **settings: str) -> LiveServer:
+    """`takeoff serve` on `store`."""
+    return LiveServer(database_url=store.database_url, data_dir=str(store.data_dir), **settings)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def live_site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """`takeoff serve` on a store holding `roads`, `grid` and three estimates."""
+    folder = tmp_path_factory.mktemp(f"live-site-{request.param}")
+    store = fresh_store(request, folder)
+    with TestClient(create_app(app_settings(store))) as client:
+        stock(client, folder)
+    with serve(store) as server:
+        yield server

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 import shapely
+import sqlalchemy as sa
 
 from app.errors import InvalidInput, NotFound
-from app.io.layers import read_layer
+from app.io.layers import LayerData, read_layer
 from app.store.builtin import sync_builtin_data
 from app.store.repository import NewEstimate, Repository
 
@@ -163,3 +164,92 @@ def test_estimates_is_not_a_layer_name(repository: Repository, data_dir: Path) -
     layer = read_layer(data_dir / "sample_layers" / "tangerang_roads.geojson", slug="estimates")
     with pytest.raises(InvalidInput, match="'estimates' is a reserved collection id"):
         repository.create_layer(layer)
+
+
+def _layer(slug: str, geometries: list[shapely.Geometry]) -> LayerData:
+    return LayerData(
+        slug=slug,
+        title=slug,
+        geometries=geometries,
+        properties=[{"n": n} for n in range(len(geometries))],
+        feature_ids=[str(n) for n in range(len(geometries))],
+    )
+
+
+# An L-shaped road: along the south edge of the unit square, then up its east edge. Its
+# bounding box is the whole square, its geometry stays on two of the square's sides.
+L_ROAD = shapely.LineString([(0, 0), (1, 0), (1, 1)])
+INSIDE_THE_BEND = (0.1, 0.5, 0.4, 0.9)
+
+
+def test_bbox_returns_features_whose_geometry_meets_it_not_just_their_bbox(
+    repository: Repository,
+) -> None:
+    crossing = shapely.LineString([(0.2, 0.3), (0.3, 0.95)])
+    touching = shapely.Point(0.4, 0.9)  # on the box's corner: meets it
+    inside = shapely.box(0.15, 0.6, 0.2, 0.7)
+    repository.create_layer(_layer("streets", [L_ROAD, crossing, L_ROAD, touching, inside]))
+    meets = repository.layer_page("streets", limit=10, bbox=INSIDE_THE_BEND)
+    assert [f.properties["n"] for f in meets.features] == [1, 3, 4]
+    assert meets.number_matched == 3
+
+    second = repository.layer_page("streets", limit=1, offset=1, bbox=INSIDE_THE_BEND)
+    assert [f.properties["n"] for f in second.features] == [3]
+    assert second.number_matched == 3
+    beyond = repository.layer_page("streets", limit=5, offset=3, bbox=INSIDE_THE_BEND)
+    assert (beyond.features, beyond.number_matched) == ([], 3)
+    whole = repository.layer_page("streets", limit=10, bbox=(0.9, -0.1, 1.1, 0.1))
+    assert [f.properties["n"] for f in whole.features] == [0, 2]
+
+
+def test_bbox_across_the_antimeridian_tests_geometries_on_both_sides(
+    repository: Repository,
+) -> None:
+    # An L on each side of the antimeridian whose bounding box meets the query box while
+    # the line itself passes north of it, and one short road on each side inside it.
+    east_l = shapely.LineString([(179.0, 0), (179.0, 5), (179.9, 5)])
+    west_l = shapely.LineString([(-179.9, 5), (-179.0, 5), (-179.0, 0)])
+    east = shapely.LineString([(179.6, 1), (179.8, 1)])
+    west = shapely.LineString([(-179.8, 1), (-179.6, 1)])
+    repository.create_layer(_layer("islands", [east_l, west_l, east, west]))
+    across = (179.5, 0.5, -179.5, 2.0)
+    page = repository.layer_page("islands", limit=10, bbox=across)
+    assert [f.properties["n"] for f in page.features] == [2, 3]
+    assert page.number_matched == 2
+
+    saved = repository.save_estimate(_estimate(geometry=shapely.box(-179.9, 0.6, -179.7, 0.7)))
+    repository.save_estimate(_estimate(geometry=shapely.box(179.0, 0, 179.4, 3)))
+    estimates = repository.estimate_page(limit=10, bbox=across)
+    assert [f.id for f in estimates.features] == [saved.id]
+
+
+@pytest.mark.parametrize("store_settings", ["postgis"], indirect=True)
+def test_postgis_bbox_queries_use_the_gist_index(repository: Repository) -> None:
+    cells = [
+        shapely.box(x / 10, y / 10, x / 10 + 0.09, y / 10 + 0.09)
+        for x in range(50)
+        for y in range(50)
+    ]
+    repository.create_layer(_layer("grid", cells))
+    statements: list[tuple[str, dict]] = []
+
+    def keep(_conn, _cursor, statement: str, parameters: dict, _context, _many) -> None:
+        if "ST_Intersects" in statement:
+            statements.append((statement, parameters))
+
+    sa.event.listen(repository.engine, "before_cursor_execute", keep)
+    try:
+        page = repository.layer_page("grid", limit=5, bbox=(1.0, 1.0, 1.25, 1.25))
+        across = repository.layer_page("grid", limit=5, bbox=(4.5, 1.0, -179.0, 1.25))
+    finally:
+        sa.event.remove(repository.engine, "before_cursor_execute", keep)
+    assert page.number_matched == 9 and len(page.features) == 5
+    assert across.number_matched == 15
+
+    assert len(statements) == 4  # count and page, for each box
+    with repository.engine.connect() as connection:
+        connection.exec_driver_sql("analyze layer_features")
+        connection.exec_driver_sql("set enable_seqscan = off")
+        for statement, parameters in statements:
+            plan = connection.exec_driver_sql("explain " + statement, parameters).scalars().all()
+            assert any("ix_layer_features_geom" in line for line in plan), "\n".join(plan)

@@ -1,0 +1,109 @@
+"""OGC API Features as real clients read it from a running `takeoff serve`: GDAL's
+`ogrinfo` and a client following `next` links through a large layer, as QGIS pages."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from tests.live import LiveServer
+from tests.routes.conftest import GRID_COUNT, href, query
+
+ROAD_FIELDS = {"osm_id", "name", "highway", "oneway", "lanes"}
+
+
+def ogrinfo(*args: str) -> str:
+    result = subprocess.run(
+        ["ogrinfo", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def field_names(summary: str) -> set[str]:
+    """Field names of an `ogrinfo -so` layer summary (the lines after the SRS).
+
+    A set: PostGIS keeps properties as JSONB, which does not keep the order of keys.
+    """
+    lines = summary.split("Data axis to CRS axis mapping")[1].splitlines()[1:]
+    return {line.split(":")[0] for line in lines if ": " in line}
+
+
+def test_paging_2500_features_sees_each_once(live_site: LiveServer) -> None:
+    url: str | None = live_site.url + "/collections/grid/items"
+    seen: list[int] = []
+    pages = 0
+    with httpx.Client(timeout=30) as client:
+        while url is not None:
+            body = client.get(url).json()
+            assert body["numberMatched"] == GRID_COUNT
+            seen += [feature["properties"]["n"] for feature in body["features"]]
+            url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
+            pages += 1
+    assert pages == 25
+    assert seen == list(range(GRID_COUNT))
+
+
+# GDAL
+
+
+def test_ogrinfo_lists_every_collection(live_site: LiveServer) -> None:
+    listing = ogrinfo("-ro", f"OAPIF:{live_site.url}")
+    assert "1: estimates (title: Saved estimates)" in listing
+    assert "grid (title: Test grid) (Polygon)" in listing
+    assert "roads (title: Roads of Kota Tangerang) (Line String)" in listing
+
+
+def test_ogrinfo_reads_roads(live_site: LiveServer) -> None:
+    summary = ogrinfo("-ro", "-so", f"OAPIF:{live_site.url}", "roads")
+    assert "Feature Count: 142" in summary
+    assert "Geometry: Line String" in summary
+    assert "Extent: (106.562390, -6.259729) - (106.717699, -6.090762)" in summary
+    assert field_names(summary) == ROAD_FIELDS
+
+
+def test_ogrinfo_reads_saved_estimates(live_site: LiveServer) -> None:
+    summary = ogrinfo("-ro", "-so", f"OAPIF:{live_site.url}", "estimates")
+    assert "Feature Count: 3" in summary
+    assert "Geometry: Multi Polygon" in summary
+    page = httpx.get(live_site.url + "/collections/estimates/items").json()
+    properties = page["features"][0]["properties"]
+    assert field_names(summary) == set(properties)
+    assert {"name", "templates", "catalog", "currency", "length_m", "area_m2", "total"} <= set(
+        properties
+    )
+    assert {"ac_wc_t", "prime_coat_l", "lpa_m3", "lpb_m3"} <= set(properties)
+
+
+def test_ogrinfo_reads_every_feature_of_a_large_layer(live_site: LiveServer) -> None:
+    listing = ogrinfo("-ro", "-al", "-geom=NO", f"OAPIF:{live_site.url}", "grid")
+    assert "Feature Count: 2500" in listing
+    assert listing.count("OGRFeature(grid)") == GRID_COUNT
+    assert f"label (String) = cell {GRID_COUNT - 1}" in listing
+
+
+# behind a proxy
+
+
+def test_links_carry_the_root_path(tmp_path: Path) -> None:
+    with LiveServer(data_dir=str(tmp_path / "store"), root_path="/takeoff") as server:
+        base = server.url + "/takeoff"
+        landing = httpx.get(server.url + "/").json()
+        assert all(link["href"].startswith(base + "/") for link in landing["links"])
+        assert href(landing, "data") == base + "/collections"
+        assert httpx.get(href(landing, "service-desc")).json()["servers"] == [{"url": base}]
+
+        for path in ["/collections/roads/items", "/takeoff/collections/roads/items"]:
+            page = httpx.get(server.url + path, params={"bbox": "106,-7,107,-6"}).json()
+            assert href(page, "self").startswith(base + "/collections/roads/items?")
+            assert query(href(page, "self")) == {"bbox": ["106,-7,107,-6"]}
+            assert href(page, "next").startswith(base + "/collections/roads/items?")
+            assert href(page, "collection") == base + "/collections/roads"
+            assert httpx.get(href(page, "next")).status_code == 200
+
+        roads = httpx.get(server.url + "/collections").json()["collections"][-1]
+        assert href(roads, "items") == base + "/collections/roads/items"
+        summary = ogrinfo("-ro", "-so", f"OAPIF:{base}", "roads")
+        assert "Feature Count: 142" in summary
