@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import httpx
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
-from app.settings import StoreSettings
 from app.store.database import create_store_engine
 from app.store.models import Estimate
-from tests.live import LiveServer
 
 STREET = [[106.6300, -6.1700], [106.6309, -6.1700], [106.6312, -6.1695]]
 
 
 def test_two_thousand_identical_roads_list_twenty_pairs_then_count_the_rest(
-    server: LiveServer,
+    client: TestClient,
 ) -> None:
     road = {
         "type": "Feature",
@@ -24,9 +20,7 @@ def test_two_thousand_identical_roads_list_twenty_pairs_then_count_the_rest(
         "geometry": {"type": "LineString", "coordinates": STREET},
     }
     collection = {"type": "FeatureCollection", "features": [road] * 2000}
-    answer = httpx.post(
-        server.url + "/estimates", params={"width_m": 6}, json=collection, timeout=120
-    )
+    answer = client.post("/estimates", params={"width_m": 6}, json=collection)
     assert answer.status_code == 200, answer.text
     warnings = answer.json()["warnings"]
     assert len(warnings) == 21
@@ -40,19 +34,15 @@ def test_two_thousand_identical_roads_list_twenty_pairs_then_count_the_rest(
 
 
 def test_a_saved_estimate_in_json_is_the_stored_answer_not_made_again(
-    server: LiveServer,
+    client: TestClient,
 ) -> None:
     body = {"type": "LineString", "coordinates": STREET}
-    saved = httpx.post(server.url + "/estimates", params={"save": "true"}, json=body)
+    saved = client.post("/estimates", params={"save": "true"}, json=body)
     assert saved.status_code == 201
     estimate_id = saved.json()["id"]
     # the stored request can no longer be estimated: only a re-run would notice
-    store = StoreSettings(
-        database_url=server.settings.get("database_url"),
-        data_dir=Path(str(server.settings["data_dir"])),
-    )
-    engine = create_store_engine(store)
-    request = httpx.get(saved.headers["location"]).json()["request"]
+    engine = create_store_engine(client.app.state.settings.store)  # type: ignore[attr-defined]
+    request = client.get(saved.headers["location"]).json()["request"]
     broken = {**request, "body": {"type": "Point", "coordinates": [106.63, -6.17]}}
     with engine.begin() as connection:
         connection.execute(
@@ -60,11 +50,11 @@ def test_a_saved_estimate_in_json_is_the_stored_answer_not_made_again(
         )
     engine.dispose()
     url = saved.headers["location"]
-    stored = httpx.get(url)
+    stored = client.get(url)
     assert stored.status_code == 200
     assert stored.json()["totals"] == saved.json()["totals"]
     assert stored.json()["features"] == saved.json()["features"]
     assert stored.json()["request"] == broken
-    made_again = httpx.get(url, params={"f": "csv"})  # other formats are made again
+    made_again = client.get(url, params={"f": "csv"})  # other formats are made again
     assert made_again.status_code == 422
     assert "Point" in made_again.text
