@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -56,13 +54,7 @@ def open_client(request: pytest.FixtureRequest, tmp_path: Path) -> ClientFactory
 
     @contextmanager
     def open_with(**settings: str) -> Iterator[TestClient]:
-        values = {**store, "api_keys": json.dumps([KEY_A, KEY_B]), **settings}
-        with pytest.MonkeyPatch.context() as patch:
-            for name in [name for name in os.environ if name.startswith("TAKEOFF_")]:
-                patch.delenv(name)
-            for name, value in values.items():
-                patch.setenv(f"TAKEOFF_{name.upper()}", value)
-            app = create_app(Settings())
+        app = create_app(Settings(store=store, api_keys=[KEY_A, KEY_B], **settings))
         with TestClient(app) as client:
             yield client
 
