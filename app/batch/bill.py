@@ -66,6 +66,8 @@ class BillAccumulator:
                 quantity=quantity,
                 unit_rate=rate,
                 amount=line_amount(quantity, rate, exponent),
+                division=catalog.items[code].division,
+                pay_item=catalog.items[code].pay_item,
             )
             for (code, rate), quantity in self.quantities.items()
         )

@@ -43,7 +43,8 @@ class VersionRef:
 
 @dataclass(frozen=True)
 class BomLine:
-    """One priced line: quantity at full precision, amount rounded once to the minor unit."""
+    """One priced line: quantity at full precision, amount rounded once to the minor unit;
+    `division` and `pay_item` place it in a DKH (None where the catalog does not)."""
 
     code: str
     description: LocalizedText
@@ -51,6 +52,8 @@ class BomLine:
     quantity: float
     unit_rate: Decimal
     amount: Decimal
+    division: str | None = None
+    pay_item: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; money as strings so no float touches it."""
@@ -156,6 +159,8 @@ class BillOfMaterials:
                 quantity=float(block.quantities[j, position]),
                 unit_rate=self.items[line].unit_rate,
                 amount=self._money(block.amounts[j, position]),
+                division=self.items[line].division,
+                pay_item=self.items[line].pay_item,
             )
             for j, line in enumerate(block.line_index(position))
         )

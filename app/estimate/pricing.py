@@ -80,7 +80,7 @@ def price_bill(
             markup,
             catalog,
         )
-        block = measure(variants, group, measures.take(index))
+        block = measure(variants, group, measures.take(index), catalog)
         lines = np.array(
             [
                 [book.line(item.code, rate) for rate in rates[j]]
@@ -307,6 +307,8 @@ class _LineBook:
                 quantity=quantity,
                 unit_rate=rate,
                 amount=line_amount(quantity, rate, exponent),
+                division=self._catalog.items[code].division,
+                pay_item=self._catalog.items[code].pay_item,
             )
             for ((code, rate), quantity) in zip(self._index, self._quantities, strict=True)
         )
