@@ -18,11 +18,9 @@ from app.estimate.templates import Layer
 def paid_litres_per_litre(layer: Layer, catalog: RateCatalog) -> float:
     """Paid litres per litre of product sprayed for spray layer `layer` under `catalog`."""
     rate = catalog.items[layer.code]
-    name = catalog.slug if catalog.version is None else f"{catalog.slug} v{catalog.version}"
     if rate.product is not None and layer.product is not None and rate.product != layer.product:
         raise UnitMismatch(
-            f"{layer.code}: catalog {name} prices {rate.product} but the template sprays "
-            f"{layer.product}",
+            f"the catalog's rate is for {rate.product} but the template sprays {layer.product}",
             catalog=catalog.slug,
             field=layer.code,
         )
@@ -31,8 +29,8 @@ def paid_litres_per_litre(layer: Layer, catalog: RateCatalog) -> float:
         return 1.0
     if layer.residue_share is None:
         raise UnitMismatch(
-            f"{layer.code}: catalog {name} pays per litre of residue but the template states "
-            "no product and residue_share to convert its litres of product",
+            "the catalog pays per litre of residue but the template states no product and "
+            "residue_share to convert its litres of product",
             catalog=catalog.slug,
             field=layer.code,
         )

@@ -94,9 +94,7 @@ class RateItem(BaseModel):
             if self.pay_item_note is None:
                 raise ValueError("pay_item_note must cite the pay item or say why there is none")
             if self.pay_item is not None and self.pay_item.split(".")[0] != self.division:
-                raise ValueError(
-                    f"pay_item {self.pay_item} is not in division {self.division}"
-                )
+                raise ValueError(f"pay_item {self.pay_item} is not in division {self.division}")
         litre = [name for name in ("per_litre_of", "product") if getattr(self, name) is not None]
         if litre and self.unit != "L":
             raise ValueError(f"{' and '.join(litre)} apply to a rate per litre only")
@@ -137,9 +135,9 @@ class RateCatalog(Sourced):
     @model_validator(mode="after")
     def _divisions_named_and_rounding_fits(self) -> RateCatalog:
         placed = {code: item.division for code, item in self.items.items()}
-        if any(placed.values()):
-            if unplaced := sorted(code for code, division in placed.items() if not division):
-                raise ValueError(f"items without a division: {', '.join(unplaced)}")
+        unplaced = sorted(code for code, division in placed.items() if not division)
+        if unplaced and len(unplaced) < len(placed):
+            raise ValueError(f"items without a division: {', '.join(unplaced)}")
         unnamed = sorted({d for d in placed.values() if d and d not in self.divisions}, key=int)
         if unnamed:
             raise ValueError(f"divisions without a name in 'divisions': {', '.join(unnamed)}")
