@@ -174,3 +174,16 @@ def test_terbilang_refuses_other_languages_and_negative_amounts():
         total_in_words(Decimal("1"), "fr")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=">= 0"):
         total_in_words(Decimal("-1"), "id")
+
+
+@pytest.mark.parametrize("catalog", ["tangerang-sample", "example-eur"])
+def test_every_template_rekapitulasi_adds_up_to_its_subtotal(templates, catalogs, catalog):
+    for slug in templates:
+        bill = price_bill(ROAD, slug, templates=templates, catalog=catalogs[catalog])
+        rows = division_amounts(
+            [(line.code, line.amount) for line in bill.items], catalogs[catalog]
+        )
+        assert sum(row.amount for row in rows) == bill.totals.subtotal, slug
+        numbers = [int(row.division or 0) for row in rows]
+        assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers), slug
+        assert None not in {row.division for row in rows}, slug
