@@ -114,13 +114,21 @@ _SAME_WIDTH = 1e-9
 """Relative slack when dividing a width into slabs: 7.0 m is two 3.5 m slabs, not three."""
 
 
-def quantity_factor(item: TemplateItem, catalog: RateCatalog | None = None) -> float:
+def quantity_factor(
+    item: TemplateItem, catalog: RateCatalog | None = None, template: Template | None = None
+) -> float:
     """The net quantity per m2 of layer, per metre of road and side (or of joint), or per
-    station, as the basis says; spray litres in the unit `catalog` pays when given."""
+    station, as the basis says; spray litres in the unit `catalog` pays when given. A linear
+    item's `thickness_of` is read from `template`, the template (variant) it belongs to."""
     if isinstance(item, CountItem):
         return float(item.per_station)
     if isinstance(item, LinearItem):
-        per_metre = (item.width_m or 1.0) * (item.thickness_m or 1.0) * (item.mass_kg_m or 1.0)
+        thickness = item.thickness_m
+        if item.thickness_of is not None:
+            if template is None:
+                raise ValueError(f"{item.code} takes its thickness from the template: pass it")
+            thickness = template.layer_thickness(item.thickness_of)
+        per_metre = (item.width_m or 1.0) * (thickness or 1.0) * (item.mass_kg_m or 1.0)
         return per_metre * (item.sides or 1)
     if item.basis is Basis.TRANSVERSE_JOINT:
         assert item.joint_spacing_m is not None
@@ -159,13 +167,23 @@ def measure(
     default_width = per_feature([variant.default_width_m for variant in variants])
     width = np.where(np.isnan(measures.width_m), default_width, measures.width_m)
     surface = np.where(np.isnan(measures.area_m2), length * width, measures.area_m2)
-    items_of = [variant.items for variant in variants]
+    items = variants[0].items
     # overrides copy only the items they change: compute each distinct item's factor once
-    factors = {id(item): quantity_factor(item, catalog) for items in items_of for item in items}
-    items = items_of[0]
+    # (an item taking a layer's thickness also depends on that thickness in the variant)
+    factors: dict[tuple[int, float | None], float] = {}
+    per_variant = []
+    for variant in variants:
+        row = []
+        for item in variant.items:
+            linked = item.thickness_of if isinstance(item, LinearItem) else None
+            key = (id(item), None if linked is None else variant.layer_thickness(linked))
+            if key not in factors:
+                factors[key] = quantity_factor(item, catalog, variant)
+            row.append(factors[key])
+        per_variant.append(row)
     quantities = np.empty((len(items), len(measures)), dtype=np.float64)
     for j, item in enumerate(items):
-        factor = per_feature([factors[id(variant_items[j])] for variant_items in items_of])
+        factor = per_feature([variant_factors[j] for variant_factors in per_variant])
         if isinstance(item, Layer):
             layer_area = surface + length * item.extra_width_m if item.extra_width_m else surface
             np.multiply(layer_area, factor, out=quantities[j])

@@ -143,6 +143,8 @@ class LinearItem(_WithMaterialLoss):
     each feature's width (ceil(width / max slab width) - 1: none where one slab spans the
     road). Per metre it is 1 m (linear), `width_m` and/or `thickness_m` (an area in m2 with
     one of them, a volume in m3 with both: a shoulder), or `mass_kg_m` (steel along a joint).
+    `thickness_of` takes the thickness of a layer instead (formwork as high as the slab), so
+    a thickness override of the slab moves the formwork with it.
     """
 
     code: ItemCode
@@ -150,27 +152,35 @@ class LinearItem(_WithMaterialLoss):
     max_slab_width_m: PositiveFinite | None = None
     width_m: PositiveFinite | None = None
     thickness_m: PositiveFinite | None = None
+    thickness_of: ItemCode | None = None
     mass_kg_m: PositiveFinite | None = None
 
     @model_validator(mode="after")
     def _one_count_and_fitting_dimensions(self) -> LinearItem:
         if (self.sides is None) == (self.max_slab_width_m is None):
             raise ValueError("a linear item has either sides or max_slab_width_m")
-        if self.mass_kg_m is not None and (self.width_m or self.thickness_m):
-            raise ValueError("mass_kg_m is per metre: it takes no width_m or thickness_m")
+        if self.thickness_m is not None and self.thickness_of is not None:
+            raise ValueError("a linear item has either thickness_m or thickness_of")
+        if self.mass_kg_m is not None and (self.width_m or self.has_thickness):
+            raise ValueError("mass_kg_m is per metre: it takes no width or thickness")
         return self
+
+    @property
+    def has_thickness(self) -> bool:
+        """A thickness of its own or a layer's."""
+        return self.thickness_m is not None or self.thickness_of is not None
 
     @property
     def basis(self) -> Basis:
         """Length, area, volume or mass, from the dimensions given per metre."""
         if self.mass_kg_m is not None:
             return Basis.LINEAR_MASS
-        dimensions = (self.width_m is not None) + (self.thickness_m is not None)
+        dimensions = (self.width_m is not None) + self.has_thickness
         return (Basis.LINEAR, Basis.AREA, Basis.VOLUME)[dimensions]
 
     def sourced_parameters(self) -> set[str]:
         """How many, the dimensions and any loss are design choices to cite."""
-        names = ("sides", "max_slab_width_m", "width_m", "thickness_m", "mass_kg_m")
+        names = ("sides", "max_slab_width_m", "width_m", "thickness_m", "thickness_of", "mass_kg_m")
         given = {name for name in names if getattr(self, name) is not None}
         return given | self._loss_parameters()
 
@@ -222,7 +232,20 @@ class Template(Sourced):
                 f"item codes must be unique within a template (overrides name items by code): "
                 f"{', '.join(duplicates)}"
             )
+        thick = {layer.code for layer in self.layers if layer.thickness_m is not None}
+        for item in (*self.linear_items, *self.options):
+            if item.thickness_of is not None and item.thickness_of not in thick:
+                raise ValueError(
+                    f"{item.code} takes its thickness_of {item.thickness_of}, which is not a "
+                    f"layer with a thickness; layers with one: {', '.join(sorted(thick)) or 'none'}"
+                )
         return self
+
+    def layer_thickness(self, code: str) -> float:
+        """The thickness of layer `code` (validated to exist for every `thickness_of`)."""
+        thickness = next(layer.thickness_m for layer in self.layers if layer.code == code)
+        assert thickness is not None
+        return thickness
 
     def sourced_parameters(self) -> set[str]:
         """The default width is the one template-level figure."""

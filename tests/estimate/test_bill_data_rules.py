@@ -227,3 +227,25 @@ def test_osm_classes_get_a_structure_that_fits(templates):
     assert mapping["secondary"] == "collector-flexible"
     assert mapping["residential"] == "local-flexible"
     assert mapping["living_street"] == "neighbourhood-rigid"
+
+
+def test_formwork_follows_the_slab_thickness_override(templates, catalogs):
+    bill = price_bill(
+        Measures.from_columns([100.0, 100.0], [3.0, 3.0]),
+        "neighbourhood-rigid",
+        templates=templates,
+        catalog=catalogs["tangerang-sample"],
+        feature_overrides=[None, Overrides(thickness={"CONC-FC20": 0.2})],
+    )
+    formwork = [
+        {line.code: line.quantity for line in bill.feature_lines(i)}["FORMWORK"] for i in (0, 1)
+    ]
+    # 100 m x 2 edges x 0.15 m = 30 m2; with a 20 cm slab 100 x 2 x 0.20 = 40 m2
+    assert formwork == [pytest.approx(30.0), pytest.approx(40.0)]
+
+
+def test_thickness_of_must_name_a_layer_with_a_thickness(templates):
+    data = templates["neighbourhood-rigid"].model_dump(mode="json")
+    data["linear_items"][0]["thickness_of"] = "PLASTIC-SHEET"
+    with pytest.raises(ValidationError, match="FORMWORK takes its thickness_of PLASTIC-SHEET"):
+        Template.model_validate(data)
