@@ -131,6 +131,8 @@ class RateCatalog(Sourced):
     items: dict[ItemCode, RateItem]
     divisions: dict[Division, LocalizedText] = Field(default_factory=dict)
     rounding_unit: Rate | None = None
+    vat_label: LocalizedText | None = None
+    """How a bill names the tax line, e.g. "PPN 12 % x 11/12" for an effective 11 %."""
 
     @model_validator(mode="after")
     def _divisions_named_and_rounding_fits(self) -> RateCatalog:

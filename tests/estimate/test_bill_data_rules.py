@@ -249,3 +249,10 @@ def test_thickness_of_must_name_a_layer_with_a_thickness(templates):
     data["linear_items"][0]["thickness_of"] = "PLASTIC-SHEET"
     with pytest.raises(ValidationError, match="FORMWORK takes its thickness_of PLASTIC-SHEET"):
         Template.model_validate(data)
+
+
+def test_the_tax_line_reads_as_the_catalog_applies_it(catalogs):
+    catalog = catalogs["tangerang-sample"]
+    # 12 % nominal on 11/12 of the price = 11 % effective
+    assert catalog.vat_pct == Decimal("12") * 11 / 12
+    assert catalog.vat_label is not None and catalog.vat_label.id == "PPN 12 % x 11/12"
