@@ -4,7 +4,8 @@ An RAB is a package: mobilisasi, the project sign board, traffic management and 
 the SMKK cost (its own division, as Permen PUPR 8/2023 structures it) are paid once for the
 whole works, never per road feature. They come from the catalog (items in `Ls`, or with a
 `project_quantity`) at quantity 1 Ls each unless the catalog fixes another. A segment that
-joins a larger package leaves them out (`include=False`), since the package already has them.
+joins a larger package leaves them out (a request's `project_items=false` is `include=False`),
+since the package already has them.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ linear items `L n` times 1 m, `width`, `thickness`, both (m, m2, m3) or `kg_per_
 count `ceil(L / spacing) per_station` units.
 
 `n` is the item's `sides`, or for a longitudinal slab joint `ceil(width / max slab width) - 1`
-at each feature's width. `p` converts litres of sprayed product to the litres the catalog
+at each feature's width; a linear item's thickness may be a layer's (`thickness_of`: formwork
+as high as the slab in each override variant). `p` converts litres of sprayed product to the litres the catalog
 pays (1, or the product's residue share: `app.estimate.binders`); without a catalog it is 1.
 """
 
