@@ -14,8 +14,9 @@ count `ceil(L / spacing) per_station` units.
 
 `n` is the item's `sides`, or for a longitudinal slab joint `ceil(width / max slab width) - 1`
 at each feature's width; a linear item's thickness may be a layer's (`thickness_of`: formwork
-as high as the slab in each override variant). `p` converts litres of sprayed product to the litres the catalog
-pays (1, or the product's residue share: `app.estimate.binders`); without a catalog it is 1.
+as high as the slab in each override variant). `p` converts litres of sprayed product to the
+litres the catalog pays (1, or the product's residue share: `app.estimate.binders`); without a
+catalog it is 1.
 """
 
 from __future__ import annotations
