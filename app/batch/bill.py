@@ -61,6 +61,8 @@ class BillAccumulator:
                 quantity=quantity,
                 unit_rate=rate,
                 amount=line_amount(quantity, rate, exponent),
+                division=catalog.items[code].division,
+                pay_item=catalog.items[code].pay_item,
             )
             for (code, rate), quantity in sorted(
                 self.quantities.items(), key=lambda entry: (order[entry[0][0]], entry[0][1])

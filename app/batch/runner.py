@@ -47,7 +47,7 @@ from app.io.sources import Source, SourceChunk
 from app.pipeline import OVERRIDE_PROPERTIES, EstimateOptions, FeaturePlan, plan_columns
 
 BoolArray = npt.NDArray[np.bool_]
-_JSON_OVERRIDES = ("thickness", "density", "spray_rate", "waste", "rates")
+_JSON_OVERRIDES = ("thickness", "density", "spray_rate", "material_loss", "rates")
 
 
 @dataclass(frozen=True)

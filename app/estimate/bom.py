@@ -43,7 +43,8 @@ class VersionRef:
 
 @dataclass(frozen=True)
 class BomLine:
-    """One priced line: quantity at full precision, amount rounded once to the minor unit."""
+    """One priced line: quantity at full precision, amount rounded once to the minor unit;
+    `division` and `pay_item` place it in a DKH (None where the catalog does not)."""
 
     code: str
     description: LocalizedText
@@ -51,6 +52,8 @@ class BomLine:
     quantity: float
     unit_rate: Decimal
     amount: Decimal
+    division: str | None = None
+    pay_item: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; money as strings so no float touches it."""
@@ -146,7 +149,7 @@ class BillOfMaterials:
         return block, int(np.searchsorted(block.features, index))
 
     def feature_lines(self, index: int) -> tuple[BomLine, ...]:
-        """Feature `index`'s own lines, in its template's item order."""
+        """Feature `index`'s own lines, in the bill's (catalog) order."""
         block, position = self._locate(index)
         return tuple(
             BomLine(
@@ -156,8 +159,10 @@ class BillOfMaterials:
                 quantity=float(block.quantities[j, position]),
                 unit_rate=self.items[line].unit_rate,
                 amount=self._money(block.amounts[j, position]),
+                division=self.items[line].division,
+                pay_item=self.items[line].pay_item,
             )
-            for j, line in enumerate(block.line_index(position))
+            for j, line in sorted(enumerate(block.line_index(position)), key=lambda pair: pair[1])
         )
 
     def feature_totals(self, index: int) -> Totals:

@@ -4,6 +4,11 @@ Catalogs are versioned data (the store assigns `version`; files on disk have non
 AHSP unit prices are updated every year and a saved estimate must be reproducible with the
 rates it was priced at. Amounts are `Decimal`, written as strings in JSON so no binary float
 ever touches money.
+
+A catalog also says how its items stand in a priced bill of quantities (DKH): each item's
+Divisi of the Spesifikasi Umum and its pay item number (mata pembayaran), with the names of
+the divisions, and which items are project items (lump sums added once per estimate).
+Catalog versions saved before these fields existed still load: their items carry none.
 """
 
 from __future__ import annotations
@@ -12,25 +17,48 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from app.errors import UnknownCatalog
 from app.estimate.datafiles import load_directory
 from app.estimate.localized import LocalizedText
+from app.estimate.money import quantum
 from app.estimate.provenance import Sourced, SourceText
-from app.estimate.templates import ItemCode, Slug
+from app.estimate.templates import ItemCode, PositiveFinite, Slug, SprayProduct
 from app.estimate.units import canonical_unit
 
 Rate = Annotated[Decimal, Field(gt=0, max_digits=20, allow_inf_nan=False)]
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=9, allow_inf_nan=False)]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+Division = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]?$")]
+"""A Divisi of the Spesifikasi Umum ("1" Umum ... "10"), or a further one a DKH adds (SMKK)."""
+PayItem = Annotated[
+    str, StringConstraints(pattern=r"^[1-9][0-9]?\.[0-9]{1,2}(\.?\(([0-9]{1,2}[a-z]?|[a-z])\))*$")
+]
+"""A mata pembayaran number as the specification writes it: "1.2", "5.1.(1)", "6.3.(5a)"."""
+PROJECT_UNIT = "Ls"
+"""Lump sum: the unit of project items (mobilisasi, papan nama, traffic management, SMKK)."""
 
 
 class RateItem(BaseModel):
-    """The price of one item per unit, with where the figure comes from."""
+    """The price of one item per unit, with where the figure comes from.
+
+    `division` and `pay_item` place the item in a DKH; `pay_item` is an explicit null where
+    the specification has no pay item for it, and `pay_item_note` then says so (it cites the
+    number otherwise). A litre rate says whether it pays litres of the sprayed `product` or of
+    its bitumen residue (`per_litre_of`). Items in `Ls`, or with a `project_quantity`, are
+    project items: added once per estimate, never measured from a road.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -40,11 +68,44 @@ class RateItem(BaseModel):
     source: SourceText
     valid_from: date
     region: NonEmpty
+    division: Division | None = None
+    pay_item: PayItem | None = None
+    pay_item_note: SourceText | None = None
+    per_litre_of: Literal["product", "residue"] | None = None
+    product: SprayProduct | None = None
+    project_quantity: PositiveFinite | None = None
 
     @field_validator("unit")
     @classmethod
     def _canonical(cls, unit: str) -> str:
         return canonical_unit(unit)
+
+    @model_validator(mode="after")
+    def _placed_in_the_bill(self) -> RateItem:
+        if self.division is None:
+            if self.pay_item is not None:
+                raise ValueError(f"pay_item {self.pay_item} needs the division it belongs to")
+        else:
+            if "pay_item" not in self.model_fields_set:
+                raise ValueError(
+                    "an item with a division states its pay_item (null where the "
+                    "specification has none)"
+                )
+            if self.pay_item_note is None:
+                raise ValueError("pay_item_note must cite the pay item or say why there is none")
+            if self.pay_item is not None and self.pay_item.split(".")[0] != self.division:
+                raise ValueError(f"pay_item {self.pay_item} is not in division {self.division}")
+        litre = [name for name in ("per_litre_of", "product") if getattr(self, name) is not None]
+        if litre and self.unit != "L":
+            raise ValueError(f"{' and '.join(litre)} apply to a rate per litre only")
+        if self.unit == "L" and self.division is not None and self.per_litre_of is None:
+            raise ValueError("a rate per litre says per_litre_of: product or residue")
+        return self
+
+    @property
+    def is_project_item(self) -> bool:
+        """Added once per estimate (a lump sum, or a quantity the catalog fixes)."""
+        return self.unit == PROJECT_UNIT or self.project_quantity is not None
 
 
 class RateCatalog(Sourced):
@@ -68,10 +129,38 @@ class RateCatalog(Sourced):
     provenance: NonEmpty
     valid_from: date
     items: dict[ItemCode, RateItem]
+    divisions: dict[Division, LocalizedText] = Field(default_factory=dict)
+    rounding_unit: Rate | None = None
+    vat_label: LocalizedText | None = None
+    """How a bill names the tax line, e.g. "PPN 12 % x 11/12" for an effective 11 %."""
+
+    @model_validator(mode="after")
+    def _divisions_named_and_rounding_fits(self) -> RateCatalog:
+        placed = {code: item.division for code, item in self.items.items()}
+        unplaced = sorted(code for code, division in placed.items() if not division)
+        if unplaced and len(unplaced) < len(placed):
+            raise ValueError(f"items without a division: {', '.join(unplaced)}")
+        unnamed = sorted({d for d in placed.values() if d and d not in self.divisions}, key=int)
+        if unnamed:
+            raise ValueError(f"divisions without a name in 'divisions': {', '.join(unnamed)}")
+        if self.rounding_unit is not None:
+            minor = quantum(self.currency_exponent)
+            if self.rounding_unit % minor:
+                raise ValueError(
+                    f"rounding_unit {self.rounding_unit} is not a whole number of the "
+                    f"currency's minor unit {minor}"
+                )
+        return self
 
     def sourced_parameters(self) -> set[str]:
-        """Markups and the currency's minor unit are the catalog-level figures to cite."""
-        return {"overhead_profit_pct", "vat_pct", "currency_exponent"}
+        """Markups, the currency's minor unit, the division names and the rounding unit are
+        the catalog-level figures to cite."""
+        parameters = {"overhead_profit_pct", "vat_pct", "currency_exponent"}
+        if self.divisions:
+            parameters.add("divisions")
+        if self.rounding_unit is not None:
+            parameters.add("rounding_unit")
+        return parameters
 
 
 def find_catalog(

@@ -2,7 +2,7 @@
 
 Shape (every key optional; item parameters are keyed by item code):
 `{"width_m": 4, "thickness": {"AC-WC": 0.05}, "density": {"AC-WC": 2.3},
-"spray_rate": {"PRIME-COAT": 0.8}, "waste": {"LPA": 0.1}, "rates": {"AC-WC": "1500000"},
+"spray_rate": {"PRIME-COAT": 0.8}, "material_loss": {"LPA": 0.1}, "rates": {"AC-WC": "1500000"},
 "overhead_profit_pct": 10, "vat_pct": 11}`.
 
 Request-level overrides apply to every feature; a feature's own overrides are merged on top,
@@ -18,7 +18,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from decimal import Decimal
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.errors import InvalidParameter
 from app.estimate.templates import Template, TemplateItem
@@ -34,10 +34,22 @@ class Overrides(BaseModel):
     thickness: dict[str, float] = Field(default_factory=dict)
     density: dict[str, float] = Field(default_factory=dict)
     spray_rate: dict[str, float] = Field(default_factory=dict)
-    waste: dict[str, float] = Field(default_factory=dict)
+    material_loss: dict[str, float] = Field(default_factory=dict)
     rates: dict[str, Decimal] = Field(default_factory=dict)
     overhead_profit_pct: Decimal | None = None
     vat_pct: Decimal | None = None
+    waste: None = None
+    """The former name of `material_loss`: refused with a message, never silently ignored."""
+
+    @field_validator("waste", mode="before")
+    @classmethod
+    def _renamed(cls, value: object) -> None:
+        if value is not None:
+            raise ValueError(
+                "waste is now material_loss: bill quantities are net (unit prices already hold "
+                "the loss), and material_loss only feeds the material-order quantities"
+            )
+        return None
 
     def merged_with(self, feature: Overrides | None) -> Overrides:
         """These (request-level) overrides with a feature's own on top, key by key."""
@@ -51,7 +63,7 @@ class Overrides(BaseModel):
             thickness={**self.thickness, **feature.thickness},
             density={**self.density, **feature.density},
             spray_rate={**self.spray_rate, **feature.spray_rate},
-            waste={**self.waste, **feature.waste},
+            material_loss={**self.material_loss, **feature.material_loss},
             rates={**self.rates, **feature.rates},
             overhead_profit_pct=_first(feature.overhead_profit_pct, self.overhead_profit_pct),
             vat_pct=_first(feature.vat_pct, self.vat_pct),
@@ -63,7 +75,7 @@ class Overrides(BaseModel):
             "thickness": self.thickness,
             "density": self.density,
             "spray_rate": self.spray_rate,
-            "waste": self.waste,
+            "material_loss": self.material_loss,
             "rates": self.rates,
         }
         return (
@@ -88,7 +100,7 @@ _ITEM_PARAMETERS: dict[str, tuple[str, set[Basis]]] = {
     "thickness": ("thickness_m", {Basis.VOLUME, Basis.MASS}),
     "density": ("density_t_m3", {Basis.MASS}),
     "spray_rate": ("spray_l_m2", {Basis.SPRAY}),
-    "waste": ("waste", {*Basis} - {Basis.COUNT}),
+    "material_loss": ("material_loss", {*Basis} - {Basis.COUNT}),
 }
 
 
@@ -125,7 +137,7 @@ def check_overrides(
                     feature=feature,
                     field=field,
                 )
-            if name == "waste":
+            if name == "material_loss":
                 _require(0 <= value < 1, field, value, feature, "a fraction in [0, 1)")
             elif name == "rates":
                 _require(value.is_finite() and value > 0, field, value, feature, "> 0")

@@ -19,7 +19,7 @@ the same for callers that answer as a whole: it raises the first feature's probl
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -334,7 +334,7 @@ def _price_template(
     """Quantities and amounts of one template's features; a feature with a quantity too
     large to price fails alone."""
     features, group, rates = variants.features, variants.group, variants.rates
-    block = measure(variants.templates, group, measures.take(features))
+    block = measure(variants.templates, group, measures.take(features), catalog)
     amounts = np.empty(block.quantities.shape, dtype=np.int64)
     too_large = np.zeros(features.size, dtype=bool)
     for j, item in enumerate(chosen.items):
@@ -395,6 +395,12 @@ def _bill(
     which: IndexArray = np.sort(np.concatenate([p.features for p in priced] or [_NONE]))
     m = which.size
     book = _LineBook(catalog)
+    book.open_lines(
+        (item.code, rate)
+        for part in priced
+        for j, item in enumerate(part.template.items)
+        for rate in part.rates[j]
+    )
     blocks: list[TemplateBlock] = []
     template = np.zeros(m, dtype=np.intp)
     width = np.empty(m)
@@ -454,6 +460,13 @@ class _LineBook:
         self._index: dict[tuple[str, Decimal], int] = {}
         self._quantities: list[float] = []
 
+    def open_lines(self, keys: Iterable[tuple[str, Decimal]]) -> None:
+        """Number the lines in catalog order, then by rate: the order a batch bill has too,
+        whatever order the features came in."""
+        order = {code: index for index, code in enumerate(self._catalog.items)}
+        for code, rate in sorted(set(keys), key=lambda key: (order[key[0]], key[1])):
+            self.line(code, rate)
+
     def line(self, code: str, rate: Decimal) -> int:
         key = (code, rate)
         if key not in self._index:
@@ -479,6 +492,8 @@ class _LineBook:
                 quantity=quantity,
                 unit_rate=rate,
                 amount=line_amount(quantity, rate, exponent),
+                division=self._catalog.items[code].division,
+                pay_item=self._catalog.items[code].pay_item,
             )
             for ((code, rate), quantity) in zip(self._index, self._quantities, strict=True)
         )

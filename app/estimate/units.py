@@ -19,7 +19,9 @@ class Basis(StrEnum):
     SPRAY = "spray"
     AREA = "area"
     AREA_MASS = "area_mass"
+    TRANSVERSE_JOINT = "transverse_joint"
     LINEAR = "linear"
+    LINEAR_MASS = "linear_mass"
     COUNT = "count"
 
     @property
@@ -34,7 +36,9 @@ _UNIT_OF_BASIS = {
     Basis.SPRAY: "L",
     Basis.AREA: "m2",
     Basis.AREA_MASS: "kg",
+    Basis.TRANSVERSE_JOINT: "m",
     Basis.LINEAR: "m",
+    Basis.LINEAR_MASS: "kg",
     Basis.COUNT: "unit",
 }
 
@@ -46,6 +50,7 @@ _SPELLINGS = {
     "m": ("m", "m'", "m1", "lm", "metre", "meter", "linear metre", "linear meter"),
     "kg": ("kg", "kgs", "kilogram", "kilograms"),
     "unit": ("unit", "units", "each", "ea", "no", "nr", "pc", "pcs", "bh", "buah"),
+    "Ls": ("ls", "l.s", "l.s.", "lump sum", "lumpsum", "ls."),
 }
 _CANONICAL = {spelling: unit for unit, spellings in _SPELLINGS.items() for spelling in spellings}
 
@@ -58,3 +63,12 @@ def canonical_unit(spelling: str) -> str:
     """
     key = " ".join(spelling.strip().lower().split())
     return _CANONICAL.get(key, spelling.strip())
+
+
+_WHOLE_UNITS = frozenset({"unit", "kg", "Ls"})
+
+
+def bill_decimals(unit: str) -> int:
+    """Decimals a bill shows for a quantity in `unit` (canonical): whole pieces, kg and Ls,
+    2 decimals for everything measured (m3, t, m2, m, L), as RAB volumes are written."""
+    return 0 if unit in _WHOLE_UNITS else 2

@@ -27,7 +27,7 @@ router = APIRouter(prefix="/estimates", tags=["estimates"])
 GEOJSON_BODY = Body(
     description="A GeoJSON Geometry, Feature or FeatureCollection (lon/lat WGS84 unless `crs` "
     "says otherwise). Feature properties `template`, `width_m`, `name`, `centerline` and "
-    "overrides (`thickness`, `density`, `spray_rate`, `waste`, `rates`, "
+    "overrides (`thickness`, `density`, `spray_rate`, `material_loss`, `rates`, "
     "`overhead_profit_pct`, `vat_pct`) apply to that feature.",
     examples=[
         {

@@ -40,21 +40,30 @@ def test_a_neighbourhood_rigid_street_by_hand(client: TestClient) -> None:
 
     length = _street_length()  # about 166 m, GeographicLib
     area = length * 3.0  # default width of jalan lingkungan: 3 m
-    sand = area * 0.05 * 1.05  # 5 cm sand bed, 5 % waste, m3
-    concrete = area * 0.15 * 1.02  # 15 cm fc' 20 concrete, 2 % waste, m3
-    sand_amount = _idr(sand * 250_000)
-    concrete_amount = _idr(concrete * 1_300_000)
-    subtotal = sand_amount + concrete_amount
+    # net design quantities (the loss factors sit inside the AHSP unit prices), m2 / m3 / m
+    quantities = {
+        # in the catalog's (Divisi) order, the order of the bill
+        "SUBGRADE-PREP": (area, 3_200),
+        "CONC-FC20": (area * 0.15, 1_300_000),  # 15 cm fc' 20 concrete
+        "SAND-BED": (area * 0.05, 250_000),  # 5 cm sand bed
+        "TIE-BAR": (0.0, 19_000),
+        "FORMWORK": (length * 2 * 0.15, 175_000),  # both edges, 15 cm high
+        "SAWN-JOINT": (area / 3.6, 45_000),  # a 3 m joint every 3.6 m
+        "LONG-JOINT": (0.0, 45_000),  # 3 m is one slab: no longitudinal joint
+        "PLASTIC-SHEET": (area, 6_000),
+    }
+    amounts = {code: _idr(quantity * rate) for code, (quantity, rate) in quantities.items()}
+    subtotal = sum(amounts.values(), start=Decimal(0))
     tax = _idr(float(subtotal) * 0.11)  # PPN effective 11 %, no separate O&P (inside AHSP)
 
     assert result["totals"]["length_m"] == pytest.approx(length, rel=1e-9)
     assert result["totals"]["area_m2"] == pytest.approx(area, rel=1e-9)
     items = {item["code"]: item for item in result["items"]}
-    assert list(items) == ["SAND-BED", "CONC-FC20"]
-    assert items["SAND-BED"]["quantity"] == pytest.approx(sand, rel=1e-9)
-    assert items["CONC-FC20"]["quantity"] == pytest.approx(concrete, rel=1e-9)
+    assert list(items) == list(quantities)
+    for code, (quantity, _) in quantities.items():
+        assert items[code]["quantity"] == pytest.approx(quantity, rel=1e-9), code
+        assert Decimal(items[code]["amount"]) == amounts[code], code
     assert items["CONC-FC20"]["unit"] == "m3"
-    assert Decimal(items["CONC-FC20"]["amount"]) == concrete_amount
     assert Decimal(result["totals"]["subtotal"]) == subtotal
     assert Decimal(result["totals"]["overhead_profit"]) == 0
     assert Decimal(result["totals"]["tax"]) == tax
@@ -290,7 +299,7 @@ def test_request_level_overrides_apply_to_every_feature(client: TestClient) -> N
         "/estimates", params={"template": "neighbourhood-rigid"}, json=collection
     ).json()
     concrete = next(item for item in result["items"] if item["code"] == "CONC-FC20")
-    quantity = _street_length() * 3.0 * 0.20 * 1.02  # 20 cm instead of 15 cm, 2 % waste
+    quantity = _street_length() * 3.0 * 0.20  # 20 cm instead of 15 cm, net
     assert concrete["quantity"] == pytest.approx(quantity, rel=1e-9)
     assert concrete["unit_rate"] == "1450000"
     assert Decimal(concrete["amount"]) == _idr(quantity * 1_450_000)

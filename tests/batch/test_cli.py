@@ -124,9 +124,9 @@ def test_the_osm_sample_layer_works_out_of_the_box(tmp_path: Path) -> None:
     by_class = frame.groupby("highway")[
         "template_result" if "template_result" in frame else "template"
     ].unique()
-    assert list(by_class["residential"]) == ["neighbourhood-rigid"]
+    assert list(by_class["residential"]) == ["local-flexible"]
     assert list(by_class["tertiary"]) == ["local-flexible"]
-    assert list(by_class["primary"]) == ["collector-flexible"]
+    assert list(by_class["primary"]) == ["arterial-flexible"]
     with_lanes = frame[frame["lanes"].notna()]
     assert (abs(with_lanes["mean_width_m"] - with_lanes["lanes"] * 3.5) < 1e-9).all()
     assert abs(frame["length_m"].sum() - 27_040) < 10  # the layer's README: 27.04 km

@@ -105,7 +105,7 @@ def test_the_shipped_osm_map_covers_the_sample_classes() -> None:
     found, problems = mapping.lookup(
         np.array(["residential", "secondary", "footway", None], dtype=object)
     )
-    assert found[:2] == ["neighbourhood-rigid", "collector-flexible"]
+    assert found[:2] == ["local-flexible", "collector-flexible"]
     assert found[2] is None and "footway" in str(problems[2])
     assert mapping.width_from is not None and mapping.width_from.columns == ["lanes"]
 

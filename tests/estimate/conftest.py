@@ -20,3 +20,11 @@ def templates() -> dict[str, Template]:
 @pytest.fixture(scope="session")
 def catalogs() -> dict[str, RateCatalog]:
     return load_builtin_catalogs(DATA / "catalogs")
+
+
+def in_catalog_order(codes: list[str], catalog: RateCatalog | str) -> list[str]:
+    """`codes` in the order of the catalog's items (a shipped one by slug): the bill's order."""
+    if isinstance(catalog, str):
+        catalog = load_builtin_catalogs(DATA / "catalogs")[catalog]
+    order = list(catalog.items)
+    return sorted(codes, key=order.index)

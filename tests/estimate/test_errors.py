@@ -63,14 +63,14 @@ def test_unit_mismatch_names_item_basis_and_unit(templates, catalogs):
 
 def test_unknown_catalog_unit_spelling_is_a_mismatch_not_a_guess(templates, catalogs):
     base = catalogs["tangerang-sample"]
-    odd = base.items["KERB"].model_copy(update={"unit": "ls"})
+    odd = base.items["KERB"].model_copy(update={"unit": "hari"})
     catalog = RateCatalog.model_validate(
         {
             **base.model_dump(mode="json"),
             "items": {**base.model_dump(mode="json")["items"], "KERB": odd.model_dump(mode="json")},
         }
     )
-    with pytest.raises(UnitMismatch, match="KERB is measured by linear in m but priced per ls"):
+    with pytest.raises(UnitMismatch, match="KERB is measured by linear in m but priced per hari"):
         price(templates, catalog, "collector-flexible")
 
 
@@ -99,7 +99,7 @@ def test_invalid_measures_name_field_and_feature(columns, field, feature):
         (Overrides(thickness={"AC-WC": -0.05}), "thickness.AC-WC", "must be > 0"),
         (Overrides(density={"AC-WC": 0}), "density.AC-WC", "must be > 0"),
         (Overrides(spray_rate={"PRIME-COAT": float("nan")}), "spray_rate.PRIME-COAT", "> 0"),
-        (Overrides(waste={"LPA": 1.5}), "waste.LPA", "a fraction in [0, 1)"),
+        (Overrides(material_loss={"LPA": 1.5}), "material_loss.LPA", "a fraction in [0, 1)"),
         (Overrides(rates={"LPA": Decimal("0")}), "rates.LPA", "must be > 0"),
         (Overrides(vat_pct=Decimal("-1")), "vat_pct", "within 0-100 %"),
         (Overrides(thickness={"PRIME-COAT": 0.1}), "thickness.PRIME-COAT", "no such item"),
@@ -127,7 +127,8 @@ def test_request_override_for_an_item_of_another_template_is_fine(templates, cat
         catalog=catalogs["tangerang-sample"],
         overrides=Overrides(thickness={"AC-WC": 0.06}),
     )
-    assert bill.feature_lines(1)[-1].quantity == pytest.approx(100 * 5 * 0.06 * 2.32 * 1.03)
+    ac_wc = {line.code: line for line in bill.feature_lines(1)}["AC-WC"]
+    assert ac_wc.quantity == pytest.approx(100 * 5 * 0.06 * 2.32)
 
 
 def test_feature_override_for_an_item_not_in_its_template_is_an_error(templates, catalogs):

@@ -10,15 +10,17 @@ from decimal import Decimal
 import pytest
 
 from app.estimate import Measures, Overrides, RateCatalog, Template, price_bill
+from tests.estimate.conftest import in_catalog_order
 
 
 def lines(bill):
     return {line.code: (line.quantity, line.amount) for line in bill.items}
 
 
-def assert_lines(bill, expected):
+def assert_lines(bill, expected, catalog=None):
     got = lines(bill)
-    assert list(got) == list(expected), "items come in template order"
+    order = in_catalog_order(list(expected), catalog or bill.catalog.slug)
+    assert list(got) == order, "items come in catalog order"
     for code, (quantity, amount) in expected.items():
         assert got[code][0] == pytest.approx(quantity, rel=1e-12), code
         assert got[code][1] == Decimal(amount), code
@@ -31,21 +33,33 @@ def test_neighbourhood_rigid_100_m_by_3_m(templates, catalogs):
         templates=templates,
         catalog=catalogs["tangerang-sample"],
     )
-    # surface A = 100 x 3 = 300 m2, no extra widths
+    # surface A = 100 x 3 = 300 m2, no extra widths; net quantities, no loss factor
     assert_lines(
         bill,
         {
-            # 300 x 0.05 m x (1 + 0.05) = 15.75 m3; 15.75 x 250,000 = 3,937,500
-            "SAND-BED": (15.75, "3937500"),
-            # 300 x 0.15 m x (1 + 0.02) = 45.9 m3; 45.9 x 1,300,000 = 59,670,000
-            "CONC-FC20": (45.9, "59670000"),
+            # 300 m2 x 3,200 = 960,000
+            "SUBGRADE-PREP": (300.0, "960000"),
+            # 300 x 0.05 m = 15 m3; 15 x 250,000 = 3,750,000
+            "SAND-BED": (15.0, "3750000"),
+            # 300 m2 x 6,000 = 1,800,000
+            "PLASTIC-SHEET": (300.0, "1800000"),
+            # 300 x 0.15 m = 45 m3; 45 x 1,300,000 = 58,500,000
+            "CONC-FC20": (45.0, "58500000"),
+            # one 3 m joint every 3.6 m: 300 / 3.6 = 83.333 m; x 45,000 = 3,750,000
+            "SAWN-JOINT": (300 / 3.6, "3750000"),
+            # 100 m x 2 edges x 0.15 m = 30 m2; 30 x 175,000 = 5,250,000
+            "FORMWORK": (30.0, "5250000"),
+            # 3 m fits one 3.5 m slab: no longitudinal joint, no tie bars
+            "LONG-JOINT": (0.0, "0"),
+            "TIE-BAR": (0.0, "0"),
         },
     )
     totals = bill.totals
-    assert totals.subtotal == Decimal("63607500")  # 3,937,500 + 59,670,000
+    # 960,000 + 3,750,000 + 1,800,000 + 58,500,000 + 3,750,000 + 5,250,000 = 74,010,000
+    assert totals.subtotal == Decimal("74010000")
     assert totals.overhead_profit == Decimal("0")  # AHSP rates include it: 0 %
-    assert totals.tax == Decimal("6996825")  # 63,607,500 x 11 % = 6,996,825
-    assert totals.total == Decimal("70604325")
+    assert totals.tax == Decimal("8141100")  # 74,010,000 x 11 % = 8,141,100
+    assert totals.total == Decimal("82151100")
     assert totals.length_m == 100.0
     assert totals.area_m2 == 300.0
     assert bill.currency == "IDR"
@@ -62,22 +76,24 @@ def test_collector_flexible_250_m_by_7_m(templates, catalogs):
     assert_lines(
         bill,
         {
-            # A = 250 x (7 + 1.0) = 2000 m2; 2000 x 0.20 x 1.05 = 420 m3
-            # 420 x 385,000 = 161,700,000
-            "LPB": (420.0, "161700000"),
-            # A = 250 x (7 + 0.6) = 1900 m2; 1900 x 0.15 x 1.05 = 299.25 m3
-            # 299.25 x 570,185 = 170,627,861.25 -> 170,627,861
-            "LPA": (299.25, "170627861"),
-            # 1750 x 1.0 L/m2 x 1.03 = 1802.5 L
-            # 1802.5 x 22,131 = 39,891,127.5 -> half up -> 39,891,128
-            "PRIME-COAT": (1802.5, "39891128"),
-            # 1750 x 0.06 x 2.32 x 1.03 = 250.908 t; 250.908 x 1,315,000 = 329,944,020
-            "AC-BC": (250.908, "329944020"),
-            # 1750 x 0.25 L/m2 x 1.05 = 459.375 L
-            # 459.375 x 21,500 = 9,876,562.5 -> half up -> 9,876,563
-            "TACK-COAT": (459.375, "9876563"),
-            # 1750 x 0.04 x 2.32 x 1.03 = 167.272 t; 167.272 x 1,400,000 = 234,180,800
-            "AC-WC": (167.272, "234180800"),
+            # A = 250 x (7 + 1.0) = 2000 m2 x 0.45 m box cut = 900 m3; x 95,000 = 85,500,000
+            "EXCAVATION": (900.0, "85500000"),
+            # 2000 m2 x 3,200 = 6,400,000
+            "SUBGRADE-PREP": (2000.0, "6400000"),
+            # 2000 x 0.20 = 400 m3; 400 x 385,000 = 154,000,000
+            "LPB": (400.0, "154000000"),
+            # A = 250 x (7 + 0.6) = 1900 m2; 1900 x 0.15 = 285 m3
+            # 285 x 570,185 = 162,502,725
+            "LPA": (285.0, "162502725"),
+            # 1750 x 1.0 L/m2 of emulsion = 1750 L; paid per litre of residue: x 0.60 = 1050 L
+            # 1050 x 22,131 = 23,237,550
+            "PRIME-COAT": (1050.0, "23237550"),
+            # 1750 x 0.06 x 2.32 = 243.6 t; 243.6 x 1,315,000 = 320,334,000
+            "AC-BC": (243.6, "320334000"),
+            # 1750 x 0.25 L/m2 x 0.60 residue = 262.5 L; 262.5 x 21,500 = 5,643,750
+            "TACK-COAT": (262.5, "5643750"),
+            # 1750 x 0.04 x 2.32 = 162.4 t; 162.4 x 1,400,000 = 227,360,000
+            "AC-WC": (162.4, "227360000"),
             # 250 m x 2 sides = 500 m; 500 x 175,000 = 87,500,000
             "KERB": (500.0, "87500000"),
             # 500 m x 1,250,000 = 625,000,000
@@ -86,21 +102,21 @@ def test_collector_flexible_250_m_by_7_m(templates, catalogs):
             "EDGE-MARKING": (500.0, "11000000"),
         },
     )
-    # 161,700,000 + 170,627,861 + 39,891,128 + 329,944,020 + 9,876,563
-    # + 234,180,800 + 87,500,000 + 625,000,000 + 11,000,000 = 1,669,720,372
-    assert bill.totals.subtotal == Decimal("1669720372")
+    # 85,500,000 + 6,400,000 + 154,000,000 + 162,502,725 + 23,237,550 + 320,334,000
+    # + 5,643,750 + 227,360,000 + 87,500,000 + 625,000,000 + 11,000,000 = 1,708,478,025
+    assert bill.totals.subtotal == Decimal("1708478025")
     assert bill.totals.overhead_profit == Decimal("0")
-    # 1,669,720,372 x 11 % = 183,669,240.92 -> 183,669,241
-    assert bill.totals.tax == Decimal("183669241")
-    assert bill.totals.total == Decimal("1853389613")
+    # 1,708,478,025 x 11 % = 187,932,582.75 -> 187,932,583
+    assert bill.totals.tax == Decimal("187932583")
+    assert bill.totals.total == Decimal("1896410608")
     # one feature: its own bill is the aggregate
     assert bill.feature_totals(0) == bill.totals
 
 
 def test_base_layers_wider_than_the_surface_with_a_measured_polygon_area(templates, catalogs):
-    # A polygon: length 120 m, area measured 610 m2 (mean width 5.083 m).
+    # A polygon: length 120 m, area measured 612 m2 (mean width 5.1 m).
     bill = price_bill(
-        Measures.from_columns([120.0], area_m2=[610.0]),
+        Measures.from_columns([120.0], area_m2=[612.0]),
         "local-flexible",
         templates=templates,
         catalog=catalogs["tangerang-sample"],
@@ -108,19 +124,24 @@ def test_base_layers_wider_than_the_surface_with_a_measured_polygon_area(templat
     assert_lines(
         bill,
         {
-            # A_LPB = 610 + 120 x 0.6 = 682 m2; 682 x 0.15 x 1.05 = 107.415 m3
-            # 107.415 x 385,000 = 41,354,775
-            "LPB": (107.415, "41354775"),
-            # A_LPA = 610 + 120 x 0.3 = 646 m2; 646 x 0.15 x 1.05 = 101.745 m3
-            # 101.745 x 570,185 = 58,013,473.325 -> 58,013,473
-            "LPA": (101.745, "58013473"),
-            # 610 x 1.0 x 1.03 = 628.3 L; 628.3 x 22,131 = 13,904,907.3 -> 13,904,907
-            "PRIME-COAT": (628.3, "13904907"),
-            # 610 x 0.05 x 2.32 x 1.03 = 72.8828 t; 72.8828 x 1,400,000 = 102,035,920
-            "AC-WC": (72.8828, "102035920"),
+            # A = 612 + 120 x 0.6 = 684 m2 x 0.35 m = 239.4 m3; x 95,000 = 22,743,000
+            "EXCAVATION": (239.4, "22743000"),
+            # 684 m2 x 3,200 = 2,188,800
+            "SUBGRADE-PREP": (684.0, "2188800"),
+            # 684 x 0.15 = 102.6 m3; 102.6 x 385,000 = 39,501,000
+            "LPB": (102.6, "39501000"),
+            # A_LPA = 612 + 120 x 0.3 = 648 m2; 648 x 0.15 = 97.2 m3
+            # 97.2 x 570,185 = 55,421,982
+            "LPA": (97.2, "55421982"),
+            # 612 x 1.0 x 0.60 residue = 367.2 L; 367.2 x 22,131 = 8,126,503.2 -> 8,126,503
+            "PRIME-COAT": (367.2, "8126503"),
+            # 612 x 0.05 x 2.32 = 70.992 t; 70.992 x 1,400,000 = 99,388,800
+            "AC-WC": (70.992, "99388800"),
+            # 120 m x 2 sides x 1.0 m x 0.15 m = 36 m3; 36 x 420,000 = 15,120,000
+            "SHOULDER": (36.0, "15120000"),
         },
     )
-    assert bill.totals.area_m2 == 610.0
+    assert bill.totals.area_m2 == 612.0
 
 
 def test_euro_catalog_with_overhead_profit_and_vat(templates, catalogs):
@@ -133,27 +154,31 @@ def test_euro_catalog_with_overhead_profit_and_vat(templates, catalogs):
     assert_lines(
         bill,
         {
-            # A = 120 x (5 + 0.6) = 672 m2; 672 x 0.15 x 1.05 = 105.84 m3
-            # 105.84 x 31.20 = 3302.208 -> 3302.21
-            "LPB": (105.84, "3302.21"),
-            # A = 120 x (5 + 0.3) = 636 m2; 636 x 0.15 x 1.05 = 100.17 m3
-            # 100.17 x 38.75 = 3881.5875 -> 3881.59
-            "LPA": (100.17, "3881.59"),
-            # 600 x 1.0 x 1.03 = 618 L; 618 x 1.35 = 834.30
-            "PRIME-COAT": (618.0, "834.30"),
-            # 600 x 0.05 x 2.32 x 1.03 = 71.688 t; 71.688 x 92.50 = 6631.14
-            "AC-WC": (71.688, "6631.14"),
+            # A = 120 x (5 + 0.6) = 672 m2 x 0.35 = 235.2 m3; x 12.50 = 2940.00
+            "EXCAVATION": (235.2, "2940.00"),
+            # 672 m2 x 1.20 = 806.40
+            "SUBGRADE-PREP": (672.0, "806.40"),
+            # 672 x 0.15 = 100.8 m3; 100.8 x 31.20 = 3144.96
+            "LPB": (100.8, "3144.96"),
+            # A = 120 x (5 + 0.3) = 636 m2; 636 x 0.15 = 95.4 m3; 95.4 x 38.75 = 3696.75
+            "LPA": (95.4, "3696.75"),
+            # this catalog pays per litre of product: 600 x 1.0 = 600 L; 600 x 1.35 = 810.00
+            "PRIME-COAT": (600.0, "810.00"),
+            # 600 x 0.05 x 2.32 = 69.6 t; 69.6 x 92.50 = 6438.00
+            "AC-WC": (69.6, "6438.00"),
+            # 120 x 2 x 1.0 x 0.15 = 36 m3; 36 x 34.00 = 1224.00
+            "SHOULDER": (36.0, "1224.00"),
         },
     )
-    # 3302.21 + 3881.59 + 834.30 + 6631.14 = 14649.24
-    assert bill.totals.subtotal == Decimal("14649.24")
-    # 14649.24 x 10 % = 1464.924 -> 1464.92
-    assert bill.totals.overhead_profit == Decimal("1464.92")
-    # (14649.24 + 1464.92) x 20 % = 16114.16 x 0.2 = 3222.832 -> 3222.83
-    assert bill.totals.tax == Decimal("3222.83")
-    # 14649.24 + 1464.92 + 3222.83 = 19336.99
-    assert bill.totals.total == Decimal("19336.99")
-    assert bill.to_dict(features=False)["totals"]["total"] == "19336.99"
+    # 2940.00 + 806.40 + 3144.96 + 3696.75 + 810.00 + 6438.00 + 1224.00 = 19060.11
+    assert bill.totals.subtotal == Decimal("19060.11")
+    # 19060.11 x 10 % = 1906.011 -> 1906.01
+    assert bill.totals.overhead_profit == Decimal("1906.01")
+    # (19060.11 + 1906.01) x 20 % = 20966.12 x 0.2 = 4193.224 -> 4193.22
+    assert bill.totals.tax == Decimal("4193.22")
+    # 19060.11 + 1906.01 + 4193.22 = 25159.34
+    assert bill.totals.total == Decimal("25159.34")
+    assert bill.to_dict(features=False)["totals"]["total"] == "25159.34"
 
 
 def street_template() -> Template:
@@ -168,17 +193,17 @@ def street_template() -> Template:
                 {
                     "code": "GEOTEXTILE",
                     "basis": "area",
-                    "waste": 0.1,
+                    "material_loss": 0.1,
                     "extra_width_m": 1,
-                    "sources": {"waste": "test [I]", "extra_width_m": "test [I]"},
+                    "sources": {"material_loss": "test [I]", "extra_width_m": "test [I]"},
                 }
             ],
             "linear_items": [
                 {
                     "code": "KERB",
                     "sides": 2,
-                    "waste": 0.05,
-                    "sources": {"sides": "t [I]", "waste": "t [I]"},
+                    "material_loss": 0.05,
+                    "sources": {"sides": "t [I]", "material_loss": "t [I]"},
                 }
             ],
             "count_items": [
@@ -213,31 +238,33 @@ def test_count_linear_and_area_items(catalogs):
         templates={"lit-street": template},
         catalog=catalog,
     )
+    # net quantities: the 10 % and 5 % material losses are not billed
     # feature 0: 120 m, default width 4 m
-    #   GEOTEXTILE: 120 x (4 + 1) x 1.10 = 660 m2 -> x 30,000 = 19,800,000
-    #   KERB: 120 x 2 x 1.05 = 252 m -> x 175,000 = 44,100,000
+    #   GEOTEXTILE: 120 x (4 + 1) = 600 m2 -> x 30,000 = 18,000,000
+    #   KERB: 120 x 2 = 240 m -> x 175,000 = 42,000,000
     #   LIGHT: ceil(120 / 50) = 3 stations x 2 = 6 -> x 4,500,000 = 27,000,000
     # feature 1: 100 m
-    #   GEOTEXTILE: 100 x 5 x 1.10 = 550 m2 -> 16,500,000
-    #   KERB: 100 x 2 x 1.05 = 210 m -> 36,750,000
+    #   GEOTEXTILE: 100 x 5 = 500 m2 -> 15,000,000
+    #   KERB: 100 x 2 = 200 m -> 35,000,000
     #   LIGHT: ceil(100 / 50) = 2 stations x 2 = 4 -> 18,000,000
     first = {line.code: (line.quantity, line.amount) for line in bill.feature_lines(0)}
-    assert first["GEOTEXTILE"] == (pytest.approx(660.0), Decimal("19800000"))
-    assert first["KERB"] == (pytest.approx(252.0), Decimal("44100000"))
+    assert first["GEOTEXTILE"] == (pytest.approx(600.0), Decimal("18000000"))
+    assert first["KERB"] == (pytest.approx(240.0), Decimal("42000000"))
     assert first["LIGHT"] == (6.0, Decimal("27000000"))
     second = {line.code: (line.quantity, line.amount) for line in bill.feature_lines(1)}
     assert second["LIGHT"] == (4.0, Decimal("18000000"))
     assert_lines(
         bill,
         {
-            "GEOTEXTILE": (1210.0, "36300000"),  # 660 + 550 = 1210 m2 x 30,000
-            "KERB": (462.0, "80850000"),  # 252 + 210 = 462 m x 175,000
+            "GEOTEXTILE": (1100.0, "33000000"),  # 600 + 500 = 1100 m2 x 30,000
+            "KERB": (440.0, "77000000"),  # 240 + 200 = 440 m x 175,000
             "LIGHT": (10.0, "45000000"),  # 6 + 4 = 10 x 4,500,000
         },
+        catalog,
     )
     assert [line.unit for line in bill.items] == ["m2", "m", "unit"]
-    # 36,300,000 + 80,850,000 + 45,000,000 = 162,150,000; 11 % VAT = 17,836,500
-    assert bill.totals.total == Decimal("162150000") + Decimal("17836500")
+    # 33,000,000 + 77,000,000 + 45,000,000 = 155,000,000; 11 % VAT = 17,050,000
+    assert bill.totals.total == Decimal("155000000") + Decimal("17050000")
 
 
 def test_overrides_by_request_and_feature(templates, catalogs):
@@ -250,21 +277,26 @@ def test_overrides_by_request_and_feature(templates, catalogs):
         feature_overrides=[
             None,
             Overrides(width_m=4, rates={"AC-WC": "1500000"}),
-            Overrides(waste={"TACK-COAT": 0}, thickness={"AC-WC": 0.03}),
+            Overrides(material_loss={"TACK-COAT": 0}, thickness={"AC-WC": 0.03}),
         ],
     )
+    # tack coat: emulsion 0.25 L/m2, paid per litre of residue (x 0.60)
     # feature 0, request only: A = 100 x 5 = 500 m2
-    #   TACK-COAT 500 x 0.25 x 1.05 = 131.25 L x 21,500 = 2,821,875
-    #   AC-WC 500 x 0.05 x 2.32 x 1.03 = 59.74 t x 1,400,000 = 83,636,000
+    #   TACK-COAT 500 x 0.25 x 0.6 = 75 L x 21,500 = 1,612,500
+    #   AC-WC 500 x 0.05 x 2.32 = 58 t x 1,400,000 = 81,200,000
     # feature 1, width 4 wins over 5; rate 1,500,000: A = 400 m2
-    #   TACK-COAT 400 x 0.25 x 1.05 = 105 L x 21,500 = 2,257,500
-    #   AC-WC 400 x 0.05 x 2.32 x 1.03 = 47.792 t x 1,500,000 = 71,688,000
-    # feature 2, thickness 0.03 wins over 0.05, no tack waste: A = 500 m2
-    #   TACK-COAT 500 x 0.25 = 125 L x 21,500 = 2,687,500
-    #   AC-WC 500 x 0.03 x 2.32 x 1.03 = 35.844 t x 1,400,000 = 50,181,600
+    #   TACK-COAT 400 x 0.25 x 0.6 = 60 L x 21,500 = 1,290,000
+    #   AC-WC 400 x 0.05 x 2.32 = 46.4 t x 1,500,000 = 69,600,000
+    # feature 2, thickness 0.03 wins over 0.05; its material loss does not touch the bill
+    #   TACK-COAT 500 x 0.25 x 0.6 = 75 L x 21,500 = 1,612,500
+    #   AC-WC 500 x 0.03 x 2.32 = 34.8 t x 1,400,000 = 48,720,000
     assert [line.amount for line in bill.feature_lines(1)] == [
-        Decimal("2257500"),
-        Decimal("71688000"),
+        Decimal("1290000"),
+        Decimal("69600000"),
+    ]
+    assert [line.amount for line in bill.feature_lines(2)] == [
+        Decimal("1612500"),
+        Decimal("48720000"),
     ]
     assert bill.features.width_m.tolist() == [5.0, 4.0, 5.0]
     # aggregated: one line per (code, rate): the overridden AC-WC rate is its own line
@@ -274,11 +306,11 @@ def test_overrides_by_request_and_feature(templates, catalogs):
         ("AC-WC", Decimal("1500000")),
     ]
     aggregated = [(line.quantity, line.amount) for line in bill.items]
-    # TACK-COAT 131.25 + 105 + 125 = 361.25 L x 21,500 = 7,766,875
-    assert aggregated[0] == (pytest.approx(361.25), Decimal("7766875"))
-    # AC-WC at 1,400,000: 59.74 + 35.844 = 95.584 t -> 133,817,600
-    assert aggregated[1] == (pytest.approx(95.584), Decimal("133817600"))
-    assert aggregated[2] == (pytest.approx(47.792), Decimal("71688000"))
+    # TACK-COAT 75 + 60 + 75 = 210 L x 21,500 = 4,515,000
+    assert aggregated[0] == (pytest.approx(210.0), Decimal("4515000"))
+    # AC-WC at 1,400,000: 58 + 34.8 = 92.8 t -> 129,920,000
+    assert aggregated[1] == (pytest.approx(92.8), Decimal("129920000"))
+    assert aggregated[2] == (pytest.approx(46.4), Decimal("69600000"))
 
 
 def test_measured_width_wins_over_overrides_and_default(templates, catalogs):
@@ -303,9 +335,9 @@ def test_overhead_profit_and_vat_overrides(templates, catalogs):
         catalog=catalogs["tangerang-sample"],
         overrides=Overrides(overhead_profit_pct=Decimal("10"), vat_pct=Decimal("12")),
     )
-    # subtotal 63,607,500 (see the 100 m x 3 m test); O&P 10 % = 6,360,750
-    # tax 12 % x 69,968,250 = 8,396,190; total 63,607,500 + 6,360,750 + 8,396,190
-    assert bill.totals.overhead_profit == Decimal("6360750")
-    assert bill.totals.tax == Decimal("8396190")
-    assert bill.totals.total == Decimal("78364440")
+    # subtotal 74,010,000 (see the 100 m x 3 m test); O&P 10 % = 7,401,000
+    # tax 12 % x 81,411,000 = 9,769,320; total 74,010,000 + 7,401,000 + 9,769,320
+    assert bill.totals.overhead_profit == Decimal("7401000")
+    assert bill.totals.tax == Decimal("9769320")
+    assert bill.totals.total == Decimal("91180320")
     assert bill.vat_pct == Decimal("12")
