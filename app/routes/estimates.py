@@ -62,7 +62,7 @@ def create_estimate(
         saved = save_estimate(repository, run, body, query)
         answer = {"id": saved.id, **answer}
         status = 201
-    response = estimate_response(run, answer, output, filename="estimate")
+    response = estimate_response(repository, run, answer, output, filename="estimate")
     response.status_code = status
     if save:
         response.headers["Location"] = str(
@@ -87,7 +87,7 @@ def get_estimate(
         "request": saved.request,
         **saved.result,
     }
-    return estimate_response(run, answer, output, filename=f"estimate-{saved.id}")
+    return estimate_response(repository, run, answer, output, filename=f"estimate-{saved.id}")
 
 
 @router.delete(

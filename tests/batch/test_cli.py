@@ -56,12 +56,13 @@ def test_a_spreadsheet_csv_keeps_every_row_in_order_with_its_reason(
     assert reasons["5"].startswith("row 5, column template")
     assert reasons["6"].startswith("row 6: 3 fields where the header has 5")
     assert reasons["7"].startswith("row 7, column width_m")
-    # the formula-like name is neutralised in the output, kept as sent in the error file
+    # the formula-like name is neutralised in the output and in the error file alike: both
+    # are opened in a spreadsheet
     assert rows[6]["name"] == '\'=HYPERLINK("x")'
     failed = _rows(errors)
     assert list(failed[0]) == ["id", "name", "width_m", "template", "geom"]
     assert [row["id"] for row in failed] == ["3", "4", "5", "6", "7"]
-    assert failed[4]["name"] == '=HYPERLINK("x")'
+    assert failed[4]["name"] == '\'=HYPERLINK("x")'
     assert "row 3, column width_m" in run.stderr
     assert "8 rows: 3 estimated, 5 with errors" in run.stdout.replace("\n", " ")
 
