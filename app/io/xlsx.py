@@ -2,8 +2,9 @@
 
 Summary is the bill of materials (`app.io.summary`), Items one row per feature or input row
 (the same columns as the CSV, without WKT: a cell holds 32,767 characters), Assumptions the
-catalog, percentages, row counts and every template parameter used. Numbers are numbers,
-money in currency units; every text cell goes through the formula guard (`app.io.safety`).
+catalog, percentages, row counts and every parameter of the templates the bill used. Numbers
+are numbers, money in currency units; every text cell goes through the formula guard
+(`app.io.safety`).
 openpyxl is imported when a workbook is asked for, so other outputs start without it.
 """
 
@@ -107,7 +108,9 @@ class XlsxSink:
             sheet.append(_cells(fact))
         sheet.append([])
         self._header(sheet, ["Template", "Version", "Parameter", "Value", "Source"])
-        for template in outcome.templates:
+        used = {(ref.slug, ref.version) for ref in bill.templates}
+        templates = [t for t in outcome.templates if (t.slug, t.version) in used]
+        for template in sorted(templates, key=lambda t: t.slug):
             sheet.append(
                 _cells((template.slug, template.version, "default width", template.default_width_m))
             )

@@ -1,10 +1,10 @@
 """The same 500 features through `POST /estimates`, `POST /batch` and `takeoff estimate`.
 
 Every route writes through the same writers, so the per-feature figures and the workbook's
-Summary and Items sheets must agree cell by cell. The only cells allowed to differ are echoes
-of the input as each route received it: `wkt` (a single estimate writes it from the parsed
-geometry, last; a batch copies the text it was sent, in its place) and, in the Items sheet, `width_m` (a number in
-the GeoJSON body, text in the CSV upload).
+sheets must agree cell by cell. The only cells allowed to differ are echoes of the input as
+each route received it: `wkt` (a single estimate writes it from the parsed geometry, last; a
+batch copies the text it was sent, in its place), in the Items sheet `width_m` (a number in
+the GeoJSON body, text in the CSV upload), and in Assumptions the time it was made.
 """
 
 from __future__ import annotations
@@ -174,6 +174,12 @@ def test_every_route_gives_each_feature_the_same_figures(outputs: dict[str, Any]
 def test_every_route_writes_the_same_workbook(outputs: dict[str, Any]) -> None:
     summary = _sheet(outputs["estimates.xlsx"], "Summary")
     items = _sheet(outputs["estimates.xlsx"], "Items")
+    assumptions = [
+        row
+        for row in _sheet(outputs["estimates.xlsx"], "Assumptions")
+        if row[0] != "Generated (UTC)"
+    ]
+    assert {row[0] for row in assumptions} >= {"collector-rigid", "asphalt-overlay"}
     assert summary[0][:3] == ("No", "Code", "Description")
     assert summary[-1][2].startswith("Total") and summary[-1][7] > 0
     assert len(items) == COUNT + 1
@@ -188,3 +194,5 @@ def test_every_route_writes_the_same_workbook(outputs: dict[str, Any]) -> None:
         as_text = [None if row[width] is None else repr(row[width]) for row in items[1:]]
         assert [row[width] for row in theirs[1:]] == as_text, route
         assert sum(value is not None for value in as_text) > 100
+        made = [row for row in _sheet(outputs[route], "Assumptions") if row[0] != "Generated (UTC)"]
+        assert made == assumptions, route
