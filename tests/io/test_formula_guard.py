@@ -73,7 +73,9 @@ def _feature(index: int, name: str, ref: str) -> dict[str, Any]:
 def _body() -> dict[str, Any]:
     cells = RISKY + HARMLESS[:-1]  # a name is never empty
     refs = list(reversed(cells))
-    features = [_feature(i, name, ref) for i, (name, ref) in enumerate(zip(cells, refs))]
+    features = [
+        _feature(i, name, ref) for i, (name, ref) in enumerate(zip(cells, refs, strict=True))
+    ]
     return {"type": "FeatureCollection", "features": features}
 
 
