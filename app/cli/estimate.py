@@ -30,6 +30,7 @@ from rich.text import Text
 
 from app.batch.runner import BatchSummary
 from app.batch.service import BatchRequest, OpenBatch, open_batch
+from app.estimate.units import quantity_decimals
 from app.io.rows import money_number
 from app.io.summary import HEADER, summary_rows
 from app.settings import get_settings
@@ -54,15 +55,21 @@ class _RowsPerSecond(ProgressColumn):
         return Text(f"{speed:,.0f} rows/s" if speed else "", style="progress.data.speed")
 
 
-def _cell(value: Any) -> str:
-    """A Summary cell for the terminal: quantities to 3 decimals, money as the sheet has it."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:,.3f}"
-    if isinstance(value, Decimal):
-        return f"{money_number(value):,}"
-    return str(value)
+def _cells(row: tuple[Any, ...]) -> list[Text]:
+    """A Summary row for the terminal: quantities with the bill's decimals for their unit,
+    money as numbers."""
+    unit, cells = row[4], []
+    for value in row:
+        if value is None:
+            text = ""
+        elif isinstance(value, float):
+            text = f"{value:,.{quantity_decimals(unit)}f}"
+        elif isinstance(value, Decimal):
+            text = f"{money_number(value):,}"
+        else:
+            text = str(value)
+        cells.append(Text(text))
+    return cells
 
 
 def _print_summary(summary: BatchSummary, output: Path, errors: Path | None) -> None:
@@ -79,7 +86,7 @@ def _print_summary(summary: BatchSummary, output: Path, errors: Path | None) -> 
     for position, row in enumerate(rows):
         if position == len(bill.items):
             table.add_section()
-        table.add_row(*(Text(_cell(value)) for value in row))
+        table.add_row(*_cells(row))
     console.print(table)
     totals = bill.totals
     console.print(

@@ -58,3 +58,13 @@ def canonical_unit(spelling: str) -> str:
     """
     key = " ".join(spelling.strip().lower().split())
     return _CANONICAL.get(key, spelling.strip())
+
+
+QUANTITY_DECIMALS = {"m": 2, "m2": 2, "m3": 2, "t": 2, "L": 2, "kg": 0, "unit": 0}
+
+
+def quantity_decimals(unit: str) -> int:
+    """Decimals a bill states a quantity in: 2 for m, m2, m3, t and L (a centimetre, ten
+    kilograms, a centilitre are below what a site can measure), whole kilograms and pieces;
+    2 for a unit only the catalog knows."""
+    return QUANTITY_DECIMALS.get(canonical_unit(unit), 2)

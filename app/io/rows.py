@@ -5,7 +5,9 @@ writes an `OutputChunk`: a batch makes one per chunk of its input, a single esti
 chunk (`estimate_rows`). The result columns are made here and nowhere else, so the same
 features give the same per-feature figures by every route: template, measures, one
 `<code>_<unit>` quantity and one `<code>_amount` per item, the money totals, warnings,
-`status` and `error`. A result column whose name the input already uses gets `_result`.
+`status` and `error`. Measures and quantities carry the decimals the bill uses for their unit
+(`app.estimate.units.quantity_decimals`), money its currency's. A result column whose name
+the input already uses gets `_result`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import shapely
 
 from app.estimate.bom import BillOfMaterials, amount_column, quantity_column
 from app.estimate.catalogs import RateCatalog
+from app.estimate.units import quantity_decimals
 from app.io.rfc7946 import rfc7946_geometries
 
 if TYPE_CHECKING:
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
 BoolArray = npt.NDArray[np.bool_]
 IndexArray = npt.NDArray[np.intp]
 MONEY_COLUMNS = ("subtotal", "overhead_profit", "tax", "total")
+MEASURE_UNITS = {"length_m": "m", "area_m2": "m2", "mean_width_m": "m"}
 
 
 @dataclass
@@ -44,9 +48,10 @@ class OutputChunk:
 
 
 def decimal_array(minor: npt.NDArray[np.int64], exponent: int) -> pa.Array:
-    """Integer minor units as exact decimals (-1: null): 12345, 2 -> 123.45, no float between.
+    """Non-negative integers in units of 10**-exponent as exact decimals (-1: null):
+    12345, 2 -> 123.45, no float between.
 
-    Whole currency units (exponent 0) stay integers: exact, and three times faster to write.
+    Whole units (exponent 0) stay integers: exact, and three times faster to write.
     """
     valid = minor >= 0
     if exponent == 0:
@@ -58,6 +63,14 @@ def decimal_array(minor: npt.NDArray[np.int64], exponent: int) -> pa.Array:
     if valid.all():
         return array
     return pc.if_else(pa.array(valid), array, pa.scalar(None, pa.decimal128(38, exponent)))
+
+
+def quantity_array(values: npt.NDArray[np.float64], unit: str) -> pa.Array:
+    """Quantities or measures in `unit` with the decimals a bill uses for it, rounded half
+    up, as exact decimals (null where NaN): short to write and to read, no 17-digit floats."""
+    decimals = quantity_decimals(unit)
+    scaled = np.floor(values * 10**decimals + 0.5)
+    return decimal_array(np.where(np.isnan(values), -1, scaled).astype(np.int64), decimals)
 
 
 def result_table(
@@ -77,7 +90,7 @@ def result_table(
     count = len(messages)
     exponent = catalog.currency_exponent
     which = np.full(count, -1, dtype=np.intp)  # each row's template in the bill (-1: none)
-    floats = {name: np.full(count, np.nan) for name in ("length_m", "area_m2", "mean_width_m")}
+    floats = {name: np.full(count, np.nan) for name in MEASURE_UNITS}
     method = np.full(count, None, dtype=object)
     quantities = {code: np.full(count, np.nan) for code in codes}
     amounts = {code: np.full(count, -1, dtype=np.int64) for code in codes}
@@ -103,13 +116,11 @@ def result_table(
         "template_version": pa.array([ref.version for ref in refs], pa.int64()).take(picks),
     }
     for name, values in floats.items():
-        columns[name] = pa.array(values, pa.float64(), from_pandas=True)
+        columns[name] = quantity_array(values, MEASURE_UNITS[name])
     columns["length_method"] = pa.array(method, pa.string())
     for code in codes:
         unit = catalog.items[code].unit
-        columns[quantity_column(code, unit)] = pa.array(
-            quantities[code], pa.float64(), from_pandas=True
-        )
+        columns[quantity_column(code, unit)] = quantity_array(quantities[code], unit)
     for code in codes:
         columns[amount_column(code)] = decimal_array(amounts[code], exponent)
     for name in MONEY_COLUMNS:

@@ -12,7 +12,14 @@ import pytest
 from app.estimate import Measures, RateCatalog, Template, price_bill
 from app.estimate.catalogs import load_builtin_catalogs
 from app.estimate.templates import load_builtin_templates
-from app.io.rows import attributes_table, decimal_array, money_as_numbers, result_table
+from app.estimate.units import quantity_decimals
+from app.io.rows import (
+    attributes_table,
+    decimal_array,
+    money_as_numbers,
+    quantity_array,
+    result_table,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -113,3 +120,24 @@ def test_feature_properties_become_input_columns() -> None:
     assert table.column("lanes").to_pylist() == [2.0, 2.5, None]
     assert table.column("paved").to_pylist() == [None, True, None]
     assert attributes_table([{}, {"centerline": {"type": "LineString"}}]).num_rows == 2
+
+
+def test_quantities_are_written_with_the_decimals_the_bill_uses() -> None:
+    assert [quantity_decimals(unit) for unit in ("m", "m²", "M3", "ton", "ltr", "kg", "pcs")] == [
+        2,
+        2,
+        2,
+        2,
+        2,
+        0,
+        0,
+    ]
+    values = np.array([12.344, 12.345, np.nan, 0.004, 1_234_567.891])
+    assert quantity_array(values, "m3").to_pylist() == [
+        Decimal("12.34"),
+        Decimal("12.35"),
+        None,
+        Decimal("0.00"),
+        Decimal("1234567.89"),
+    ]
+    assert quantity_array(np.array([12.5, 12.49, np.nan]), "kg").to_pylist() == [13, 12, None]
