@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from app import __version__
 from app.errors import InvalidInput, TooLarge
+from app.estimate.bom import BillOfMaterials
+from app.estimate.units import quantity_decimals
 from app.io.csvout import CsvFormat
 from app.io.rows import OutputChunk, money_number, output_table
 from app.io.safety import neutralise, neutralise_table
@@ -33,6 +35,10 @@ MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows a sheet, less the header
 
 def _cells(row: Iterable[Any]) -> list[Any]:
     return [neutralise(money_number(value)) for value in row]
+
+
+def _number_format(decimals: int) -> str:
+    return "#,##0" + ("." + "0" * decimals if decimals else "")
 
 
 class XlsxSink:
@@ -80,13 +86,33 @@ class XlsxSink:
         for row in zip(*columns, strict=True):
             self.items.append(list(row))
 
+    def _summary(self, bill: BillOfMaterials) -> None:
+        """The bill: quantities with their unit's decimals, money with the currency's."""
+        from openpyxl.cell import WriteOnlyCell
+
+        sheet = self.summary_sheet
+        for letter, width in (("C", 40), ("D", 40), ("F", 14), ("G", 16), ("H", 18)):
+            sheet.column_dimensions[letter].width = width
+        self._header(sheet, HEADER)
+        money = _number_format(bill.currency_exponent)
+        for row in summary_rows(bill):
+            unit = row[4]
+            formats = {6: money, 7: money}
+            if unit is not None:
+                formats[5] = _number_format(quantity_decimals(unit))
+            cells: list[Any] = []
+            for position, value in enumerate(_cells(row)):
+                cell = WriteOnlyCell(sheet, value=value)
+                if position in formats:
+                    cell.number_format = formats[position]
+                cells.append(cell)
+            sheet.append(cells)
+
     def close(self, outcome: Outcome) -> None:
         """Write the Summary and Assumptions sheets and save."""
         bill = outcome.bill
         assert bill is not None and outcome.catalog is not None
-        self._header(self.summary_sheet, HEADER)
-        for row in summary_rows(bill):
-            self.summary_sheet.append(_cells(row))
+        self._summary(bill)
         catalog = outcome.catalog
         sheet = self.book.create_sheet("Assumptions")
         self._header(sheet, ["Assumption", "Value", "Version"])
@@ -115,7 +141,9 @@ class XlsxSink:
                 _cells((template.slug, template.version, "default width", template.default_width_m))
             )
             for item in template.items:
-                parameters = item.model_dump(mode="json", exclude={"code", "sources"})
+                parameters = item.model_dump(
+                    mode="json", exclude={"code", "sources"}, exclude_none=True
+                )
                 for name, value in parameters.items():
                     source = item.sources.get(name)
                     parameter = f"{item.code} {name}"

@@ -213,5 +213,5 @@ def test_row_columns_win_over_the_options(tmp_path: Path) -> None:
     assert (b["template_result"], float(b["mean_width_m"])) == ("local-flexible", 6.0)
     # AC-WC 8 cm instead of the template's 5 cm: 1.6 times the tonnes per m2
     per_m2 = [float(row["ac_wc_t"]) / float(row["area_m2"]) for row in (b, d)]
-    assert abs(per_m2[0] / per_m2[1] - 1.6) < 1e-12
+    assert abs(per_m2[0] / per_m2[1] - 1.6) < 1e-3  # tonnes and m2 to 2 decimals
     assert c["status"] == "error" and c["error"].startswith("row 3, column thickness")
