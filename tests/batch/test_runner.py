@@ -20,7 +20,6 @@ from app.io.csvin import sniff_csv
 from app.io.sources import open_source
 from app.pipeline import EstimateOptions
 
-
 TEXT = pacsv.ConvertOptions(column_types={"width_m": pa.string(), "wkt": pa.string()})
 
 
