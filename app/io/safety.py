@@ -17,8 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
-RISKY_START = "^[=+\\-@\t\r\x00]"
+RISKY_START = "^[=+\\-@\t\r\x00]"  # = + - @, tab, carriage return, NUL
 PLAIN_NUMBER = "^[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)([eE][+-]?[0-9]+)?$"
 _RISKY = re.compile(RISKY_START)
 _NUMBER = re.compile(PLAIN_NUMBER)
@@ -28,7 +27,7 @@ Column = TypeVar("Column", pa.Array, pa.ChunkedArray, pd.Series)
 
 def neutralise(value: Any) -> Any:
     """`'` before text that starts like a formula; numbers and other values unchanged."""
-    if isinstance(value, str) and _RISKY.match(value) and not _NUMBER.match(value):
+    if isinstance(value, str) and _RISKY.match(value) and not _NUMBER.fullmatch(value):
         return "'" + value
     return value
 
@@ -58,7 +57,7 @@ def _neutralise_pandas(values: pd.Series) -> pd.Series:
     if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
         return values
     text = values.map(lambda v: v if isinstance(v, str) else None).astype(object)
-    risky = text.str.match(RISKY_START, na=False) & ~text.str.match(PLAIN_NUMBER, na=False)
+    risky = text.str.match(RISKY_START, na=False) & ~text.str.fullmatch(PLAIN_NUMBER, na=False)
     if not risky.any():
         return values
     out = values.copy()

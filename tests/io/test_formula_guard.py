@@ -54,6 +54,14 @@ def test_every_text_dtype_is_guarded_alike(column: Any) -> None:
     assert [neutralise(v) for v in RISKY + HARMLESS] == values[:-1]
 
 
+def test_a_number_followed_by_more_text_is_not_a_plain_number_anywhere() -> None:
+    values = ["-5\n=1+1", "-5\n", "+1.5 "]
+    expected = ["'-5\n=1+1", "'-5\n", "'+1.5 "]
+    assert [neutralise(v) for v in values] == expected
+    assert neutralise_column(pd.Series(values, dtype="str")).tolist() == expected
+    assert neutralise_column(pa.array(values)).to_pylist() == expected
+
+
 def test_mixed_pandas_objects_and_numbers_stay_as_they_are() -> None:
     mixed = pd.Series(["=1", 5, -2.5, None, "-5"], dtype=object)
     assert neutralise_column(mixed).tolist() == ["'=1", 5, -2.5, None, "-5"]
