@@ -90,3 +90,18 @@ def resolve_templates(
             )
         resolved[reference] = template
     return resolved
+
+
+def item_codes(repository: Repository, references: list[str], every_template: bool) -> list[str]:
+    """The items given a column of per-row quantities and amounts, in order: those of every
+    template the rows may use (`every_template`: rows name their own, so any stored one)."""
+    if every_template:
+        references = references + [doc.slug for doc in repository.templates.latest_all()]
+    codes: list[str] = []
+    for reference in dict.fromkeys(references):
+        try:
+            template = resolve_templates(repository, [reference])[reference]
+        except InvalidInput:
+            continue  # reported on the rows that name it
+        codes.extend(item.code for item in template.items)
+    return list(dict.fromkeys(codes))

@@ -18,7 +18,7 @@ from app.estimate.catalogs import RateCatalog
 from app.estimate.templates import Template
 from app.geo.parse import parse_geojson
 from app.geo.validate import validate
-from app.io.flat import money_number
+from app.io.rows import money_number
 from app.pipeline import (
     EstimateOptions,
     EstimateResult,

@@ -15,14 +15,14 @@ from typing import Any
 
 from app.batch.mapping import TemplateMap, WidthRule, load_template_map
 from app.batch.runner import BatchOptions, BatchRunner, BatchSummary, Sink
-from app.batch.sinks import needs_geometry, open_sink, output_format
 from app.errors import InvalidInput
 from app.estimate.templates import Template
 from app.geo.crs import resolve_crs
-from app.io.flat import money_number
+from app.io.rows import money_number
 from app.io.sources import open_source
+from app.io.writers import needs_geometry, open_sink, output_format
 from app.pipeline import EstimateOptions
-from app.resolve import resolve_catalog, resolve_templates
+from app.resolve import item_codes, resolve_catalog, resolve_templates
 from app.settings import Settings
 from app.store.repository import Repository
 
@@ -60,20 +60,6 @@ class OpenBatch:
     ) -> BatchSummary:
         """Stream every row to every output (see `BatchRunner.run`)."""
         return self.runner.run(self.sinks, progress, executor, in_flight)
-
-
-def _item_codes(repository: Repository, references: list[str], every_template: bool) -> list[str]:
-    """Columns of per-row quantities: items of every template the rows may use, in order."""
-    if every_template:
-        references = references + [doc.slug for doc in repository.templates.latest_all()]
-    codes: list[str] = []
-    for reference in dict.fromkeys(references):
-        try:
-            template = resolve_templates(repository, [reference])[reference]
-        except InvalidInput:
-            continue  # reported on the rows that name it
-        codes.extend(item.code for item in template.items)
-    return list(dict.fromkeys(codes))
 
 
 def open_batch(
@@ -139,7 +125,7 @@ def open_batch(
     def resolve(reference: str) -> Template:
         return resolve_templates(repository, [reference])[reference]
 
-    codes = _item_codes(repository, references, every)
+    codes = item_codes(repository, references, every)
     runner = BatchRunner(source, options, catalog, resolve, codes)
     sinks: list[Sink] = [open_sink(output, wkt)]
     if errors is not None:

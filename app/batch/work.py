@@ -10,7 +10,6 @@ process only reads, plans, adds up the bill and writes.
 from __future__ import annotations
 
 import gc
-import io
 import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -21,23 +20,21 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import shapely
 
 from app.errors import TakeoffError
-from app.estimate.bom import BillOfMaterials, amount_column, quantity_column
+from app.estimate.bom import BillOfMaterials
 from app.estimate.catalogs import RateCatalog
 from app.estimate.templates import Template
 from app.geo.overlap import PavedSurfaces
 from app.geo.parse import ParsedFeatures, parse_geometries, parse_wkt
 from app.geo.validate import find_problems
-from app.io.safety import FORMULA_PREFIXES
+from app.io.csvout import CsvFormat, encode_csv
+from app.io.rows import OutputChunk, result_table
 from app.pipeline import EstimateOptions, FeaturePlan, estimate_chunk
 
 BoolArray = npt.NDArray[np.bool_]
 IndexArray = npt.NDArray[np.intp]
-MONEY_COLUMNS = ("subtotal", "overhead_profit", "tax", "total")
 
 
 class RowErrors:
@@ -59,24 +56,6 @@ class RowErrors:
 def column_of(problem: TakeoffError) -> str | None:
     """The input column a domain error's `field` names (`thickness.AC-WC` -> `thickness`)."""
     return str(problem.where.get("field", "")).split(".")[0] or None
-
-
-@dataclass(frozen=True)
-class CsvFormat:
-    """How a CSV output encodes rows; picklable, so workers format and the writer appends."""
-
-    wkt_column: str | None
-    errors_only: bool = False
-
-
-@dataclass
-class OutputChunk:
-    """Rows ready to write: input columns, result columns, geometry (WKB, EPSG:4326)."""
-
-    attributes: pa.Table
-    results: pa.Table
-    wkb: npt.NDArray[np.object_] | None
-    failed: BoolArray
 
 
 @dataclass(frozen=True)
@@ -223,120 +202,17 @@ def _results(
     methods: npt.NDArray[np.str_],
     warnings: list[list[str]],
 ) -> pa.Table:
-    """The result columns: template, measures, `<code>_<unit>`, `<code>_amount`, money,
-    warnings, `status`, `error`; empty where a row failed."""
-    count = len(task.errors.messages)
-    exponent = task.catalog.currency_exponent
-    which = np.full(count, -1, dtype=np.intp)  # each row's template in the bill (-1: none)
-    floats = {name: np.full(count, np.nan) for name in ("length_m", "area_m2", "mean_width_m")}
-    method = np.full(count, None, dtype=object)
-    quantities = {code: np.full(count, np.nan) for code in task.codes}
-    amounts = {code: np.full(count, -1, dtype=np.int64) for code in task.codes}
-    money = {name: np.full(count, -1, dtype=np.int64) for name in MONEY_COLUMNS}
-    if len(bill):
-        which[priced] = bill.features.template
-        floats["length_m"][priced] = bill.features.length_m
-        floats["area_m2"][priced] = bill.features.area_m2
-        floats["mean_width_m"][priced] = bill.features.width_m
-        method[priced] = methods
-        for block in bill.blocks:
-            for j, line in enumerate(block.lines[:, 0]):
-                code = bill.items[line].code
-                if code in quantities:
-                    quantities[code][priced[block.features]] = block.quantities[j]
-                    amounts[code][priced[block.features]] = block.amounts[j]
-        for name in MONEY_COLUMNS:
-            money[name][priced] = getattr(bill.features, name)
-    refs = bill.templates
-    picks = pa.array(which, mask=which < 0)
-    columns: dict[str, pa.Array] = {
-        "template": pa.array([ref.slug for ref in refs], pa.string()).take(picks),
-        "template_version": pa.array([ref.version for ref in refs], pa.int64()).take(picks),
-    }
-    for name, values in floats.items():
-        columns[name] = pa.array(values, pa.float64(), from_pandas=True)
-    columns["length_method"] = pa.array(method, pa.string())
-    units = {code: task.catalog.items[code].unit for code in task.codes}
-    for code in task.codes:
-        columns[quantity_column(code, units[code])] = pa.array(
-            quantities[code], pa.float64(), from_pandas=True
-        )
-    for code in task.codes:
-        columns[amount_column(code)] = decimal_array(amounts[code], exponent)
-    for name in MONEY_COLUMNS:
-        columns[name] = decimal_array(money[name], exponent)
-    joined: list[str | None] = [None] * count
-    for row in np.flatnonzero([bool(w) for w in warnings]).tolist():
-        joined[row] = "; ".join(warnings[row])
-    columns["warnings"] = pa.array(joined, pa.string())
-    failed = task.errors.failed
-    columns["status"] = pc.if_else(pa.array(failed), "error", "ok")
-    columns["error"] = pa.array(task.errors.messages, pa.string())
-    taken = set(task.attributes.column_names)
-    return pa.table({(f"{k}_result" if k in taken else k): v for k, v in columns.items()})
-
-
-def decimal_array(minor: npt.NDArray[np.int64], exponent: int) -> pa.Array:
-    """Integer minor units as exact decimals (-1: null): 12345, 2 -> 123.45, no float between.
-
-    Whole currency units (exponent 0) stay integers: exact, and three times faster to write.
-    """
-    valid = minor >= 0
-    if exponent == 0:
-        return pa.array(minor, pa.int64(), mask=~valid)
-    wide = np.zeros((minor.size, 2), dtype=np.int64)
-    wide[:, 0] = np.where(valid, minor, 0)  # amounts are never negative: high word 0
-    data = pa.py_buffer(wide.tobytes())
-    array = pa.Array.from_buffers(pa.decimal128(38, exponent), minor.size, [None, data])
-    if valid.all():
-        return array
-    return pc.if_else(pa.array(valid), array, pa.scalar(None, pa.decimal128(38, exponent)))
-
-
-def neutralise_column(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """`app.io.safety.neutralise` on a whole text column (numbers such as -5 stay as they are)."""
-    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
-        return values
-    first = pc.utf8_slice_codeunits(values, 0, 1)
-    risky = pc.fill_null(pc.is_in(first, pa.array(list(FORMULA_PREFIXES))), False)
-    if not pc.any(risky).as_py():
-        return values
-    number = pc.match_substring_regex(values, r"^[+-]?[0-9]+([.,][0-9]+)?$")
-    risky = pc.and_(risky, pc.invert(number))
-    return pc.if_else(risky, pc.binary_join_element_wise("'", values, ""), values)
-
-
-def _csv_table(fmt: CsvFormat, chunk: OutputChunk) -> pa.Table:
-    """The rows of a CSV output: input columns (text neutralised, WKT as sent), then results;
-    for an error file, the failed rows' input columns alone, exactly as sent."""
-    attributes = chunk.attributes
-    if fmt.errors_only:
-        table = attributes.filter(pa.array(chunk.failed))
-        wkb = None if chunk.wkb is None else chunk.wkb[chunk.failed]
-    else:
-        for index, name in enumerate(attributes.column_names):
-            if name != fmt.wkt_column:
-                column = neutralise_column(attributes.column(index))
-                attributes = attributes.set_column(index, name, column)
-        table = attributes
-        for name in chunk.results.column_names:
-            table = table.append_column(name, chunk.results.column(name))
-        wkb = chunk.wkb
-    if fmt.wkt_column is None:
-        geometries = shapely.from_wkb(wkb) if wkb is not None else np.full(table.num_rows, None)
-        text = shapely.to_wkt(geometries, rounding_precision=7, trim=True)
-        table = table.append_column("wkt", pa.array(text, pa.string()))
-    return table
-
-
-def encode_csv(fmt: CsvFormat, chunk: OutputChunk) -> tuple[bytes, bytes]:
-    """(header line, rows) of the chunk as CSV: workers encode, the writer only appends."""
-    table = _csv_table(fmt, chunk)
-    rows = io.BytesIO()
-    pacsv.write_csv(table, rows, pacsv.WriteOptions(include_header=False, batch_size=8192))
-    header = io.BytesIO()
-    pacsv.write_csv(table.slice(0, 0), header)
-    return header.getvalue(), rows.getvalue()
+    """The result columns (`app.io.rows.result_table`); empty where a row failed."""
+    return result_table(
+        bill,
+        priced,
+        methods,
+        warnings,
+        task.errors.messages,
+        codes=task.codes,
+        catalog=task.catalog,
+        taken=task.attributes.column_names,
+    )
 
 
 class InlineExecutor(Executor):

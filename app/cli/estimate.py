@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import sys
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -29,7 +30,9 @@ from rich.text import Text
 
 from app.batch.runner import BatchSummary
 from app.batch.service import BatchRequest, OpenBatch, open_batch
-from app.io.flat import money_number
+from app.estimate.units import quantity_decimals
+from app.io.rows import money_number
+from app.io.summary import HEADER, summary_rows
 from app.settings import get_settings
 from app.store import database
 from app.store.repository import Repository
@@ -43,10 +46,30 @@ class Engine(StrEnum):
     dask = "dask"
 
 
+_NUMBERS = ("No", "Quantity", "Unit rate", "Amount")
+
+
 class _RowsPerSecond(ProgressColumn):
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
         return Text(f"{speed:,.0f} rows/s" if speed else "", style="progress.data.speed")
+
+
+def _cells(row: tuple[Any, ...]) -> list[Text]:
+    """A Summary row for the terminal: quantities with the bill's decimals for their unit,
+    money as numbers."""
+    unit, cells = row[4], []
+    for value in row:
+        if value is None:
+            text = ""
+        elif isinstance(value, float):
+            text = f"{value:,.{quantity_decimals(unit)}f}"
+        elif isinstance(value, Decimal):
+            text = f"{money_number(value):,}"
+        else:
+            text = str(value)
+        cells.append(Text(text))
+    return cells
 
 
 def _print_summary(summary: BatchSummary, output: Path, errors: Path | None) -> None:
@@ -57,34 +80,15 @@ def _print_summary(summary: BatchSummary, output: Path, errors: Path | None) -> 
         title=f"Bill of materials ({bill.currency}, "
         f"catalog {bill.catalog.slug} v{bill.catalog.version})"
     )
-    for name, justify in (
-        ("Code", "left"),
-        ("Description", "left"),
-        ("Unit", "left"),
-        ("Quantity", "right"),
-        ("Unit rate", "right"),
-        ("Amount", "right"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for line in bill.items:
-        table.add_row(
-            line.code,
-            line.description.en,
-            line.unit,
-            f"{line.quantity:,.3f}",
-            f"{money_number(line.unit_rate):,}",
-            f"{money_number(line.amount):,}",
-        )
-    totals = bill.totals
-    table.add_section()
-    for label, amount in (
-        ("Subtotal", totals.subtotal),
-        (f"Overhead & profit {bill.overhead_profit_pct} %", totals.overhead_profit),
-        (f"VAT {bill.vat_pct} %", totals.tax),
-        ("Total", totals.total),
-    ):
-        table.add_row("", label, "", "", "", f"{money_number(amount):,}")
+    for name in HEADER:
+        table.add_column(name, justify="right" if name in _NUMBERS else "left")
+    rows = summary_rows(bill)
+    for position, row in enumerate(rows):
+        if position == len(bill.items):
+            table.add_section()
+        table.add_row(*_cells(row))
     console.print(table)
+    totals = bill.totals
     console.print(
         f"{summary.rows:,} rows: {summary.succeeded:,} estimated, {summary.failed:,} with errors; "
         f"length {totals.length_m:,.1f} m, area {totals.area_m2:,.1f} m2 -> {output}"

@@ -3,7 +3,8 @@
 Aggregated lines merge all features priced with the same item code at the same unit rate
 (a rate override makes a separate line). Per-feature lines and totals are kept as columns
 (integer minor units, float quantities) so a million features cost arrays, not objects;
-`feature_lines`, `to_dict` and `features_frame` turn them into `Decimal`s on demand.
+`feature_lines` and `to_dict` turn them into `Decimal`s on demand (and `app.io.rows` into
+columns).
 
 A feature's totals are computed from its own rounded lines, so the sum of per-feature totals
 may differ from the aggregated totals by rounding (a few minor units per line and feature).
@@ -19,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from app.estimate.localized import LocalizedText
 from app.estimate.money import from_minor
@@ -219,44 +219,6 @@ class BillOfMaterials:
         return json.dumps(
             self.to_dict(features=features), ensure_ascii=False, separators=(",", ":")
         )
-
-    def features_frame(self) -> pd.DataFrame:
-        """One row per feature with flat columns: measures, `<code>_<unit>` quantities,
-        `<code>_amount` amounts, then totals (money as `Decimal`, None where not priced).
-
-        Column names follow the project's CSV convention (`area_m2`, `ac_wc_t`).
-        """
-        n = len(self)
-        columns = self.features
-        frame: dict[str, Any] = {
-            "template": np.array([t.slug for t in self.templates], dtype=object)[columns.template]
-            if self.templates
-            else np.empty(0, dtype=object),
-            "length_m": columns.length_m,
-            "width_m": columns.width_m,
-            "area_m2": columns.area_m2,
-        }
-        codes = list(dict.fromkeys(line.code for line in self.items))
-        units = {line.code: line.unit for line in self.items}
-        quantities = {code: np.full(n, np.nan) for code in codes}
-        amounts = {code: np.full(n, -1, dtype=np.int64) for code in codes}
-        for block in self.blocks:
-            for j, line in enumerate(block.lines[:, 0]):
-                code = self.items[line].code
-                quantities[code][block.features] = block.quantities[j]
-                amounts[code][block.features] = block.amounts[j]
-        for code in codes:
-            frame[quantity_column(code, units[code])] = quantities[code]
-        for code in codes:
-            frame[amount_column(code)] = self._decimals(amounts[code])
-        for name in ("subtotal", "overhead_profit", "tax", "total"):
-            frame[name] = self._decimals(getattr(columns, name))
-        return pd.DataFrame(frame)
-
-    def _decimals(self, minor: MinorArray) -> npt.NDArray[np.object_]:
-        out = np.empty(minor.size, dtype=object)
-        out[:] = [None if value < 0 else self._money(value) for value in minor.tolist()]
-        return out
 
 
 def _snake(text: str) -> str:

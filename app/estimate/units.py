@@ -65,10 +65,11 @@ def canonical_unit(spelling: str) -> str:
     return _CANONICAL.get(key, spelling.strip())
 
 
-_WHOLE_UNITS = frozenset({"unit", "kg", "Ls"})
+QUANTITY_DECIMALS = {"m": 2, "m2": 2, "m3": 2, "t": 2, "L": 2, "kg": 0, "unit": 0, "Ls": 0}
 
 
-def bill_decimals(unit: str) -> int:
-    """Decimals a bill shows for a quantity in `unit` (canonical): whole pieces, kg and Ls,
-    2 decimals for everything measured (m3, t, m2, m, L), as RAB volumes are written."""
-    return 0 if unit in _WHOLE_UNITS else 2
+def quantity_decimals(unit: str) -> int:
+    """Decimals a bill states a quantity in: 2 for m, m2, m3, t and L (a centimetre, ten
+    kilograms, a centilitre are below what a site can measure), whole kilograms, pieces and
+    lump sums; 2 for a unit only the catalog knows."""
+    return QUANTITY_DECIMALS.get(canonical_unit(unit), 2)

@@ -1,27 +1,28 @@
-"""Flat feature tables written as GeoJSON, GeoPackage, GeoParquet or CSV.
+"""GIS outputs appended chunk by chunk: GeoJSON, GeoPackage, GeoParquet.
 
 GeoJSON follows RFC 7946 (lon/lat, right-hand rule, 7 decimals) through GDAL's own RFC 7946
-mode; GeoPackage gets a fixed layer name and EPSG:4326 so QGIS never has to guess; CSV carries
-the geometry as WKT in a `wkt` column, money as exact decimal text, and text neutralised
-against spreadsheet formula injection.
+mode; GeoPackage gets a fixed layer name and EPSG:4326 so QGIS never has to guess; GeoParquet
+1.1 carries WKB in OGC:CRS84. Money is written as numbers (`app.io.rows.money_as_numbers`):
+these are data for GIS tools, typed, and not neutralised for spreadsheets.
 """
 
 from __future__ import annotations
 
-from io import BytesIO, StringIO
+import json
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pyogrio
-import shapely
 
-from app.io.flat import money_as_numbers
-from app.io.safety import neutralise
+from app.io.csvout import CsvFormat
+from app.io.rows import OutputChunk, output_geometry, output_table
+
+if TYPE_CHECKING:
+    from app.io.writers import Outcome
 
 LAYER = "estimate"
-
 MEDIA_TYPES = {
     "geojson": "application/geo+json",
     "gpkg": "application/geopackage+sqlite3",
@@ -30,56 +31,76 @@ MEDIA_TYPES = {
 }
 
 
-def write_geojson(frame: gpd.GeoDataFrame, target: Path | BinaryIO, id_column: str) -> None:
-    """RFC 7946 FeatureCollection with `id_column` as each feature's `id`."""
-    pyogrio.write_dataframe(
-        money_as_numbers(frame),
-        target,
-        driver="GeoJSON",
-        layer=LAYER,
-        layer_options={"RFC7946": "YES", "WRITE_NAME": "NO", "ID_FIELD": id_column},
-    )
+class GdalSink:
+    """GeoJSON (RFC 7946) or GeoPackage (layer `estimate`, EPSG:4326), appended per chunk."""
+
+    def __init__(
+        self, path: Path, driver: str, wkt_column: str | None, errors_only: bool = False
+    ) -> None:
+        self.path = path
+        self.driver = driver
+        self.wkt_column = wkt_column
+        self.errors_only = errors_only
+        self.csv_format: CsvFormat | None = None
+        self._written = False
+        path.unlink(missing_ok=True)
+
+    def write(self, chunk: OutputChunk | None, encoded: tuple[bytes, bytes] | None) -> None:
+        """Append the chunk's features."""
+        assert chunk is not None
+        table = output_table(chunk, self.wkt_column, self.errors_only)
+        table = table.append_column("geometry", output_geometry(chunk, self.errors_only))
+        if table.num_rows:
+            self._write(table)
+
+    def _write(self, table: pa.Table) -> None:
+        """Create the layer with the first table, append the others."""
+        options = {"RFC7946": "YES", "WRITE_NAME": "NO"} if self.driver == "GeoJSON" else {}
+        pyogrio.write_arrow(
+            table,
+            self.path,
+            layer=LAYER,
+            driver=self.driver,
+            geometry_name="geometry",
+            geometry_type="Unknown",
+            crs="EPSG:4326",
+            append=self._written,
+            layer_options=None if self._written else options,
+        )
+        self._written = True
+
+    def close(self, outcome: Outcome) -> None:
+        """Nothing to finish; an empty result is still a valid, empty layer file."""
+        if not self._written:
+            self._write(pa.table({"geometry": pa.array([], pa.binary())}))
 
 
-def write_gpkg(frame: gpd.GeoDataFrame, target: Path | BinaryIO) -> None:
-    """GeoPackage with layer `estimate` in EPSG:4326."""
-    pyogrio.write_dataframe(
-        money_as_numbers(frame),
-        target,
-        driver="GPKG",
-        layer=LAYER,
-        layer_options={"GEOMETRY_NAME": "geom"},
-    )
+class ParquetSink:
+    """GeoParquet 1.1: WKB `geometry` in OGC:CRS84, written one row group per chunk."""
 
+    def __init__(self, path: Path, wkt_column: str | None, errors_only: bool = False) -> None:
+        self.path = path
+        self.wkt_column = wkt_column
+        self.errors_only = errors_only
+        self.csv_format: CsvFormat | None = None
+        self._writer: pq.ParquetWriter | None = None
 
-def write_parquet(frame: gpd.GeoDataFrame, target: Path | BinaryIO) -> None:
-    """GeoParquet (money as numbers: Parquet has no arbitrary-precision decimal per cell)."""
-    money_as_numbers(frame).to_parquet(target)
+    def write(self, chunk: OutputChunk | None, encoded: tuple[bytes, bytes] | None) -> None:
+        """Append one row group."""
+        assert chunk is not None
+        table = output_table(chunk, self.wkt_column, self.errors_only)
+        table = table.append_column("geometry", output_geometry(chunk, self.errors_only))
+        if self._writer is None:
+            geo = {
+                "version": "1.1.0",
+                "primary_column": "geometry",
+                "columns": {"geometry": {"encoding": "WKB", "geometry_types": []}},
+            }
+            schema = table.schema.with_metadata({b"geo": json.dumps(geo).encode()})
+            self._writer = pq.ParquetWriter(self.path, schema)
+        self._writer.write_table(table.replace_schema_metadata(self._writer.schema.metadata))
 
-
-def csv_frame(frame: gpd.GeoDataFrame) -> pd.DataFrame:
-    """The columns of a CSV: WKT geometry last, text neutralised, money as exact text."""
-    out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    for column in out.columns:
-        if out[column].dtype == object:
-            out[column] = out[column].map(neutralise)
-    out["wkt"] = shapely.to_wkt(frame.geometry.array, rounding_precision=7, trim=True)
-    return out
-
-
-def to_bytes(frame: gpd.GeoDataFrame, fmt: str, id_column: str = "index") -> bytes:
-    """The whole table in `fmt` (`geojson`, `gpkg`, `parquet` or `csv`)."""
-    if fmt == "csv":
-        text = StringIO()
-        csv_frame(frame).to_csv(text, index=False)
-        return text.getvalue().encode("utf-8")
-    buffer = BytesIO()
-    if fmt == "geojson":
-        write_geojson(frame, buffer, id_column)
-    elif fmt == "gpkg":
-        write_gpkg(frame, buffer)
-    elif fmt == "parquet":
-        write_parquet(frame, buffer)
-    else:
-        raise ValueError(f"unknown format {fmt!r}")
-    return buffer.getvalue()
+    def close(self, outcome: Outcome) -> None:
+        """Write the footer (an input without rows leaves no file)."""
+        if self._writer is not None:
+            self._writer.close()

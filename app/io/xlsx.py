@@ -1,180 +1,153 @@
-"""RAB-style Excel workbook: Summary, Items (per feature) and Assumptions sheets.
+"""RAB-style Excel workbook streamed to disk: Summary, Items and Assumptions sheets.
 
-Numbers are written as numbers with their unit in the header, money with the currency's
-decimals, and every text cell that came from a user or a data file is neutralised against
-formula injection.
+Summary is the bill of materials (`app.io.summary`), Items one row per feature or input row
+(the same columns as the CSV, without WKT: a cell holds 32,767 characters), Assumptions the
+catalog, percentages, row counts and every parameter of the templates the bill used. Numbers
+are numbers, money in currency units; every text cell goes through the formula guard
+(`app.io.safety`).
+openpyxl is imported when a workbook is asked for, so other outputs start without it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from io import BytesIO
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.worksheet.worksheet import Worksheet
-
 from app import __version__
-from app.io.flat import money_number
-from app.io.safety import neutralise
+from app.errors import InvalidInput, TooLarge
+from app.estimate.bom import BillOfMaterials
+from app.estimate.units import quantity_decimals
+from app.io.csvout import CsvFormat
+from app.io.rows import OutputChunk, money_number, output_table
+from app.io.safety import neutralise, neutralise_table
+from app.io.summary import HEADER, summary_rows
 
 if TYPE_CHECKING:
-    from app.estimate.catalogs import RateCatalog
-    from app.estimate.templates import Template
-    from app.pipeline import EstimateResult
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+    from app.io.writers import Outcome
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-BOLD = Font(bold=True)
+MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows a sheet, less the header
 
 
-def _cell(value: Any) -> Any:
-    return neutralise(money_number(value))
+def _cells(row: Iterable[Any]) -> list[Any]:
+    return [neutralise(money_number(value)) for value in row]
 
 
-def _write(sheet: Worksheet, rows: Iterable[Sequence[Any]], header: Sequence[str]) -> None:
-    sheet.append(list(header))
-    for cell in sheet[sheet.max_row]:
-        cell.font = BOLD
-    for row in rows:
-        sheet.append([_cell(value) for value in row])
+def _number_format(decimals: int) -> str:
+    return "#,##0" + ("." + "0" * decimals if decimals else "")
 
 
-def _money_format(exponent: int) -> str:
-    return "#,##0" + ("." + "0" * exponent if exponent else "")
+class XlsxSink:
+    """A write-only workbook: Items filled chunk by chunk, Summary and Assumptions at the end."""
 
+    def __init__(self, path: Path, wkt_column: str | None, errors_only: bool = False) -> None:
+        if errors_only:
+            raise InvalidInput("write the error file as CSV, GeoJSON or GeoPackage", field="errors")
+        from openpyxl import Workbook
+        from openpyxl.styles import Font
 
-def _format_columns(sheet: Worksheet, columns: dict[str, str]) -> None:
-    for letter, number_format in columns.items():
-        for cell in sheet[letter][1:]:
-            cell.number_format = number_format
-        sheet.column_dimensions[letter].width = 18
+        self.path = path
+        self.wkt_column = wkt_column
+        self.csv_format: CsvFormat | None = None
+        self.book = Workbook(write_only=True)
+        self.summary_sheet: WriteOnlyWorksheet = self.book.create_sheet("Summary")
+        self.items: WriteOnlyWorksheet = self.book.create_sheet("Items")
+        self._count = 0
+        self._bold = Font(bold=True)
 
+    def _header(self, sheet: WriteOnlyWorksheet, names: Sequence[str]) -> None:
+        from openpyxl.cell import WriteOnlyCell
 
-def _summary(sheet: Worksheet, result: EstimateResult) -> None:
-    bill = result.bill
-    items = [
-        (
-            position,
-            line.code,
-            line.description.en,
-            line.description.id,
-            line.unit,
-            line.quantity,
-            line.unit_rate,
-            line.amount,
-        )
-        for position, line in enumerate(bill.items, start=1)
-    ]
-    header = ["No", "Code", "Description", "Uraian", "Unit", "Quantity", "Unit rate", "Amount"]
-    _write(sheet, items, header)
-    totals = bill.totals
-    op, vat = bill.overhead_profit_pct, bill.vat_pct
-    for label, amount in (
-        ("Subtotal / Jumlah", totals.subtotal),
-        (f"Overhead & profit {op} %", totals.overhead_profit),
-        (f"VAT / PPN {vat} %", totals.tax),
-        (f"Total ({bill.currency})", totals.total),
-    ):
-        sheet.append([None, None, label, None, None, None, None, _cell(amount)])
-        sheet.cell(sheet.max_row, 3).font = BOLD
-    money = _money_format(bill.currency_exponent)
-    _format_columns(sheet, {"F": "#,##0.000", "G": money, "H": money})
-    sheet.column_dimensions["C"].width = 40
-    sheet.column_dimensions["D"].width = 40
+        cells = []
+        for name in _cells(names):
+            cell = WriteOnlyCell(sheet, value=name)
+            cell.font = self._bold
+            cells.append(cell)
+        sheet.append(cells)
 
-
-def _items(sheet: Worksheet, result: EstimateResult) -> None:
-    bill = result.bill
-    rows = []
-    for index in range(len(bill)):
-        template = bill.templates[bill.features.template[index]].slug
-        for line in bill.feature_lines(index):
-            rows.append(
-                (
-                    index,
-                    result.plan.names[index],
-                    template,
-                    line.code,
-                    line.description.en,
-                    line.unit,
-                    line.quantity,
-                    line.unit_rate,
-                    line.amount,
-                )
+    def write(self, chunk: OutputChunk | None, encoded: tuple[bytes, bytes] | None) -> None:
+        """Append the chunk's rows to the Items sheet."""
+        assert chunk is not None
+        table = neutralise_table(output_table(chunk, self.wkt_column, errors_only=False))
+        if self._count == 0:
+            self._header(self.items, table.column_names)
+        self._count += table.num_rows
+        if self._count > MAX_ROWS:
+            raise TooLarge(
+                f"more than {MAX_ROWS:,} rows do not fit in an Excel sheet; write CSV, "
+                "GeoPackage or GeoParquet",
+                field="output",
             )
-    header = [
-        "Feature",
-        "Name",
-        "Template",
-        "Code",
-        "Description",
-        "Unit",
-        "Quantity",
-        "Unit rate",
-        "Amount",
-    ]
-    _write(sheet, rows, header)
-    money = _money_format(bill.currency_exponent)
-    _format_columns(sheet, {"G": "#,##0.000", "H": money, "I": money})
+        columns = [column.to_pylist() for column in table.columns]
+        for row in zip(*columns, strict=True):
+            self.items.append(list(row))
 
+    def _summary(self, bill: BillOfMaterials) -> None:
+        """The bill: quantities with their unit's decimals, money with the currency's."""
+        from openpyxl.cell import WriteOnlyCell
 
-def _assumptions(
-    sheet: Worksheet,
-    result: EstimateResult,
-    templates: Sequence[Template],
-    catalog: RateCatalog,
-    generated_at: datetime,
-) -> None:
-    general: list[Sequence[Any]] = [
-        ("Service", "Takeoff", __version__),
-        ("Generated (UTC)", generated_at.isoformat(timespec="seconds"), None),
-        ("Catalog", catalog.slug, catalog.version),
-        ("Catalog label", catalog.label, None),
-        ("Catalog source", catalog.provenance, None),
-        ("Catalog valid from", catalog.valid_from.isoformat(), None),
-        ("Currency", catalog.currency, None),
-        ("Overhead & profit %", result.bill.overhead_profit_pct, None),
-        ("VAT %", result.bill.vat_pct, None),
-        ("Features", len(result.bill), None),
-    ]
-    _write(sheet, general, ["Assumption", "Value", "Version"])
-    sheet.append([])
-    layers: list[Sequence[Any]] = []
-    for template in templates:
-        layers.append((template.slug, template.version, "default width", template.default_width_m))
-        for item in template.items:
-            parameters = item.model_dump(mode="json", exclude={"code", "sources"})
-            for name, value in parameters.items():
-                parameter = f"{item.code} {name}"
-                source = item.sources.get(name)
-                layers.append((template.slug, template.version, parameter, value, source))
-    _write(sheet, layers, ["Template", "Version", "Parameter", "Value", "Source"])
-    for letter, width in (("A", 24), ("B", 40), ("C", 28), ("E", 60)):
-        sheet.column_dimensions[letter].width = width
+        sheet = self.summary_sheet
+        for letter, width in (("C", 40), ("D", 40), ("F", 14), ("G", 16), ("H", 18)):
+            sheet.column_dimensions[letter].width = width
+        self._header(sheet, HEADER)
+        money = _number_format(bill.currency_exponent)
+        for row in summary_rows(bill):
+            unit = row[4]
+            formats = {6: money, 7: money}
+            if unit is not None:
+                formats[5] = _number_format(quantity_decimals(unit))
+            cells: list[Any] = []
+            for position, value in enumerate(_cells(row)):
+                cell = WriteOnlyCell(sheet, value=value)
+                if position in formats:
+                    cell.number_format = formats[position]
+                cells.append(cell)
+            sheet.append(cells)
 
-
-def estimate_workbook(
-    result: EstimateResult,
-    templates: Sequence[Template],
-    catalog: RateCatalog,
-    generated_at: datetime | None = None,
-) -> bytes:
-    """The workbook as bytes."""
-    book = Workbook()
-    summary = book.active
-    assert summary is not None
-    summary.title = "Summary"
-    _summary(summary, result)
-    _items(book.create_sheet("Items"), result)
-    _assumptions(
-        book.create_sheet("Assumptions"),
-        result,
-        templates,
-        catalog,
-        generated_at or datetime.now(UTC),
-    )
-    buffer = BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    def close(self, outcome: Outcome) -> None:
+        """Write the Summary and Assumptions sheets and save."""
+        bill = outcome.bill
+        assert bill is not None and outcome.catalog is not None
+        self._summary(bill)
+        catalog = outcome.catalog
+        sheet = self.book.create_sheet("Assumptions")
+        self._header(sheet, ["Assumption", "Value", "Version"])
+        general: list[Sequence[Any]] = [
+            ("Service", "Takeoff", __version__),
+            ("Generated (UTC)", datetime.now(UTC).isoformat(timespec="seconds"), None),
+            ("Catalog", catalog.slug, catalog.version),
+            ("Catalog label", catalog.label, None),
+            ("Catalog source", catalog.provenance, None),
+            ("Catalog valid from", catalog.valid_from.isoformat(), None),
+            ("Currency", catalog.currency, None),
+            ("Overhead & profit %", bill.overhead_profit_pct, None),
+            ("VAT %", bill.vat_pct, None),
+            ("Rows", outcome.rows, None),
+            ("Rows estimated", outcome.rows - outcome.failed, None),
+            ("Rows with errors", outcome.failed, None),
+        ]
+        for fact in general:
+            sheet.append(_cells(fact))
+        sheet.append([])
+        self._header(sheet, ["Template", "Version", "Parameter", "Value", "Source"])
+        used = {(ref.slug, ref.version) for ref in bill.templates}
+        templates = [t for t in outcome.templates if (t.slug, t.version) in used]
+        for template in sorted(templates, key=lambda t: t.slug):
+            sheet.append(
+                _cells((template.slug, template.version, "default width", template.default_width_m))
+            )
+            for item in template.items:
+                parameters = item.model_dump(
+                    mode="json", exclude={"code", "sources"}, exclude_none=True
+                )
+                for name, value in parameters.items():
+                    source = item.sources.get(name)
+                    parameter = f"{item.code} {name}"
+                    sheet.append(
+                        _cells((template.slug, template.version, parameter, value, source))
+                    )
+        self.book.save(self.path)

@@ -8,12 +8,16 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.batch.runner import BatchSummary
 from app.errors import InvalidInput
 from app.io import vector, xlsx
-from app.io.flat import flat_frame
+from app.io.rows import estimate_rows
+from app.io.writers import write_file
+from app.resolve import item_codes
 from app.routes.params import negotiate
 from app.routes.responses import MediaType
 from app.service import EstimateRun
+from app.store.repository import Repository
 
 
 class EstimateFormat(StrEnum):
@@ -58,17 +62,35 @@ def _download(content: bytes, media_type: str, filename: str) -> Response:
     )
 
 
+def estimate_file(repository: Repository, run: EstimateRun, fmt: str) -> bytes:
+    """The estimate as one chunk of rows, written as a batch writes it: the same columns
+    (items of every template its features may name, as a batch with a `template` column)
+    and the same workbook."""
+    result = run.result
+    own_templates = any("template" in row for row in result.features.properties)
+    codes = item_codes(repository, [result.options.template], own_templates)
+    codes += [item.code for template in run.templates for item in template.items]
+    priced = [code for code in dict.fromkeys(codes) if code in run.catalog.items]
+    chunk = estimate_rows(result, priced, run.catalog)
+    outcome = BatchSummary(
+        rows=len(result.bill), bill=result.bill, templates=run.templates, catalog=run.catalog
+    )
+    return write_file(chunk, outcome, fmt)
+
+
 def estimate_response(
-    run: EstimateRun, answer: dict[str, Any], output: EstimateFormat, filename: str
+    repository: Repository,
+    run: EstimateRun,
+    answer: dict[str, Any],
+    output: EstimateFormat,
+    filename: str,
 ) -> Response:
     """The response body for `output`; `answer` is the JSON form."""
     if output == EstimateFormat.json:
         return JSONResponse(answer)
+    content = estimate_file(repository, run, output.value)
     if output == EstimateFormat.xlsx:
-        content = xlsx.estimate_workbook(run.result, run.templates, run.catalog)
         return _download(content, xlsx.MEDIA_TYPE, f"{filename}.xlsx")
-    frame = flat_frame(run.result)
-    content = vector.to_bytes(frame, output.value)
     media_type = vector.MEDIA_TYPES[output.value]
     if output == EstimateFormat.geojson:
         return Response(content, media_type=media_type)

@@ -81,7 +81,7 @@ def create_estimate(
         saved = save_estimate(repository, run, body, query, owner)
         answer = {"id": saved.id, **answer}
         status = 201
-    response = estimate_response(run, answer, output, filename="estimate")
+    response = estimate_response(repository, run, answer, output, filename="estimate")
     response.status_code = status
     if save:
         response.headers["Location"] = str(
@@ -113,7 +113,7 @@ def get_estimate(
     if output == EstimateFormat.json:
         return JSONResponse(answer)
     run = rerun_saved(repository, settings, saved)
-    return estimate_response(run, answer, output, filename=f"estimate-{saved.id}")
+    return estimate_response(repository, run, answer, output, filename=f"estimate-{saved.id}")
 
 
 @router.delete(

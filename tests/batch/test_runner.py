@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pytest
 
 from app.batch.mapping import WidthRule, load_template_map
@@ -12,9 +14,13 @@ from app.batch.runner import BatchOptions, BatchRunner
 from app.batch.work import OutputChunk
 from app.errors import InvalidInput
 from app.estimate import Measures, price_bill
+from app.geo.measure import measure
+from app.geo.parse import parse_wkt
 from app.io.csvin import sniff_csv
 from app.io.sources import open_source
 from app.pipeline import EstimateOptions
+
+TEXT = pacsv.ConvertOptions(column_types={"width_m": pa.string(), "wkt": pa.string()})
 
 
 class _Collect:
@@ -70,8 +76,12 @@ def test_the_batch_bill_is_priced_on_quantities_summed_over_chunks(
     assert len(sink.chunks) > 5
     assert summary.rows == 3000 and summary.failed == 0
     results = [chunk.results for chunk in sink.chunks]
-    length = np.concatenate([r.column("length_m").to_numpy() for r in results])
-    width = np.concatenate([r.column("mean_width_m").to_numpy() for r in results])
+    # the measures at full precision (the written columns carry the bill's 2 decimals)
+    rows = pacsv.read_csv(tmp_path / "lines.csv", convert_options=TEXT)
+    widths = np.asarray(rows.column("width_m").to_pylist(), dtype=float)
+    measured = measure(parse_wkt(rows.column("wkt")).geometries, widths, True)
+    length = measured.length_m
+    width = measured.area_m2 / measured.length_m
     used = np.concatenate(
         [r.column("template_result").to_numpy(zero_copy_only=False) for r in results]
     )

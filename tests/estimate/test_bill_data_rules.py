@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from app.errors import InvalidParameter, UnitMismatch
 from app.estimate import Measures, Overrides, RateCatalog, Template, price_bill
-from app.estimate.units import bill_decimals
+from app.estimate.units import quantity_decimals
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -216,8 +216,8 @@ def test_u_ditch_is_an_option_of_the_local_road(templates, catalogs):
     ("unit", "decimals"),
     [("m3", 2), ("t", 2), ("m2", 2), ("m", 2), ("L", 2), ("unit", 0), ("kg", 0), ("Ls", 0)],
 )
-def test_bill_decimals(unit, decimals):
-    assert bill_decimals(unit) == decimals
+def test_quantity_decimals(unit, decimals):
+    assert quantity_decimals(unit) == decimals
 
 
 def test_osm_classes_get_a_structure_that_fits(templates):

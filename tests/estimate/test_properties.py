@@ -213,50 +213,6 @@ def test_every_shipped_template_prices_against_the_shipped_catalogs(templates, c
         assert bill.totals.total > bill.totals.subtotal
 
 
-def test_features_frame_has_flat_columns_with_units(templates, catalogs):
-    bill = price_bill(
-        Measures.from_columns([100.0, 50.0]),
-        ["neighbourhood-rigid", "asphalt-overlay"],
-        templates=templates,
-        catalog=catalogs["tangerang-sample"],
-    )
-    frame = bill.features_frame()
-    assert list(frame.columns) == [
-        "template",
-        "length_m",
-        "width_m",
-        "area_m2",
-        "subgrade_prep_m2",
-        "sand_bed_m3",
-        "plastic_sheet_m2",
-        "conc_fc20_m3",
-        "sawn_joint_m",
-        "formwork_m2",
-        "long_joint_m",
-        "tie_bar_kg",
-        "tack_coat_l",
-        "ac_wc_t",
-        "subgrade_prep_amount",
-        "sand_bed_amount",
-        "plastic_sheet_amount",
-        "conc_fc20_amount",
-        "sawn_joint_amount",
-        "formwork_amount",
-        "long_joint_amount",
-        "tie_bar_amount",
-        "tack_coat_amount",
-        "ac_wc_amount",
-        "subtotal",
-        "overhead_profit",
-        "tax",
-        "total",
-    ]
-    assert frame["template"].tolist() == ["neighbourhood-rigid", "asphalt-overlay"]
-    assert np.isnan(frame.loc[0, "ac_wc_t"])
-    assert frame.loc[0, "ac_wc_amount"] is None
-    assert frame.loc[0, "total"] == bill.feature_totals(0).total
-
-
 def test_an_empty_batch_gives_an_empty_bill(templates, catalogs):
     bill = price_bill(
         Measures.from_columns([]),
@@ -266,4 +222,4 @@ def test_an_empty_batch_gives_an_empty_bill(templates, catalogs):
     )
     assert bill.items == ()
     assert bill.totals.total == Decimal(0)
-    assert len(bill.features_frame()) == 0
+    assert len(bill) == 0
