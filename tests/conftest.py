@@ -148,6 +148,12 @@ def client(
         yield app_client
 
 
+def store_env(client: TestClient) -> dict[str, str | None]:
+    """`TAKEOFF_*` settings (for `run_takeoff`) of the store the in-process app uses."""
+    store: StoreSettings = client.app.state.settings.store  # type: ignore[attr-defined]
+    return {"data_dir": str(store.data_dir), "database_url": store.database_url}
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The shipped data folder."""

@@ -80,13 +80,17 @@ def _print_summary(summary: BatchSummary, output: Path, errors: Path | None) -> 
         title=f"Bill of materials ({bill.currency}, "
         f"catalog {bill.catalog.slug} v{bill.catalog.version})"
     )
-    for name in HEADER:
-        table.add_column(name, justify="right" if name in _NUMBERS else "left")
-    rows = summary_rows(bill)
+    rows = [_cells(row) for row in summary_rows(bill)]
+    for column, name in enumerate(HEADER):
+        if name in _NUMBERS:  # numbers are never cut or wrapped; descriptions wrap instead
+            widest = max((row[column].cell_len for row in rows), default=0)
+            table.add_column(name, justify="right", no_wrap=True, min_width=widest)
+        else:
+            table.add_column(name, justify="left")
     for position, row in enumerate(rows):
         if position == len(bill.items):
             table.add_section()
-        table.add_row(*_cells(row))
+        table.add_row(*row)
     console.print(table)
     totals = bill.totals
     console.print(

@@ -15,14 +15,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pytest
+from fastapi.testclient import TestClient
 
 from app.io.safety import neutralise, neutralise_column, neutralise_table
-from tests.live import LiveServer, run_takeoff
+from tests.conftest import store_env
+from tests.live import run_takeoff
 
 RISKY = ["=1+1", '=HYPERLINK("http://x","y")', "+1+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1"]
 HARMLESS = ["-5", "+1.5", "12", "-0,5", "Jalan Mawar", "a=b", ""]
@@ -136,20 +137,20 @@ def _check(columns: dict[str, list[Any]], wkt: bool) -> None:
         assert all(text.startswith("LINESTRING (106.63") for text in columns["wkt"][:count])
 
 
-def test_post_estimates_guards_csv_and_xlsx(server: LiveServer) -> None:
-    url = server.url + "/estimates"
-    as_csv = httpx.post(url, params={"f": "csv"}, json=_body(), timeout=60)
+def test_post_estimates_guards_csv_and_xlsx(client: TestClient) -> None:
+    url = "/estimates"
+    as_csv = client.post(url, params={"f": "csv"}, json=_body(), timeout=60)
     assert as_csv.status_code == 200, as_csv.text
     _check(_csv_columns(as_csv.content), wkt=True)
-    as_xlsx = httpx.post(url, params={"f": "xlsx"}, json=_body(), timeout=60)
+    as_xlsx = client.post(url, params={"f": "xlsx"}, json=_body(), timeout=60)
     assert as_xlsx.status_code == 200, as_xlsx.text
     _check(_items_columns(as_xlsx.content), wkt=False)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_post_batch_guards_every_cell_and_the_wkt_it_echoes(server: LiveServer, fmt: str) -> None:
-    response = httpx.post(
-        server.url + "/batch",
+def test_post_batch_guards_every_cell_and_the_wkt_it_echoes(client: TestClient, fmt: str) -> None:
+    response = client.post(
+        "/batch",
         params={"f": fmt},
         files={"file": ("roads.csv", _upload(), "text/csv")},
         timeout=60,
@@ -164,10 +165,10 @@ def test_post_batch_guards_every_cell_and_the_wkt_it_echoes(server: LiveServer, 
         _check(_items_columns(response.content), wkt=False)
 
 
-def test_post_batch_guards_a_geojson_upload(server: LiveServer) -> None:
+def test_post_batch_guards_a_geojson_upload(client: TestClient) -> None:
     upload = json.dumps(_body()).encode("utf-8")
-    response = httpx.post(
-        server.url + "/batch",
+    response = client.post(
+        "/batch",
         files={"file": ("roads.geojson", upload, "application/geo+json")},
         timeout=60,
     )
@@ -175,13 +176,13 @@ def test_post_batch_guards_a_geojson_upload(server: LiveServer) -> None:
     _check(_csv_columns(response.content), wkt=True)
 
 
-def test_the_cli_guards_csv_xlsx_and_the_error_file(server: LiveServer, tmp_path: Path) -> None:
+def test_the_cli_guards_csv_xlsx_and_the_error_file(client: TestClient, tmp_path: Path) -> None:
     source = tmp_path / "roads.csv"
     source.write_bytes(_upload())
     for suffix in ("csv", "xlsx"):
         out, errors = tmp_path / f"out.{suffix}", tmp_path / "failed.csv"
         run = run_takeoff(
-            "estimate", str(source), "-o", str(out), "--errors", str(errors), **server.settings
+            "estimate", str(source), "-o", str(out), "--errors", str(errors), **store_env(client)
         )
         assert run.returncode == 0, run.stderr
         if suffix == "csv":

@@ -16,12 +16,13 @@ import random
 from pathlib import Path
 from typing import Any
 
-import httpx
 import openpyxl
 import pytest
 import shapely
+from fastapi.testclient import TestClient
 
-from tests.live import LiveServer, run_takeoff
+from tests.conftest import store_env
+from tests.live import run_takeoff
 
 COUNT = 500
 TEMPLATES = [None, "local-flexible", "neighbourhood-rigid", "asphalt-overlay", "collector-rigid"]
@@ -116,7 +117,7 @@ def _without(rows: list[tuple[Any, ...]], names: set[str]) -> list[tuple[Any, ..
 
 
 @pytest.fixture(scope="module")
-def outputs(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def outputs(client: TestClient, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Every route's CSV and workbook for the same features."""
     features = _features()
     body = {"type": "FeatureCollection", "features": features}
@@ -125,11 +126,11 @@ def outputs(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> dic
     (folder / "roads.csv").write_bytes(upload)
     out: dict[str, Any] = {}
     for fmt in ("csv", "xlsx"):
-        answer = httpx.post(server.url + "/estimates", params={"f": fmt}, json=body, timeout=120)
+        answer = client.post("/estimates", params={"f": fmt}, json=body, timeout=120)
         assert answer.status_code == 200, answer.text
         out[f"estimates.{fmt}"] = answer.content
-        batch = httpx.post(
-            server.url + "/batch",
+        batch = client.post(
+            "/batch",
             params={"f": fmt},
             files={"file": ("roads.csv", upload, "text/csv")},
             timeout=120,
@@ -139,11 +140,11 @@ def outputs(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> dic
         out[f"batch.{fmt}"] = batch.content
         target = folder / f"cli.{fmt}"
         run = run_takeoff(
-            "estimate", str(folder / "roads.csv"), "-o", str(target), **server.settings
+            "estimate", str(folder / "roads.csv"), "-o", str(target), **store_env(client)
         )
         assert run.returncode == 0, run.stderr
         out[f"cli.{fmt}"] = target.read_bytes()
-    out["json"] = httpx.post(server.url + "/estimates", json=body, timeout=120).json()
+    out["json"] = client.post("/estimates", json=body, timeout=120).json()
     return out
 
 
