@@ -182,9 +182,11 @@ def _first_listed(
     areas: dict[tuple[int, int], float] = {}
     found: list[Overlap] = []
     has_partners = np.diff(partner_start) > 0
-    for first in np.flatnonzero((copies.codes >= 0) & has_partners[copies.codes]).tolist():
+    drawn = np.flatnonzero(copies.codes >= 0)
+    for first in drawn[has_partners[copies.codes[drawn]]].tolist():
         group = int(copies.codes[first])
         partners = target[partner_start[group] : partner_start[group + 1]]
+        work -= partners.size
         others = np.concatenate(
             [by_group[member_start[p] : member_start[p + 1]] for p in partners.tolist()]
         )
