@@ -39,6 +39,10 @@ more than a sliver: how overlapping pairs are told apart from pairs that only sh
 without measuring each shared area. A tolerance for telling, never a measure."""
 
 _PAIRS_PER_BLOCK = 1_000_000
+_MIN_BLOCK = 16
+
+_MEASURE_COST = 20
+"""Measuring a pair's shared area costs about as much as testing this many pairs."""
 
 IndexArray = npt.NDArray[np.intp]
 
@@ -133,7 +137,7 @@ def _tested_pairs(shrunk: GeometryArray, sizes: IndexArray, checks: int) -> _Tes
     start = 0
     while start < len(shrunk):
         # a block of about as many pairs as are left to test, if every surface met all others
-        step = max(1, min(_PAIRS_PER_BLOCK, left + 1) // len(shrunk))
+        step = max(_MIN_BLOCK, min(_PAIRS_PER_BLOCK, left + 1) // len(shrunk))
         a, b = _later_pairs(tree, shrunk, start, step)
         start += step
         if a.size > left:
@@ -184,6 +188,8 @@ def _first_listed(
     has_partners = np.diff(partner_start) > 0
     drawn = np.flatnonzero(copies.codes >= 0)
     for first in drawn[has_partners[copies.codes[drawn]]].tolist():
+        if len(found) == listed or work <= 0:
+            break
         group = int(copies.codes[first])
         partners = target[partner_start[group] : partner_start[group + 1]]
         work -= partners.size
@@ -203,10 +209,6 @@ def _first_listed(
             if areas[key] > MIN_OVERLAP_M2:
                 found.append(Overlap(first, second, areas[key]))
     return found
-
-
-_MEASURE_COST = 20
-"""Measuring a pair's shared area costs about as much as testing this many pairs."""
 
 
 def _box_pairs(boxes: FloatArray) -> int:

@@ -21,6 +21,7 @@ def test_pairs_past_the_list_are_counted_and_shared_edges_are_not_overlaps(
     monkeypatch: pytest.MonkeyPatch, pairs_per_block: int
 ) -> None:
     monkeypatch.setattr(overlap, "_PAIRS_PER_BLOCK", pairs_per_block)
+    monkeypatch.setattr(overlap, "_MIN_BLOCK", 1)
     road = _box(106.6000, 106.6010)
     other = _box(106.7000, 106.7010)
     # ten boxes side by side: each shares an edge with the next, no area
