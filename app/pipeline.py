@@ -32,7 +32,13 @@ from app.estimate.templates import Template
 from app.geo.arrays import GeometryArray
 from app.geo.footprint import footprints
 from app.geo.measure import Measurements, measure
-from app.geo.overlap import MIN_OVERLAP_M2, OverlapReport, PavedSurfaces, find_overlaps
+from app.geo.overlap import (
+    MAX_OVERLAP_CHECKS,
+    MIN_OVERLAP_M2,
+    OverlapReport,
+    PavedSurfaces,
+    find_overlaps,
+)
 from app.geo.parse import ParsedFeatures
 
 OVERRIDE_PROPERTIES = tuple(name for name in Overrides.model_fields if name != "width_m")
@@ -51,6 +57,10 @@ class EstimateOptions:
     dissolve: bool = False
     overrides: Overrides = field(default_factory=Overrides)
     check_overlaps: bool = True
+    max_overlap_checks: int = MAX_OVERLAP_CHECKS
+    max_dissolve_pairs: int | None = None
+    """Pairs of distinct overlapping features one call takes apart for `dissolve` (None: any;
+    a batch feeds its own `PavedSurfaces`)."""
 
 
 @dataclass(frozen=True)
@@ -349,7 +359,9 @@ def measure_features(
         else np.full(len(geometries), None, dtype=object)
     )
     warnings = (
-        overlap_warnings(find_overlaps(surfaces), options.dissolve)
+        overlap_warnings(
+            find_overlaps(surfaces, checks=options.max_overlap_checks), options.dissolve
+        )
         if options.check_overlaps
         else []
     )
@@ -410,7 +422,8 @@ def estimate_chunk(
     _place(priced.problems, rows, problems)
     which, bill = priced.priced, priced.bill
     if options.dissolve and which.size:
-        before = (paved or PavedSurfaces()).pave(measured.surfaces[which])
+        paved = paved or PavedSurfaces(max_pairs=options.max_dissolve_pairs)
+        before = paved.pave(measured.surfaces[which])
         notes = measured.measurements.warnings
         for position in np.flatnonzero(before > MIN_OVERLAP_M2).tolist():
             notes[int(which[position])].append(
@@ -500,7 +513,8 @@ def estimate_features(
 
 
 def overlap_warnings(report: OverlapReport, dissolve: bool) -> list[str]:
-    """One warning per listed pair, then one line for the pairs past them."""
+    """One warning per listed pair, then one line for the pairs past them: exact counts when
+    every pair was told apart, else the range the report is sure of."""
     effect = (
         "paved once (dissolve)"
         if dissolve
@@ -511,10 +525,16 @@ def overlap_warnings(report: OverlapReport, dissolve: bool) -> list[str]:
         f"{effect}"
         for overlap in report.listed
     ]
-    if report.pairs > len(report.listed):
+    if report.exact and report.pairs > len(report.listed):
         warnings.append(
             f"{report.features:,} features overlap others; {report.pairs:,} pairs in all "
             f"(the first {len(report.listed)} listed one by one); {effect}"
+        )
+    elif not report.exact:
+        warnings.append(
+            f"at least {report.features:,} features overlap others; at least "
+            f"{report.pairs:,} pairs, and up to {report.most_pairs:,} by bounding box, not "
+            f"all checked one by one ({len(report.listed)} listed one by one); {effect}"
         )
     return warnings
 

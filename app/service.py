@@ -76,6 +76,12 @@ def run_estimate(
             f"{len(features.properties)} features in one request; the limit is "
             f"{settings.limits.max_features} (send larger batches to POST /batch)"
         )
+    vertices = int(shapely.get_num_coordinates(features.geometries).sum())
+    if vertices > settings.limits.max_request_vertices:
+        raise TooLarge(
+            f"{vertices:,} vertices in one request; the limit is "
+            f"{settings.limits.max_request_vertices:,} (send larger batches to POST /batch)"
+        )
     validate(features, max_vertices=settings.limits.max_vertices)
     options = EstimateOptions(
         template=query.template,
@@ -83,6 +89,8 @@ def run_estimate(
         width_m=query.width_m,
         dissolve=query.dissolve,
         overrides=read_overrides(body.get("overrides") or {}, prefix=("overrides",)),
+        max_overlap_checks=settings.limits.max_overlap_checks,
+        max_dissolve_pairs=settings.limits.max_dissolve_pairs,
     )
     plan = plan_features(features, options)
     templates = resolve_templates(repository, plan.templates, pins)

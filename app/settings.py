@@ -110,6 +110,23 @@ class LimitSettings(BaseSettings):
 
     max_vertices: int = Field(default=100_000, gt=0, description="Per geometry.")
     max_features: int = Field(default=10_000, gt=0, description="Per synchronous request.")
+    max_request_vertices: int = Field(
+        default=1_000_000,
+        gt=0,
+        description="Vertices of all geometries in one synchronous request; more go to /batch.",
+    )
+    max_overlap_checks: int = Field(
+        default=100_000,
+        gt=0,
+        description="Pairs of distinct surfaces one request tests for overlap; past them "
+        "the overlap warning gives a range counted by bounding box.",
+    )
+    max_dissolve_pairs: int = Field(
+        default=20_000,
+        gt=0,
+        description="Pairs of distinct features whose surfaces meet (by bounding box) that one "
+        "request with dissolve=true takes apart; more go to /batch.",
+    )
     items_default_limit: int = Field(default=100, gt=0)
     items_max_limit: int = Field(default=1_000, gt=0)
     async_batch_rows: int = Field(default=5_000, gt=0)
