@@ -8,9 +8,9 @@ import shapely
 
 from app.errors import InvalidParameter
 from app.geo.centerline import medial_axes
-from app.geo.strip import strip_lengths
 from app.geo.footprint import footprints
 from app.geo.measure import geodesic_areas, geodesic_lengths, measure
+from app.geo.strip import strip_lengths
 
 WIDTH = 6.0
 
