@@ -35,8 +35,9 @@ GEOD = Geod(ellps="WGS84")
 SHORT_SEGMENT_MAX_M = 2_000.0
 SHORT_SEGMENT_MAX_DLAMBDA = 0.01
 
-_LINE_TYPES = (shapely.GeometryType.LINESTRING, shapely.GeometryType.LINEARRING)
-_POLYGON = shapely.GeometryType.POLYGON
+_LINE_TYPES = (int(shapely.GeometryType.LINESTRING), int(shapely.GeometryType.LINEARRING))
+_POLYGON = int(shapely.GeometryType.POLYGON)
+_POLYGONS = (_POLYGON, int(shapely.GeometryType.MULTIPOLYGON))
 
 
 def _paths(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.intp]]:
@@ -44,6 +45,9 @@ def _paths(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.
     types = shapely.get_type_id(geoms)
     if is_type(types, _LINE_TYPES).all():
         return geoms, np.arange(len(geoms))
+    if (types == _POLYGON).all():
+        rings, owner = shapely.get_rings(geoms, return_index=True)
+        return rings, owner
     parts, part_owner = shapely.get_parts(geoms, return_index=True)
     part_types = shapely.get_type_id(parts)
     is_polygon = part_types == _POLYGON
@@ -292,7 +296,7 @@ def measure(
     widths = _widths(width_m, count)
     explicit = np.broadcast_to(np.asarray(width_explicit, dtype=bool), (count,))
     types = shapely.get_type_id(geoms)
-    polygon = is_type(types, (_POLYGON, shapely.GeometryType.MULTIPOLYGON))
+    polygon = is_type(types, _POLYGONS)
     warnings: list[list[str]] = [[] for _ in range(count)]
 
     bad_width = ~(widths > 0) & (~polygon | explicit)  # also catches NaN
@@ -319,12 +323,10 @@ def measure(
     method[by_width] = AREA_OVER_WIDTH
     by_shape = np.flatnonzero(polygon & ~sent & ~explicit)
     if len(by_shape):
-        sides = long_sides(geoms[by_shape])
-        strips = ~shapely.is_missing(sides)
-        rows = by_shape[strips]
-        length[rows] = geodesic_lengths(sides[strips]) / 2.0
-        method[rows] = STRIP
-        rows = by_shape[~strips]
+        strips, sides = long_sides(geoms[by_shape])
+        length[by_shape[strips]] = geodesic_lengths(sides).reshape(-1, 2).mean(axis=1)
+        method[by_shape[strips]] = STRIP
+        rows = np.delete(by_shape, strips)
         if len(rows):
             length[rows] = geodesic_lengths(medial_axes(geoms[rows]))
             method[rows] = MEDIAL_AXIS

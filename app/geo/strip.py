@@ -114,26 +114,33 @@ def _side_chains(ring: FloatArray) -> tuple[NDArray[np.intp], NDArray[np.intp]] 
     return keep[one], keep[two]
 
 
-def long_sides(polygons: Any) -> GeometryArray:
-    """The two long sides of each polygon that is a strip, as a MultiLineString in EPSG:4326
-    (vertices as given, for geodesic measuring); None for every polygon that is not a strip."""
+def long_sides(polygons: Any) -> tuple[NDArray[np.intp], GeometryArray]:
+    """Which polygons are strips, and their two long sides.
+
+    Returns the indices of the strips and, for each in that order, its two sides as
+    LineStrings in EPSG:4326 (vertices as given, for geodesic measuring): side k of strip i
+    is `sides[2 * i + k]`.
+    """
     polygons = as_geometry_array(polygons)
-    out = np.full(len(polygons), None, dtype=object)
-    simple = (shapely.get_type_id(polygons) == shapely.GeometryType.POLYGON) & (
+    simple = (shapely.get_type_id(polygons) == int(shapely.GeometryType.POLYGON)) & (
         shapely.get_num_interior_rings(polygons) == 0
     )
     rows = np.flatnonzero(simple)
-    if len(rows) == 0:
-        return out
     rings = shapely.get_exterior_ring(polygons[rows])
     lonlat, owner = shapely.get_coordinates(rings, return_index=True)
     metres = local_coordinates(lonlat, owner, origins(rings))
     bounds = np.searchsorted(owner, np.arange(len(rows) + 1))
+    strips: list[int] = []
+    vertices: list[NDArray[np.intp]] = []
     for row, first, last in zip(
         rows.tolist(), bounds[:-1].tolist(), bounds[1:].tolist(), strict=True
     ):
         chains = _side_chains(metres[first : last - 1])  # the ring without its closing vertex
         if chains is not None:
-            ring = lonlat[first : last - 1]
-            out[row] = shapely.MultiLineString([ring[chain] for chain in chains])
-    return out
+            strips.append(row)
+            vertices.extend(chain + first for chain in chains)
+    if not strips:
+        return np.empty(0, dtype=np.intp), np.empty(0, dtype=object)
+    side_of_vertex = np.repeat(np.arange(len(vertices)), [len(chain) for chain in vertices])
+    sides = shapely.linestrings(lonlat[np.concatenate(vertices)], indices=side_of_vertex)
+    return np.asarray(strips, dtype=np.intp), np.asarray(sides, dtype=object)

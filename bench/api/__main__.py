@@ -1,10 +1,13 @@
-"""Throughput and latency of `POST /estimates` against a bare FastAPI endpoint.
+"""Throughput and latency of `POST /estimates` against a bare FastAPI endpoint, and the time
+of one estimate in-process.
 
-Both run under uvicorn with 2 workers and are loaded by the same tool (wrk) with the same
-connections and duration, in one run. Needs wrk (`apt-get install wrk`) and PostgreSQL with
-PostGIS on TAKEOFF_BENCH_ADMIN_URL (default: postgres@127.0.0.1:5432).
+Both servers run under uvicorn with 2 workers and are loaded by the same tool (wrk) with the
+same connections and duration, in one run. Then `app.service.run_estimate` is timed in this
+process, call by call, on the same PostGIS database and on an embedded SQLite store. Needs wrk
+(`apt-get install wrk`) and PostgreSQL with PostGIS on TAKEOFF_BENCH_ADMIN_URL (default:
+postgres@127.0.0.1:5432).
 
-    python -m bench.api [--seconds 10] [--connections 16]
+    python -m bench.api [--seconds 8] [--connections 16] [--calls 1000]
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import math
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +31,11 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
+from app.service import EstimateQuery, run_estimate
+from app.settings import Settings, StoreSettings
+from app.store.database import create_store_engine
+from app.store.repository import Repository
+from app.store.startup import prepare_store
 from tests.live import free_port, takeoff_env
 
 ADMIN_URL = os.environ.get(
@@ -59,6 +68,15 @@ def road_line(vertices: int = 20) -> dict:
     """The outer edge of the same road as a `vertices`-vertex line (template width)."""
     ring = road_polygon(vertices * 2)["coordinates"][0]
     return {"type": "LineString", "coordinates": ring[:vertices]}
+
+
+def road_bend() -> dict:
+    """An L-shaped road polygon, 7 m wide with 80 m arms: not a strip, so a medial axis."""
+    lat0, lon0 = -6.17, 106.63
+    metre = 1 / 111_320
+    corners = [(0, 0), (80, 0), (80, 80), (73, 80), (73, 7), (0, 7), (0, 0)]
+    ring = [[lon0 + x * metre / math.cos(math.radians(lat0)), lat0 + y * metre] for x, y in corners]
+    return {"type": "Polygon", "coordinates": [ring]}
 
 
 def wait_for(url: str) -> None:
@@ -140,10 +158,39 @@ def load(command: list[str], path: str, body: Path, env: dict[str, str], args) -
         process.wait(timeout=30)
 
 
+def in_process(store: StoreSettings, bodies: dict[str, dict], calls: int) -> dict[str, dict]:
+    """p50 and p99 (ms) of `run_estimate` on each body, timed call by call after a warm-up."""
+    settings = Settings()
+    settings.store = store
+    engine = create_store_engine(store)
+    prepare_store(engine, settings)
+    repository = Repository(engine)
+    query = EstimateQuery.with_defaults(settings, None, None)
+    figures = {}
+    try:
+        for name, body in bodies.items():
+            times = []
+            for call in range(calls + calls // 10):
+                start = time.perf_counter()
+                run_estimate(repository, settings, body, query)
+                if call >= calls // 10:
+                    times.append((time.perf_counter() - start) * 1000.0)
+            cuts = statistics.quantiles(times, n=100)
+            figures[name] = {"p50": statistics.median(times), "p99": cuts[98]}
+    finally:
+        engine.dispose()
+    return figures
+
+
+HTTP_GOALS = {"POST /estimates, polygon": 0.10, "POST /estimates, line": 0.20}
+IN_PROCESS_GOALS = {"polygon (strip)": 2.0, "line": 1.0}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--calls", type=int, default=1000, help="in-process calls per case")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -160,11 +207,21 @@ def main() -> None:
         "POST /estimates?save=true, polygon": (takeoff, "/estimates?save=true", polygon),
         "POST /estimates, line": (takeoff, "/estimates", line),
     }
+    bodies = {
+        "polygon (strip)": road_polygon(),
+        "polygon (L-bend)": road_bend(),
+        "line": road_line(),
+    }
     try:
         with postgis_database() as url:
             env = takeoff_env(database_url=url, data_dir=str(folder))
             subprocess.run([TAKEOFF, "db", "upgrade"], env=env, check=True, capture_output=True)
             results = {name: load(*case, env, args) for name, case in cases.items()}
+            stores = {
+                "PostGIS": StoreSettings(database_url=url, data_dir=folder),
+                "SQLite": StoreSettings(database_url=None, data_dir=folder / "embedded"),
+            }
+            timed = {name: in_process(store, bodies, args.calls) for name, store in stores.items()}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -173,12 +230,23 @@ def main() -> None:
         f"20-vertex road, PostGIS store, 2 uvicorn workers, wrk -t2 -c{args.connections} "
         f"-d{args.seconds}s, {os.cpu_count()} cores"
     )
-    print(f"{'endpoint':40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} {'non-2xx':>8}")
+    print(
+        f"{'endpoint':40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} "
+        f"{'goal':>6} {'non-2xx':>8}"
+    )
     for name, figures in results.items():
+        goal = f"{HTTP_GOALS[name]:.0%}" if name in HTTP_GOALS else ""
         print(
             f"{name:40} {figures['rps']:9.0f} {figures['p50']:8.2f} {figures['p99']:8.2f} "
-            f"{figures['rps'] / reference:8.1%} {figures['errors']:8.0f}"
+            f"{figures['rps'] / reference:8.1%} {goal:>6} {figures['errors']:8.0f}"
         )
+    print()
+    print(f"in-process run_estimate, {args.calls} calls each after {args.calls // 10} to warm up")
+    print(f"{'estimate':20} {'store':8} {'p50 ms':>8} {'p99 ms':>8} {'goal p50':>9}")
+    for store, figures in timed.items():
+        for name, times in figures.items():
+            goal = f"{IN_PROCESS_GOALS[name]:.1f}" if name in IN_PROCESS_GOALS else ""
+            print(f"{name:20} {store:8} {times['p50']:8.2f} {times['p99']:8.2f} {goal:>9}")
 
 
 if __name__ == "__main__":

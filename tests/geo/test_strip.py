@@ -98,26 +98,41 @@ def test_a_strip_is_measured_by_its_sides(frame, name):
 @pytest.mark.parametrize("name", list(NOT_STRIPS))
 def test_other_shapes_get_the_medial_axis(frame, name):
     polygon = drawn(frame, NOT_STRIPS[name])
-    assert long_sides([polygon])[0] is None
+    assert len(long_sides([polygon])[0]) == 0
     assert measure([polygon], WIDTH, False).length_method.tolist() == ["medial-axis"]
 
 
 def test_the_long_sides_are_the_kerbs_as_drawn(frame):
-    polygon = drawn(frame, shapely.Polygon([(0, 0), (150, 0), (150, 7), (75, 7), (0, 7)]))
-    (sides,) = long_sides([polygon])
-    kerbs = frame().metres(sides)
-    assert shapely.get_num_geometries(kerbs) == 2
-    lengths = sorted(part.length for part in kerbs.geoms)
-    assert lengths == pytest.approx([150.0, 150.0], rel=1e-6)
-    # the kerb with the extra vertex keeps it, so each side is measured as drawn
-    assert sorted(shapely.get_num_coordinates(kerbs.geoms)) == [2, 3]
+    local = frame()
+    band = shapely.Polygon([(0, 0), (150, 0), (150, 7), (75, 7), (0, 7)])
+    bend = NOT_STRIPS["L-bend"]
+    strips, sides = long_sides([local.lonlat(bend), local.lonlat(band)])
+    assert strips.tolist() == [1]
+    kerbs = [local.metres(side) for side in sides]
+    # each side as drawn: the kerb with the extra vertex keeps it
+    assert [kerb.length for kerb in kerbs] == pytest.approx([150.0, 150.0], rel=1e-6)
+    assert sorted(shapely.get_num_coordinates(kerbs)) == [2, 3]
+    assert sorted(kerb.coords[0][1] for kerb in kerbs) == pytest.approx([0.0, 7.0], abs=1e-6)
 
 
 def test_strips_and_others_in_one_call_keep_their_order(frame):
-    shapes = [STRIPS["straight"][0], NOT_STRIPS["L-bend"], STRIPS["tapered 4 m to 10 m"][0]]
+    shapes = [
+        STRIPS["straight"][0],
+        NOT_STRIPS["L-bend"],
+        STRIPS["tapered 4 m to 10 m"][0],
+        NOT_STRIPS["T-junction"],
+        STRIPS["quarter circle, 91 vertices a side"][0],
+    ]
     result = measure([drawn(frame, shape) for shape in shapes], WIDTH, False)
-    assert result.length_method.tolist() == ["strip", "medial-axis", "strip"]
-    np.testing.assert_allclose(result.length_m, [200.0, 194.0, 150.0], rtol=3e-3)
+    assert result.length_method.tolist() == [
+        "strip",
+        "medial-axis",
+        "strip",
+        "medial-axis",
+        "strip",
+    ]
+    expected = [200.0, 194.0, 150.0, 277.0, STRIPS["quarter circle, 91 vertices a side"][1]]
+    np.testing.assert_allclose(result.length_m, expected, rtol=3e-3)
 
 
 def test_lines_and_multipolygons_are_not_strips(frame):
@@ -126,4 +141,5 @@ def test_lines_and_multipolygons_are_not_strips(frame):
         shapely.MultiPolygon([shapely.box(0, 0, 100, 6), shapely.box(0, 50, 100, 56)])
     )
     line = local.lonlat(shapely.LineString([(0, 0), (100, 0)]))
-    assert long_sides([multi, line, None]).tolist() == [None, None, None]
+    strips, sides = long_sides([multi, line, None])
+    assert len(strips) == len(sides) == 0
