@@ -26,7 +26,7 @@ class EstimateFormat(StrEnum):
     gpkg = "gpkg"
 
 
-def estimate_format(
+async def estimate_format(
     request: Request,
     f: Annotated[
         str | None,

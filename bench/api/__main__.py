@@ -199,7 +199,7 @@ def main() -> None:
     polygon, line = folder / "polygon.json", folder / "line.json"
     polygon.write_text(json.dumps(road_polygon()))
     line.write_text(json.dumps(road_line()))
-    bare = [UVICORN, "bench.api.bare:app", "--workers", "2", "--log-level", "warning"]
+    bare = [UVICORN, "bench.api.bare:app", "--workers", "2"]  # logging as `takeoff serve`
     takeoff = [TAKEOFF, "serve", "--workers", "2"]
     cases = {
         "bare FastAPI (constant JSON)": (bare, "/estimates", polygon),
