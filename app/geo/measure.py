@@ -306,7 +306,9 @@ def measure(
         )
 
     perimeter = geodesic_lengths(geoms)
-    area = np.where(polygon, geodesic_areas(geoms), perimeter * widths)
+    area = perimeter * widths
+    if polygon.any():
+        area[polygon] = geodesic_areas(geoms[polygon])
     length = np.where(polygon, np.nan, perimeter)
     method = np.where(polygon, "", LINE).astype("<U11")
 
