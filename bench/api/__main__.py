@@ -7,7 +7,7 @@ process, call by call, on the same PostGIS database and on an embedded SQLite st
 (`apt-get install wrk`) and PostgreSQL with PostGIS on TAKEOFF_BENCH_ADMIN_URL (default:
 postgres@127.0.0.1:5432).
 
-    python -m bench.api [--seconds 8] [--connections 16] [--calls 1000]
+    python -m bench.api [--seconds 8] [--connections 16] [--calls 500]
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--calls", type=int, default=1000, help="in-process calls per case")
+    parser.add_argument("--calls", type=int, default=500, help="in-process calls per case")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
