@@ -11,9 +11,10 @@ A polygon is a strip when, in its local frame (`app.geo.local`):
 - it has one outline and no holes, and exactly four vertices turn by `CORNER_TURN` or more,
   all four the same way round as the outline (the corners of the two ends), so a bend sharper
   than that, a junction, a bulb or a rounded end is not one;
-- the two ends (the shorter pair of opposite corner-to-corner chains) are straight;
-- every side vertex is as far from the other side as the two ends' widths, interpolated
-  along the side, say, within `WIDTH_TOLERANCE` (a strip may taper, not bulge or pinch);
+- the two ends (the shorter pair of opposite corner-to-corner chains) are straight
+  (`END_STRAIGHTNESS`: length over chord);
+- every side vertex is as far from the other side as the widths at the side's ends,
+  interpolated linearly, within `WIDTH_TOLERANCE` (a strip may taper, not bulge or pinch);
 - it is at least `MIN_ASPECT` times as long as it is wide (a square has no direction).
 
 Everything else gets the medial axis (`app.geo.centerline`).
@@ -67,8 +68,8 @@ def _distances(points: FloatArray, polyline: FloatArray) -> FloatArray:
 
 
 def _even_width(side: FloatArray, along: FloatArray, other: FloatArray) -> bool:
-    """Every vertex of `side` (at `along` metres) is as far from `other` as the two ends'
-    widths, interpolated along the side, say."""
+    """Every vertex of `side` (`along` metres from its start) is as far from `other` as the
+    widths at the side's two ends, interpolated linearly, within `WIDTH_TOLERANCE`."""
     distances = _distances(side, other)
     if not (distances[0] > 0.0 and distances[-1] > 0.0):
         return False
