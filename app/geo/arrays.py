@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,15 @@ from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
 GeometryArray = NDArray[np.object_]
+
+
+def is_type(type_ids: NDArray[np.int32], kinds: Iterable[int]) -> NDArray[np.bool_]:
+    """Where `type_ids` (from `shapely.get_type_id`) is one of `kinds`: a few comparisons,
+    which for the handful of geometries of one request cost a tenth of `np.isin`."""
+    mask = np.zeros(type_ids.shape, dtype=bool)
+    for kind in kinds:
+        mask |= type_ids == int(kind)  # a plain int: numpy compares IntEnums slowly
+    return mask
 
 
 def as_geometry_array(geoms: Any) -> GeometryArray:

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from itertools import pairwise
-from typing import Any
 
 import numpy as np
 import shapely
 
 from app.geo.arrays import FloatArray, GeometryArray
 from app.geo.local import origins, to_local, to_lonlat
+from app.geo.strip import strip_lengths
 
 SIMPLIFY_FRACTION = 0.02
 SEGMENT_FRACTION = 0.5
@@ -38,15 +38,6 @@ CLEARANCE_FACTOR = 2.0
 MAX_OUTLINE_VERTICES = 20_000  # a sliver-thin polygon must not segmentize into millions
 
 Graph = dict[int, set[int]]
-
-
-def strip_lengths(area: Any, perimeter: Any) -> FloatArray:
-    """Centerline length of a constant-width strip with this area and perimeter,
-    L = (P + sqrt(P² - 16·A)) / 4 (from P = 2L + 2W, A = L·W); NaN when P² < 16A."""
-    area, perimeter = np.asarray(area, dtype=np.float64), np.asarray(perimeter, dtype=np.float64)
-    disc = perimeter * perimeter - 16.0 * area
-    with np.errstate(invalid="ignore"):
-        return np.where(disc >= 0.0, (perimeter + np.sqrt(disc)) / 4.0, np.nan)
 
 
 def _chordal_graph(outline: shapely.Polygon) -> tuple[FloatArray, Graph]:

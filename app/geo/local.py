@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 import shapely
+from numpy.typing import NDArray
 from pyproj import Transformer
 
 from app.geo.arrays import FloatArray, GeometryArray
@@ -44,19 +45,40 @@ def origins(geoms: GeometryArray, shared: bool = False) -> FloatArray:
     return np.round(middles / GRID_DEG) * GRID_DEG if shared else middles
 
 
-def _per_feature(geoms: GeometryArray, centres: FloatArray, direction: str) -> GeometryArray:
-    """Transform each geometry in its centre's frame: one transform call per distinct centre."""
-    coords, owner = shapely.get_coordinates(geoms, return_index=True)
-    out = np.empty_like(coords)
+def _transform(
+    coords: FloatArray, owner: NDArray[np.intp], centres: FloatArray, direction: str
+) -> FloatArray:
+    """Vertices of geometry `owner[i]` transformed in the frame of `centres[owner[i]]`:
+    one transform call per distinct centre (just one, without sorting, when all share it)."""
+    if len(centres) and (centres == centres[0]).all():
+        lon0, lat0 = centres[0].tolist()
+        x, y = _aeqd(lon0, lat0).transform(coords[:, 0], coords[:, 1], direction=direction)
+        return np.column_stack([x, y])
     frames, frame_of = np.unique(centres, axis=0, return_inverse=True)
     frame_of_vertex = frame_of.reshape(-1)[owner]
+    out = np.empty_like(coords)
     for frame, (lon0, lat0) in enumerate(frames.tolist()):
         rows = frame_of_vertex == frame
-        if not rows.any():
+        if not rows.any():  # the centre of an empty geometry
             continue
         x, y = _aeqd(lon0, lat0).transform(coords[rows, 0], coords[rows, 1], direction=direction)
         out[rows, 0], out[rows, 1] = x, y
+    return out
+
+
+def _per_feature(geoms: GeometryArray, centres: FloatArray, direction: str) -> GeometryArray:
+    """Transform each geometry in its centre's frame."""
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    out = _transform(coords, owner, centres, direction)
     return np.asarray(shapely.set_coordinates(geoms.copy(), out), dtype=object)
+
+
+def local_coordinates(
+    coords: FloatArray, owner: NDArray[np.intp], centres: FloatArray
+) -> FloatArray:
+    """Vertices (lon/lat) of geometry `owner[i]` in metres around that geometry's centre, as
+    `shapely.get_coordinates(..., return_index=True)` gives them: no geometry is rebuilt."""
+    return _transform(coords, owner, centres, "FORWARD")
 
 
 def to_local(geoms: GeometryArray, centres: FloatArray) -> GeometryArray:

@@ -19,8 +19,9 @@ from numpy.typing import NDArray
 from pyproj import Geod
 
 from app.errors import InvalidParameter
-from app.geo.arrays import FloatArray, as_geometry_array
-from app.geo.centerline import medial_axes, strip_lengths
+from app.geo.arrays import FloatArray, as_geometry_array, is_type
+from app.geo.centerline import medial_axes
+from app.geo.strip import long_sides, strip_lengths
 
 WGS84_A = 6378137.0
 WGS84_F = 1 / 298.257223563
@@ -34,21 +35,25 @@ GEOD = Geod(ellps="WGS84")
 SHORT_SEGMENT_MAX_M = 2_000.0
 SHORT_SEGMENT_MAX_DLAMBDA = 0.01
 
-_LINE_TYPES = (shapely.GeometryType.LINESTRING, shapely.GeometryType.LINEARRING)
-_POLYGON = shapely.GeometryType.POLYGON
+_LINE_TYPES = (int(shapely.GeometryType.LINESTRING), int(shapely.GeometryType.LINEARRING))
+_POLYGON = int(shapely.GeometryType.POLYGON)
+_POLYGONS = (_POLYGON, int(shapely.GeometryType.MULTIPOLYGON))
 
 
 def _paths(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.intp]]:
     """Lines and polygon rings of every geometry, with the index of the geometry owning each."""
     types = shapely.get_type_id(geoms)
-    if np.isin(types, _LINE_TYPES).all():
+    if is_type(types, _LINE_TYPES).all():
         return geoms, np.arange(len(geoms))
+    if (types == _POLYGON).all():
+        rings, owner = shapely.get_rings(geoms, return_index=True)
+        return rings, owner
     parts, part_owner = shapely.get_parts(geoms, return_index=True)
     part_types = shapely.get_type_id(parts)
     is_polygon = part_types == _POLYGON
     rings, ring_part = shapely.get_rings(parts[is_polygon], return_index=True)
     polygon_owner = part_owner[is_polygon]
-    lines = np.isin(part_types, _LINE_TYPES)
+    lines = is_type(part_types, _LINE_TYPES)
     paths = np.concatenate([parts[lines], rings])
     owner = np.concatenate([part_owner[lines], polygon_owner[ring_part]])
     return paths, owner
@@ -250,6 +255,7 @@ def geodesic_areas(geoms: Any) -> FloatArray:
 LINE = "line"
 CENTERLINE = "centerline"
 AREA_OVER_WIDTH = "area/width"
+STRIP = "strip"
 MEDIAL_AXIS = "medial-axis"
 DISAGREEMENT = 0.10
 
@@ -280,7 +286,8 @@ def measure(
     Lines: length is geodesic, area = length x `width_m` (engineering chainage x width).
     Polygons: area is ellipsoidal; length comes from, in this order, the centerline the user
     sent (`centerlines[i]`), area / width when the width was given explicitly
-    (`width_explicit[i]`), or the pruned medial axis. Every other available estimate (area /
+    (`width_explicit[i]`), the mean of the two long sides of a strip (`app.geo.strip`), or
+    the pruned medial axis. Every other available estimate (area /
     width, the constant-width strip formula L = (P + sqrt(P² - 16A)) / 4) is compared with the
     chosen one, and a disagreement over 10 % becomes a warning on that feature.
     """
@@ -289,7 +296,7 @@ def measure(
     widths = _widths(width_m, count)
     explicit = np.broadcast_to(np.asarray(width_explicit, dtype=bool), (count,))
     types = shapely.get_type_id(geoms)
-    polygon = np.isin(types, [_POLYGON, shapely.GeometryType.MULTIPOLYGON])
+    polygon = is_type(types, _POLYGONS)
     warnings: list[list[str]] = [[] for _ in range(count)]
 
     bad_width = ~(widths > 0) & (~polygon | explicit)  # also catches NaN
@@ -299,7 +306,9 @@ def measure(
         )
 
     perimeter = geodesic_lengths(geoms)
-    area = np.where(polygon, geodesic_areas(geoms), perimeter * widths)
+    area = perimeter * widths
+    if polygon.any():
+        area[polygon] = geodesic_areas(geoms[polygon])
     length = np.where(polygon, np.nan, perimeter)
     method = np.where(polygon, "", LINE).astype("<U11")
 
@@ -314,11 +323,15 @@ def measure(
     by_width = polygon & ~sent & explicit
     length[by_width] = area[by_width] / widths[by_width]
     method[by_width] = AREA_OVER_WIDTH
-    by_axis = polygon & ~sent & ~explicit
-    if by_axis.any():
-        rows = np.flatnonzero(by_axis)
-        length[rows] = geodesic_lengths(medial_axes(geoms[rows]))
-        method[rows] = MEDIAL_AXIS
+    by_shape = np.flatnonzero(polygon & ~sent & ~explicit)
+    if len(by_shape):
+        strips, sides = long_sides(geoms[by_shape])
+        length[by_shape[strips]] = geodesic_lengths(sides).reshape(-1, 2).mean(axis=1)
+        method[by_shape[strips]] = STRIP
+        rows = np.delete(by_shape, strips)
+        if len(rows):
+            length[rows] = geodesic_lengths(medial_axes(geoms[rows]))
+            method[rows] = MEDIAL_AXIS
 
     strip = strip_lengths(area, perimeter)
     for index in np.flatnonzero(polygon):

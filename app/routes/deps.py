@@ -1,4 +1,8 @@
-"""Dependencies shared by the routers, as `Annotated` aliases."""
+"""Dependencies shared by the routers, as `Annotated` aliases.
+
+They do no I/O, so they are `async def`: FastAPI runs a plain `def` dependency in its thread
+pool, one thread hop each per request, which costs more than the dependency itself.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +18,13 @@ from app.settings import Settings
 from app.store.repository import Repository, Visibility
 
 
-def get_repository(request: Request) -> Repository:
+async def get_repository(request: Request) -> Repository:
     """The repository made at start-up."""
     repository: Repository = request.app.state.repository
     return repository
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     """The settings the app was made with."""
     settings: Settings = request.app.state.settings
     return settings
@@ -48,7 +52,7 @@ def key_owner(settings: Settings, key: str | None) -> str | None:
     return digest.hex()
 
 
-def require_api_key(
+async def require_api_key(
     settings: SettingsDep, key: Annotated[str | None, Depends(_api_key_header)]
 ) -> str:
     """Changing templates and catalogs and deleting estimates needs a configured key."""

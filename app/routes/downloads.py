@@ -30,7 +30,7 @@ class EstimateFormat(StrEnum):
     gpkg = "gpkg"
 
 
-def estimate_format(
+async def estimate_format(
     request: Request,
     f: Annotated[
         str | None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,6 +16,7 @@ from typing import Any, Generic, TypeVar, cast
 
 import shapely
 import sqlalchemy as sa
+from cachetools import TTLCache
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import QueryableAttribute, Session
 
@@ -37,6 +39,10 @@ RESERVED_COLLECTIONS = frozenset({"estimates"})
 DocumentRow = TypeVar("DocumentRow", TemplateVersion, CatalogVersion)
 FeatureRow = TypeVar("FeatureRow", Estimate, LayerFeature)
 Selection = TypeVar("Selection", bound=sa.Select)
+
+FRESHNESS_SECONDS = 2.0
+"""How long a process reuses the newest version number it read for a template or catalog.
+Its own writes show at once; another process's (another worker's) within this time."""
 
 
 def _now() -> datetime:
@@ -235,6 +241,11 @@ class VersionedDocuments(Generic[DocumentRow]):
         self._engine = engine
         self._model: type[DocumentRow] = model
         self.kind = model.__tablename__.removesuffix("_versions")
+        self._heads: TTLCache[tuple[str, int | None], tuple[int, str]] = TTLCache(
+            maxsize=1024, ttl=FRESHNESS_SECONDS
+        )
+        self._writes = 0
+        self._lock = threading.Lock()
 
     @staticmethod
     def _as_version(row: VersionedDocument) -> DocumentVersion:
@@ -278,14 +289,23 @@ class VersionedDocuments(Generic[DocumentRow]):
             return self._as_version(row)
 
     def head(self, slug: str, version: int | None = None) -> tuple[int, str]:
-        """(version, content hash) of one version, without its body: a cheap freshness check."""
+        """(version, content hash) of one version, without its body: a cheap freshness check,
+        remembered for `FRESHNESS_SECONDS` and forgotten as soon as this process adds one."""
+        with self._lock:
+            known, writes = self._heads.get((slug, version)), self._writes
+        if known is not None:
+            return known
         model = self._model
         query = self._one(sa.select(model.version, model.content_hash), slug, version)
         with self._engine.connect() as connection:
             row = connection.execute(query).first()
         if row is None:
             raise self._missing(slug, version)
-        return int(row[0]), str(row[1])
+        found = int(row[0]), str(row[1])
+        with self._lock:
+            if writes == self._writes:  # no version was added while this one was read
+                self._heads[(slug, version)] = found
+        return found
 
     def versions(self, slug: str) -> list[DocumentVersion]:
         """Every version of one document, oldest first."""
@@ -323,6 +343,9 @@ class VersionedDocuments(Generic[DocumentRow]):
                 except sa.exc.IntegrityError:
                     session.rollback()
                     continue
+                with self._lock:
+                    self._heads.clear()
+                    self._writes += 1
                 return self._as_version(row)
         raise InvalidInput(f"{self.kind} {slug!r} is being changed concurrently; try again")
 

@@ -7,9 +7,10 @@ import pytest
 import shapely
 
 from app.errors import InvalidParameter
-from app.geo.centerline import medial_axes, strip_lengths
+from app.geo.centerline import medial_axes
 from app.geo.footprint import footprints
 from app.geo.measure import geodesic_areas, geodesic_lengths, measure
+from app.geo.strip import strip_lengths
 
 WIDTH = 6.0
 
@@ -115,14 +116,24 @@ class TestMeasure:
     def test_polygon_length_method_order(self, frame):
         local = frame()
         band = local.lonlat(shapely.box(0, 0, 200, WIDTH))
+        bend = local.lonlat(SHAPES["L-bend"][0])
         sent = local.lonlat(shapely.LineString([(0, 3), (200, 3)]))
         result = measure(
-            [band, band, band], [5.0, 5.0, WIDTH], [True, True, False], [sent, None, None]
+            [band, band, band, bend],
+            [5.0, 5.0, WIDTH, WIDTH],
+            [True, True, False, False],
+            [sent, None, None, None],
         )
-        assert result.length_method.tolist() == ["centerline", "area/width", "medial-axis"]
-        np.testing.assert_allclose(result.length_m, [200, 1200 / 5.0, 200], rtol=1e-6)
-        np.testing.assert_allclose(result.area_m2, 1200, rtol=1e-6)
-        np.testing.assert_allclose(result.mean_width_m, [6.0, 5.0, 6.0], rtol=1e-6)
+        assert result.length_method.tolist() == [
+            "centerline",
+            "area/width",
+            "strip",
+            "medial-axis",
+        ]
+        np.testing.assert_allclose(result.length_m[:3], [200, 1200 / 5.0, 200], rtol=1e-6)
+        assert result.length_m[3] == pytest.approx(SHAPES["L-bend"][1], rel=0.01)
+        np.testing.assert_allclose(result.area_m2[:3], 1200, rtol=1e-6)
+        np.testing.assert_allclose(result.mean_width_m[:3], [6.0, 5.0, 6.0], rtol=1e-6)
 
     def test_disagreement_over_10_percent_is_warned(self, frame):
         band = frame().lonlat(shapely.box(0, 0, 200, WIDTH))

@@ -190,7 +190,7 @@ def test_a_drawn_polygon_shows_the_api_bill_of_materials(page: Any, live: LiveSe
     assert_page_shows(page, answer)
     assert 100 < answer["totals"]["length_m"] < 300
     assert text(page, "#total") == rupiah(answer["totals"]["total"], ",")
-    assert text(page, "#method") == "medial axis (skeleton)"
+    assert text(page, "#method") == "mean of the two sides"  # a band: measured as a strip
     mean_width = answer["features"][0]["mean_width_m"]
     assert text(page, "#mean-width") == f"{mean_width:,.2f} m"
     assert page.locator("#save").is_enabled()
