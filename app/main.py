@@ -11,7 +11,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from app import __version__
 from app.routes import batch, estimates, health, jobs, ogc, processes, web
 from app.routes.documents import catalogs_router, templates_router
-from app.routes.errors import add_exception_handlers
+from app.routes.errors import add_exception_handlers, install_openapi
+from app.routes.guard import UnstorableTextGuard
 from app.settings import Settings, get_settings
 from app.store.database import create_store_engine
 from app.store.repository import Repository
@@ -42,7 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.api.cors_origins, allow_methods=["*"]
         )
-    add_exception_handlers(app)
+    app.add_middleware(UnstorableTextGuard)
+    add_exception_handlers(app, settings)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(ogc.router)
     app.include_router(templates_router)

@@ -32,6 +32,7 @@ from app.geo.footprint import footprints
 from app.geo.measure import Measurements, measure
 from app.geo.overlap import Overlap, areas_paved_before, find_overlaps
 from app.geo.parse import ParsedFeatures
+from app.geo.validate import MAX_WIDTH_M
 
 OVERRIDE_PROPERTIES = tuple(name for name in Overrides.model_fields if name != "width_m")
 """Feature properties read as that feature's overrides (`thickness`, `rates`, ...)."""
@@ -111,11 +112,13 @@ def _width_column(
             elif not _is_blank(value):
                 not_numbers[index] = True
     given = ~np.isnan(widths)
-    bad = not_numbers | (given & ~np.isfinite(widths)) | (given & ~(widths > 0))
+    with np.errstate(invalid="ignore"):
+        in_range = (widths > 0) & (widths <= MAX_WIDTH_M)
+    bad = not_numbers | (given & ~np.isfinite(widths)) | (given & ~in_range)
     for row in np.flatnonzero(bad).tolist():
         value = array[row].item() if isinstance(array[row], np.generic) else array[row]
         message = (
-            f"width_m must be > 0 m, got {value}"
+            f"width_m must be > 0 m and at most {MAX_WIDTH_M:g} m, got {value}"
             if isinstance(value, int | float | np.number) and np.isfinite(value)
             else f"width_m must be a number, got {value!r}"
         )

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidInput, NotFound
-from app.io.layers import LayerData
+from app.errors import Conflict, InvalidInput, NotFound
+from app.io.layers import LayerData, check_layer_slug
 from app.store.models import (
     CatalogVersion,
     Estimate,
@@ -36,6 +36,13 @@ RESERVED_COLLECTIONS = frozenset({"estimates"})
 DocumentRow = TypeVar("DocumentRow", TemplateVersion, CatalogVersion)
 FeatureRow = TypeVar("FeatureRow", Estimate, LayerFeature)
 Selection = TypeVar("Selection", bound=sa.Select)
+MAX_STORED_ID = 2**31 - 1
+"""Ids and versions are 32-bit integer columns: a larger number names nothing stored (and
+would make PostgreSQL fail the query rather than find nothing)."""
+
+
+def _storable_id(number: int) -> bool:
+    return 0 < number <= MAX_STORED_ID
 
 
 def _now() -> datetime:
@@ -205,6 +212,8 @@ class VersionedDocuments(Generic[DocumentRow]):
 
     def _one(self, query: Selection, slug: str, version: int | None) -> Selection:
         model = self._model
+        if version is not None and not _storable_id(version):
+            raise self._missing(slug, version)
         query = query.where(model.slug == slug)
         if version is None:
             return query.order_by(model.version.desc()).limit(1)
@@ -271,7 +280,7 @@ class VersionedDocuments(Generic[DocumentRow]):
                     session.rollback()
                     continue
                 return self._as_version(row)
-        raise InvalidInput(f"{self.kind} {slug!r} is being changed concurrently; try again")
+        raise Conflict(f"{self.kind} {slug!r} is being changed concurrently; try again")
 
 
 class Repository:
@@ -304,6 +313,8 @@ class Repository:
 
     def get_estimate(self, estimate_id: int) -> StoredEstimate:
         """A saved estimate; `NotFound` when there is none with that id."""
+        if not _storable_id(estimate_id):
+            raise NotFound(f"there is no saved estimate {estimate_id}")
         with Session(self.engine) as session:
             row = session.get(Estimate, estimate_id)
             if row is None:
@@ -312,6 +323,8 @@ class Repository:
 
     def delete_estimate(self, estimate_id: int) -> None:
         """Delete a saved estimate; `NotFound` when there is none with that id."""
+        if not _storable_id(estimate_id):
+            raise NotFound(f"there is no saved estimate {estimate_id}")
         with Session(self.engine) as session:
             deleted = session.execute(sa.delete(Estimate).where(Estimate.id == estimate_id))
             session.commit()
@@ -330,6 +343,7 @@ class Repository:
 
     def create_layer(self, layer: LayerData, replace: bool = False) -> LayerInfo:
         """Publish a road layer; refuses to overwrite one unless `replace`."""
+        check_layer_slug(layer.slug)
         if layer.slug in RESERVED_COLLECTIONS:
             raise InvalidInput(f"{layer.slug!r} is a reserved collection id", field="slug")
         with Session(self.engine) as session:
@@ -428,6 +442,8 @@ class Repository:
 
     def layer_feature(self, slug: str, feature_pk: int) -> StoredFeature:
         """One feature of a road layer by its stored id."""
+        if not _storable_id(feature_pk):
+            raise NotFound(f"collection {slug!r} has no feature {feature_pk}")
         with Session(self.engine) as session:
             layer_id = self._layer_id(session, slug)
         page = self._page(
