@@ -39,11 +39,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(UnstorableTextGuard)  # inside CORS, so its answers carry CORS headers
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.api.cors_origins, allow_methods=["*"]
         )
-    app.add_middleware(UnstorableTextGuard)
     add_exception_handlers(app, settings)
     install_openapi(app)
     app.include_router(health.router)

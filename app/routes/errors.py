@@ -17,7 +17,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -108,11 +107,31 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem(422, "Invalid request", detail, members={"errors": errors})
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+_PATH_PARAMETER = re.compile(r"\\{[^/]+?\\}")
+
+
+def documented_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the API document lists for `path` (FastAPI's own 405 names only those of
+    the first route that matched, where several routes share a path)."""
+    methods: set[str] = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        pattern = _PATH_PARAMETER.sub("[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods.update(method.upper() for method in operations)
+    return sorted(methods)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     """Routing errors (404, 405 with its `Allow` header) in the same shape as the others."""
     assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+        allowed = documented_methods(request.app, path)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
     title = HTTPStatus(exc.status_code).phrase
-    return problem(exc.status_code, title, str(exc.detail), headers=exc.headers)
+    return problem(exc.status_code, title, str(exc.detail), headers=headers)
 
 
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -152,7 +171,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "required": ["type", "status", "title", "detail"],
 }
 PROBLEM_DESCRIPTIONS = {
-    400: "Bad request",
+    400: "A body that cannot be read (not UTF-8, not JSON, a broken upload)",
     401: "No valid API key in the X-API-Key header",
     404: "No such resource",
     409: "A concurrent write of the same document; try again",
@@ -170,8 +189,9 @@ def _problem_response(status: int) -> dict[str, Any]:
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for a route that can answer with these problems (the common 404 for path
-    parameters, 401 for writes and 422 for any parameter are added to every operation)."""
+    """`responses=` for a route that can answer with these problems (the common 400 for a
+    body, 404 for path parameters, 401 for writes and 422 for any parameter are added to
+    every operation by `document_problems`)."""
     return {status: _problem_response(status) for status in statuses}
 
 
@@ -185,6 +205,8 @@ def _document_problems(operation: dict[str, Any]) -> None:
     parameters = operation.get("parameters", [])
     if parameters or "requestBody" in operation:
         statuses.add(422)
+    if "requestBody" in operation:
+        statuses.add(400)
     if any(parameter.get("in") == "path" for parameter in parameters):
         statuses.add(404)
     if operation.get("security"):
@@ -193,28 +215,22 @@ def _document_problems(operation: dict[str, Any]) -> None:
         responses[str(status)] = _problem_response(status)
 
 
-def documented_openapi(app: FastAPI) -> dict[str, Any]:
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     """FastAPI's document with the problems each operation can answer, and no schema of
-    FastAPI's own validation error (which this service never sends)."""
-    if app.openapi_schema:
-        return app.openapi_schema
-    schema = get_openapi(
-        title=app.title,
-        version=app.version,
-        description=app.description,
-        routes=app.routes,
-    )
+    FastAPI's own validation error (which this service never sends); changed in place."""
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    if "Problem" in schemas:
+        return schema
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             _document_problems(operation)
-    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     schemas["Problem"] = PROBLEM_SCHEMA
-    app.openapi_schema = schema
     return schema
 
 
 def install_openapi(app: FastAPI) -> None:
-    """Make `app.openapi()` answer the documented form."""
-    app.openapi = lambda: documented_openapi(app)  # type: ignore[method-assign]
+    """Make `app.openapi()` (and so `/api` and `/docs`) answer the documented form."""
+    generate = app.openapi
+    app.openapi = lambda: document_problems(generate())  # type: ignore[method-assign]

@@ -207,6 +207,9 @@ def test_405_says_which_methods_are_allowed(server: LiveServer) -> None:
     response = httpx.post(server.url + "/templates/local-flexible")
     _problem(response, 405)
     assert response.headers["allow"] == "GET"
+    response = httpx.delete(server.url + "/templates")  # two routes share this path
+    _problem(response, 405)
+    assert response.headers["allow"] == "GET, POST"
 
 
 def test_racing_writes_of_one_template_are_saved_or_conflict(server: LiveServer) -> None:
