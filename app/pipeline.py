@@ -66,12 +66,17 @@ def _is_blank(value: Any) -> bool:
     return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
 
 
+def _objects(values: Sequence[Any]) -> npt.NDArray[np.object_]:
+    """One array element per value, even where a value is itself a list (`["x"]` from JSON)."""
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
 def _template_column(
     values: Sequence[Any] | None, default: str, problems: list[TakeoffError | None]
 ) -> list[str]:
     if values is None:
         return [default] * len(problems)
-    array = np.asarray(values, dtype=object)
+    array = _objects(values)
     blank = pd.isna(array) | (array == "")
     if pd.api.types.infer_dtype(array[~blank], skipna=False) in ("string", "empty"):
         return np.where(blank, default, array).tolist()  # every value text or blank: no loop
@@ -182,7 +187,7 @@ def plan_columns(
     widths = _width_column(width_m, options.width_m, problems)
     names: list[str | None] = [None] * count
     if name is not None:
-        array = np.array(name, dtype=object)
+        array = _objects(name)
         blank = pd.isna(array) | (array == "")
         if pd.api.types.infer_dtype(array[~blank], skipna=False) in ("string", "empty"):
             array[blank] = None

@@ -89,6 +89,13 @@ def test_a_version_beyond_the_column_is_an_unknown_template(server: LiveServer) 
     assert "no template 'local-flexible' version 99999999999999999999" in body["detail"]
 
 
+def test_a_template_given_as_a_list_is_named(server: LiveServer) -> None:
+    collection = {"type": "FeatureCollection", "features": [_feature(), _feature(template=["x"])]}
+    body = _problem(httpx.post(server.url + "/estimates", json=collection), 422)
+    assert (body["feature"], body["field"]) == (1, "template")
+    assert "got ['x']" in body["detail"]
+
+
 def test_saving_an_empty_collection_says_there_is_nothing_to_save(server: LiveServer) -> None:
     empty = {"type": "FeatureCollection", "features": []}
     response = httpx.post(server.url + "/estimates", params={"save": "true"}, json=empty)
