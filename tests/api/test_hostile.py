@@ -176,7 +176,7 @@ def test_a_header_of_100000_columns_is_refused(server: LiveServer) -> None:
 
 def test_an_unreadable_file_is_named_without_its_server_path(server: LiveServer) -> None:
     body = _problem(_batch(server, "roads.gpkg", b"not a geopackage" * 64), 422)
-    assert "roads.gpkg" not in body["detail"]  # uploads are stored under their own name
+    assert "roads.gpkg" not in body["detail"]  # the upload is kept as input.gpkg
     assert "'input.gpkg' not recognized" in body["detail"]
     assert server.settings["data_dir"] not in json.dumps(body)
     assert "/tmp" not in json.dumps(body)
