@@ -81,6 +81,12 @@ class NotFound(TakeoffError):
     title = "Not found"
 
 
+class Conflict(TakeoffError):
+    """A write that collides with another one or with what is stored (same version, same id)."""
+
+    title = "Conflict"
+
+
 class Unauthorized(TakeoffError):
     """A write without a valid API key."""
 

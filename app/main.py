@@ -11,7 +11,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from app import __version__
 from app.routes import batch, estimates, health, jobs, ogc, processes, web
 from app.routes.documents import catalogs_router, templates_router
-from app.routes.errors import add_exception_handlers
+from app.routes.errors import add_exception_handlers, install_openapi
+from app.routes.guard import UnstorableTextGuard
 from app.settings import Settings, get_settings
 from app.store.database import create_store_engine
 from app.store.repository import Repository
@@ -40,11 +41,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(UnstorableTextGuard)  # inside CORS, so its answers carry CORS headers
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.api.cors_origins, allow_methods=["*"]
         )
-    add_exception_handlers(app)
+    add_exception_handlers(app, settings)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(ogc.router)
     app.include_router(templates_router)

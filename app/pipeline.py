@@ -40,6 +40,7 @@ from app.geo.overlap import (
     find_overlaps,
 )
 from app.geo.parse import ParsedFeatures
+from app.geo.validate import MAX_WIDTH_M
 
 OVERRIDE_PROPERTIES = tuple(name for name in Overrides.model_fields if name != "width_m")
 """Feature properties read as that feature's overrides (`thickness`, `rates`, ...)."""
@@ -79,12 +80,17 @@ def _is_blank(value: Any) -> bool:
     return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
 
 
+def _objects(values: Sequence[Any]) -> npt.NDArray[np.object_]:
+    """One array element per value, even where a value is itself a list (`["x"]` from JSON)."""
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
 def _template_column(
     values: Sequence[Any] | None, default: str, problems: list[TakeoffError | None]
 ) -> list[str]:
     if values is None:
         return [default] * len(problems)
-    array = np.asarray(values, dtype=object)
+    array = _objects(values)
     blank = pd.isna(array) | (array == "")
     if pd.api.types.infer_dtype(array[~blank], skipna=False) in ("string", "empty"):
         return np.where(blank, default, array).tolist()  # every value text or blank: no loop
@@ -125,11 +131,13 @@ def _width_column(
             elif not _is_blank(value):
                 not_numbers[index] = True
     given = ~np.isnan(widths)
-    bad = not_numbers | (given & ~np.isfinite(widths)) | (given & ~(widths > 0))
+    with np.errstate(invalid="ignore"):
+        in_range = (widths > 0) & (widths <= MAX_WIDTH_M)
+    bad = not_numbers | (given & ~np.isfinite(widths)) | (given & ~in_range)
     for row in np.flatnonzero(bad).tolist():
         value = array[row].item() if isinstance(array[row], np.generic) else array[row]
         message = (
-            f"width_m must be > 0 m, got {value}"
+            f"width_m must be > 0 m and at most {MAX_WIDTH_M:g} m, got {value}"
             if isinstance(value, int | float | np.number) and np.isfinite(value)
             else f"width_m must be a number, got {value!r}"
         )
@@ -193,7 +201,7 @@ def plan_columns(
     widths = _width_column(width_m, options.width_m, problems)
     names: list[str | None] = [None] * count
     if name is not None:
-        array = np.array(name, dtype=object)
+        array = _objects(name)
         blank = pd.isna(array) | (array == "")
         if pd.api.types.infer_dtype(array[~blank], skipna=False) in ("string", "empty"):
             array[blank] = None

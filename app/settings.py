@@ -8,10 +8,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from platformdirs import user_data_dir
-from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from app.errors import ConfigurationError
 
 ENV = SettingsConfigDict(env_prefix="TAKEOFF_", env_file=".env", extra="ignore")
+SECRET_SETTINGS = frozenset({"database_url", "api_keys"})
+"""Settings whose values are never repeated in a message: they hold passwords and keys."""
 
 
 class StoreSettings(BaseSettings):
@@ -196,7 +200,29 @@ class Settings:
             raise TypeError(f"unknown setting(s): {', '.join(sorted(fields))}")
 
 
+def setting_problem(exc: ValidationError) -> str:
+    """One line naming each bad `TAKEOFF_*` variable and what is wrong with it; the value is
+    shown only for settings that are not secret."""
+    problems = []
+    for error in exc.errors():
+        field, *inner = (str(part) for part in error["loc"])
+        name = "TAKEOFF_" + field.upper()
+        where = f" (item {'.'.join(inner)})" if inner else ""
+        shown = "" if field in SECRET_SETTINGS else f" (got {error.get('input')!r})"
+        problems.append(f"{name}{where}: {error['msg']}{shown}")
+    return "invalid setting " + "; ".join(problems)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings (cached: environment is read once)."""
-    return Settings()
+    """The process-wide settings (cached: environment is read once).
+
+    A bad setting is a `ConfigurationError` whose message keeps secrets out, and whose
+    traceback does not carry pydantic's error (which holds every value it was given).
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(setting_problem(exc)) from None
+    except SettingsError as exc:
+        raise ConfigurationError(f"invalid setting: {exc} (is it valid JSON?)") from None

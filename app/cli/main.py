@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from app.cli.estimate import estimate
 from app.errors import TakeoffError
 from app.io.layers import read_layer
-from app.settings import get_settings
+from app.settings import get_settings, setting_problem
 from app.store import database
 from app.store.repository import Repository
 from app.store.startup import prepare_store
@@ -87,14 +87,6 @@ def load_layer(
     typer.echo(f"collection {info.slug!r}: {info.feature_count} features")
 
 
-def _setting_problem(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        name = "TAKEOFF_" + "_".join(str(part) for part in error["loc"]).upper()
-        problems.append(f"{name}: {error['msg']} (got {error.get('input')!r})")
-    return "invalid setting " + "; ".join(problems)
-
-
 def main() -> None:
     """Entry point: every user-fixable problem is one line on stderr, never a traceback."""
     try:
@@ -103,5 +95,5 @@ def main() -> None:
         typer.echo(f"takeoff: error: {exc}", err=True)
         sys.exit(2)
     except ValidationError as exc:
-        typer.echo(f"takeoff: error: {_setting_problem(exc)}", err=True)
+        typer.echo(f"takeoff: error: {setting_problem(exc)}", err=True)
         sys.exit(2)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.errors import InvalidParameter
 from app.estimate.templates import Template, TemplateItem
 from app.estimate.units import Basis
+from app.geo.validate import MAX_WIDTH_M
 
 
 class Overrides(BaseModel):
@@ -30,7 +31,7 @@ class Overrides(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    width_m: float | None = None
+    width_m: float | None = Field(default=None, le=MAX_WIDTH_M, allow_inf_nan=False)
     thickness: dict[str, float] = Field(default_factory=dict)
     density: dict[str, float] = Field(default_factory=dict)
     spray_rate: dict[str, float] = Field(default_factory=dict)

@@ -22,6 +22,7 @@ from app.estimate.datafiles import load_directory
 from app.estimate.localized import LocalizedText
 from app.estimate.provenance import Sourced
 from app.estimate.units import Basis
+from app.geo.validate import MAX_WIDTH_M
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=64)]
 ItemCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9._-]*$", max_length=40)]
@@ -216,7 +217,7 @@ class Template(Sourced):
     version: int | None = Field(default=None, ge=1)
     name: LocalizedText
     description: LocalizedText
-    default_width_m: PositiveFinite
+    default_width_m: Annotated[float, Field(gt=0, le=MAX_WIDTH_M, allow_inf_nan=False)]
     layers: tuple[Layer, ...] = ()
     linear_items: tuple[LinearItem, ...] = ()
     count_items: tuple[CountItem, ...] = ()

@@ -115,12 +115,19 @@ def _geojson_geometry(geometry: Any, warnings: list[str]) -> shapely.Geometry:
     return shapely.MultiPolygon([polygon for polygon in polygons if not polygon.is_empty])
 
 
-def _legacy_crs(obj: dict[str, Any]) -> Any:
+def _legacy_crs(obj: dict[str, Any]) -> str | None:
     """The pre-RFC 7946 `crs` member ({"type": "name", "properties": {"name": ...}}), if any."""
     member = obj.get("crs")
-    if isinstance(member, dict):
-        return (member.get("properties") or {}).get("name")
-    return None
+    if member is None:
+        return None
+    properties = member.get("properties") if isinstance(member, dict) else None
+    name = properties.get("name") if isinstance(properties, dict) else None
+    if not isinstance(name, str):
+        raise InvalidInput(
+            'a crs member must be {"type": "name", "properties": {"name": "EPSG:..."}}',
+            field="crs",
+        )
+    return name
 
 
 def parse_geojson(obj: Any, *, crs: Any = None) -> ParsedFeatures:

@@ -19,6 +19,9 @@ from app.geo.arrays import GeometryArray
 from app.geo.parse import ParsedFeatures, wrong_type_reason
 
 DEFAULT_MAX_VERTICES = 100_000
+MAX_WIDTH_M = 1_000.0
+"""The widest road accepted, in metres. Wider is a unit mistake (millimetres, degrees), and
+a line buffered by an absurd width (1e308) makes GEOS fail instead of measuring."""
 
 _ROAD_TYPE_IDS = np.array(
     [

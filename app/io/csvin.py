@@ -11,6 +11,7 @@ row keeps its place and a broken one becomes a row-level error instead of stoppi
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import re
@@ -33,6 +34,11 @@ _BOM = codecs.BOM_UTF8
 _COMMA_NUMBER = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
 _POINT_NUMBER = re.compile(r"^\s*[+-]?\d+\.\d+\s*$")
 _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+MAX_COLUMNS = 1_000
+"""More columns than any road table has: a header beyond it is not a table of roads."""
+
+# A long road's WKT is easily over the csv module's default field limit of 128 KiB.
+csv.field_size_limit(2**31 - 1)
 
 
 @dataclass(frozen=True)
@@ -59,13 +65,21 @@ def _sample(path: Path, encoding: str) -> str:
         whole = not stream.read(1)
     if head.startswith(_BOM):
         head = head[len(_BOM) :]
-    if not whole and b"\n" in head:
+    if not whole and b"\n" not in head:
+        raise InvalidInput(
+            f"{path.name}: the header row is longer than {_SAMPLE_BYTES >> 10} KiB", field="file"
+        )
+    if not whole:
         head = head[: head.rfind(b"\n") + 1]
     return head.decode(encoding, errors="replace")
 
 
 def _sample_rows(text: str, separator: str) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(text), delimiter=separator))
+    """The sampled rows that read as CSV (reading stops at the first one that does not)."""
+    rows: list[list[str]] = []
+    with contextlib.suppress(csv.Error):
+        rows.extend(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
+    return rows
 
 
 def sniff_csv(
@@ -98,11 +112,27 @@ def sniff_csv(
 
 
 def read_header(path: Path, dialect: CsvDialect) -> list[str]:
-    """Column names of the file, in order; a clear error for an empty or repeated header."""
-    rows = _sample_rows(_sample(path, dialect.encoding), dialect.separator)
-    if not rows or not any(cell.strip() for cell in rows[0]):
+    """Column names of the file, in order; a clear error for an empty, unreadable, repeated
+    or overlong header."""
+    lines = io.StringIO(_sample(path, dialect.encoding), newline="")
+    try:
+        header = next(csv.reader(lines, delimiter=dialect.separator), [])
+    except csv.Error as exc:
+        raise InvalidInput(
+            f"{path.name}: the header row is not CSV ({exc})", field="file"
+        ) from None
+    if not any(cell.strip() for cell in header):
         raise InvalidInput(f"{path.name} has no header row", field="file")
-    names = [cell.strip() for cell in rows[0]]
+    if "\ufffd" in "".join(header) or any(not cell.isprintable() for cell in header):
+        raise InvalidInput(
+            f"{path.name}: the header row is not text (is it a CSV file, saved as UTF-8?)",
+            field="file",
+        )
+    if len(header) > MAX_COLUMNS:
+        raise InvalidInput(
+            f"{path.name} has {len(header)} columns; at most {MAX_COLUMNS} are read", field="file"
+        )
+    names = [cell.strip() for cell in header]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise InvalidInput(f"{path.name} repeats column names: {', '.join(repeated)}", field="file")
@@ -180,9 +210,10 @@ def _python_parse(piece: bytes, columns: list[str], dialect: CsvDialect) -> CsvC
     text = piece.decode("utf-8", errors="replace")
     values: list[list[str | None]] = [[] for _ in columns]
     broken: dict[int, str] = {}
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.separator)
-    for index, row in enumerate(row for row in rows if row):  # Arrow skips blank lines too
-        if "\ufffd" in "".join(row):
+    for index, (row, unreadable) in enumerate(_csv_rows(text, dialect.separator)):
+        if unreadable is not None:
+            broken[index] = unreadable
+        elif "\ufffd" in "".join(row):
             broken[index] = (
                 "the row is not UTF-8 text (save the file as CSV UTF-8, or give its encoding)"
             )
@@ -199,6 +230,22 @@ def _python_parse(piece: bytes, columns: list[str], dialect: CsvDialect) -> CsvC
         {name: pa.array(column, pa.string()) for name, column in zip(columns, values, strict=True)}
     )
     return CsvChunk(table, broken)
+
+
+def _csv_rows(text: str, separator: str) -> Iterator[tuple[list[str], str | None]]:
+    """The rows of `text`, each with why the csv module could not split it (None: it could);
+    an unsplittable row keeps its place as one empty field."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield [""], f"the row cannot be read as CSV ({exc})"
+            continue
+        if row:  # Arrow skips blank lines too
+            yield row, None
 
 
 def read_csv_chunks(

@@ -15,6 +15,23 @@ import shapely
 from app.errors import InvalidInput
 
 _ID_COLUMNS = ("id", "fid", "feature_id")
+LAYER_SLUG = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""A collection id: it is a URL path segment, so letters, digits, `-` and `_` only."""
+
+
+def is_layer_slug(slug: str) -> bool:
+    """Whether `slug` can be a collection id."""
+    return LAYER_SLUG.fullmatch(slug) is not None
+
+
+def check_layer_slug(slug: str) -> str:
+    """`slug` unchanged, or `InvalidInput` saying what a collection id may hold."""
+    if not is_layer_slug(slug):
+        raise InvalidInput(
+            f"{slug!r} is not a collection id: use 1 to 64 letters, digits, '-' or '_'",
+            field="slug",
+        )
+    return slug
 
 
 @dataclass
@@ -30,8 +47,8 @@ class LayerData:
 
 
 def slugify(text: str) -> str:
-    """A URL-safe collection id: lower case, digits and dashes."""
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    """A URL-safe collection id: lower case, digits and dashes, at most 64 characters."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64].strip("-")
     if not slug:
         raise InvalidInput(f"cannot make a collection id from {text!r}", field="slug")
     return slug
@@ -49,6 +66,8 @@ def _geojson_metadata(path: Path) -> dict[str, str]:
 
 def read_layer(path: Path, slug: str | None = None, title: str | None = None) -> LayerData:
     """Read `path` (GeoJSON, GeoPackage, Shapefile, ...) and reproject it to EPSG:4326."""
+    if slug is not None:
+        check_layer_slug(slug)
     if not path.exists():
         raise InvalidInput(f"no such file: {path}", field="file")
     try:

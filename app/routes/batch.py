@@ -25,8 +25,11 @@ from app.batch.jobs import (
     start_job,
 )
 from app.batch.service import BatchRequest
+from app.geo.validate import MAX_WIDTH_M
 from app.routes.deps import CreatorDep, RepositoryDep, SettingsDep
+from app.routes.errors import problems
 from app.routes.jobs import status_info
+from app.routes.responses import MediaType
 
 router = APIRouter(tags=["batch"])
 
@@ -34,7 +37,14 @@ router = APIRouter(tags=["batch"])
 @router.post(
     "/batch",
     summary="Estimate every row of an uploaded file (large files become a job)",
-    responses={201: {"description": "Accepted as a job: see the Location header"}},
+    responses={
+        200: {"content": {media: {} for media in OUTPUTS.values()}},
+        201: {
+            "description": "Accepted as a job: see the Location header",
+            "content": {MediaType.json.value: {}},
+        },
+        **problems(413),
+    },
 )
 def create_batch(
     request: Request,
@@ -45,7 +55,9 @@ def create_batch(
     f: Annotated[str, Query(description="Result format: " + ", ".join(OUTPUTS))] = "csv",
     template: Annotated[str | None, Query(description="Template for rows naming none.")] = None,
     catalog: Annotated[str | None, Query(description="Rate catalog id or id@version.")] = None,
-    width_m: Annotated[float | None, Query(gt=0, description="Width for rows giving none.")] = None,
+    width_m: Annotated[
+        float | None, Query(gt=0, le=MAX_WIDTH_M, description="Width for rows giving none.")
+    ] = None,
     crs: Annotated[str | None, Query(description="CRS of WKT without an EWKT SRID.")] = None,
     wkt_column: Annotated[str | None, Query(description="CSV geometry column.")] = None,
     template_map: Annotated[

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from app.estimate.catalogs import RateCatalog
 from app.estimate.templates import Template
 from app.routes.deps import RepositoryDep, WriteAccess
+from app.routes.errors import problems
 from app.store.repository import DocumentVersion, Repository, VersionedDocuments
 
 
@@ -77,6 +78,7 @@ def document_router(
         "",
         status_code=201,
         dependencies=[WriteAccess],
+        responses=problems(409),
         summary=f"Save a new version of a {kind[:-1]} (needs an API key)",
     )
     def add_version(

@@ -1,7 +1,18 @@
-"""Domain errors to HTTP: one status map, answered as RFC 9457 `application/problem+json`."""
+"""Domain errors to HTTP: one status map, answered as RFC 9457 `application/problem+json`.
+
+The OpenAPI document is made to say the same: every operation lists the problems it can
+answer with, typed `application/problem+json` and described by one `Problem` schema.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import (
     ConfigurationError,
+    Conflict,
     InvalidInput,
     NotFound,
     StoreUnavailable,
@@ -18,14 +30,17 @@ from app.errors import (
     TooLarge,
     Unauthorized,
 )
+from app.settings import Settings
 
 PROBLEM_JSON = "application/problem+json"
+logger = logging.getLogger(__name__)
 
 STATUS_CODES: dict[type[TakeoffError], int] = {
     TakeoffError: 400,
     InvalidInput: 422,
     TooLarge: 413,
     NotFound: 404,
+    Conflict: 409,
     Unauthorized: 401,
     StoreUnavailable: 503,
     ConfigurationError: 500,
@@ -40,16 +55,46 @@ def status_for(exc: TakeoffError) -> int:
     return 400
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    """A problem+json response."""
-    body = {"type": "about:blank", "status": status, "title": title, "detail": detail, **extra}
-    headers = {"WWW-Authenticate": "ApiKey"} if status == 401 else None
+def server_folders(settings: Settings) -> list[Path]:
+    """Folders whose paths messages must not show: uploads, the store, the installation."""
+    return [
+        Path(tempfile.gettempdir()),
+        settings.store.data_dir,
+        Path(__file__).resolve().parents[2],
+        Path(sys.prefix),
+        Path.home(),
+    ]
+
+
+class PathHider:
+    """Cuts paths inside the server's folders to their file name (GDAL names a file it cannot
+    read by its full path, which says where the service keeps uploads and data)."""
+
+    def __init__(self, folders: Iterable[Path]) -> None:
+        names = sorted({str(folder).rstrip("/") for folder in folders if str(folder) != "/"})
+        alternatives = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+        self.pattern = re.compile(f"(?:{alternatives})/(?:[^\\s'\"]*/)?") if names else None
+
+    def __call__(self, text: str) -> str:
+        """`text` with the server's folders cut out."""
+        return text if self.pattern is None else self.pattern.sub("", text)
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    members: Mapping[str, Any] | None = None,
+) -> JSONResponse:
+    """A problem+json response; `members` are extra ones (`field`, `feature`, `errors`...)."""
+    body = {"type": "about:blank", "status": status, "title": title, "detail": detail}
+    body.update(members or {})
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "ApiKey"
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
-
-
-async def _takeoff_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, TakeoffError)
-    return problem(status_for(exc), exc.title, str(exc), **exc.where)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -59,16 +104,133 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
         for error in exc.errors()
     ]
     detail = "; ".join(f"{error['field']}: {error['message']}" for error in errors)
-    return problem(422, "Invalid request", detail, errors=errors)
+    return problem(422, "Invalid request", detail, members={"errors": errors})
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+_PATH_PARAMETER = re.compile(r"\\{[^/]+?\\}")
+
+
+def documented_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the API document lists for `path` (FastAPI's own 405 names only those of
+    the first route that matched, where several routes share a path)."""
+    methods: set[str] = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        pattern = _PATH_PARAMETER.sub("[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods.update(method.upper() for method in operations)
+    return sorted(methods)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Routing errors (404, 405 with its `Allow` header) in the same shape as the others."""
     assert isinstance(exc, StarletteHTTPException)
-    return problem(exc.status_code, "HTTP error", str(exc.detail))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+        allowed = documented_methods(request.app, path)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+    title = HTTPStatus(exc.status_code).phrase
+    return problem(exc.status_code, title, str(exc.detail), headers=headers)
 
 
-def add_exception_handlers(app: FastAPI) -> None:
+async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    """A bug: logged with its traceback, answered without a word about its insides."""
+    logger.error("unexpected error", exc_info=exc)
+    return problem(500, "Internal Server Error", "the server failed to answer; this is logged")
+
+
+def add_exception_handlers(app: FastAPI, settings: Settings) -> None:
     """Register the problem+json handlers on `app`."""
-    app.add_exception_handler(TakeoffError, _takeoff_error)
+    hide = PathHider(server_folders(settings))
+
+    async def takeoff_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, TakeoffError)
+        where = {
+            key: hide(value) if isinstance(value, str) else value
+            for key, value in exc.where.items()
+        }
+        return problem(status_for(exc), exc.title, hide(str(exc)), members=where)
+
+    app.add_exception_handler(TakeoffError, takeoff_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `field`, `feature`, `row`... say where.",
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "status": {"type": "integer"},
+        "title": {"type": "string"},
+        "detail": {"type": "string"},
+    },
+    "required": ["type", "status", "title", "detail"],
+}
+PROBLEM_DESCRIPTIONS = {
+    400: "A body that cannot be read (not UTF-8, not JSON, a broken upload)",
+    401: "No valid API key in the X-API-Key header",
+    404: "No such resource",
+    409: "A concurrent write of the same document; try again",
+    413: "Input over a configured limit",
+    422: "Invalid input: the problem names the field, feature or row",
+}
+
+
+def _problem_response(status: int) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {
+        "description": PROBLEM_DESCRIPTIONS[status],
+        "content": {PROBLEM_JSON: {"schema": schema}},
+    }
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route that can answer with these problems (the common 400 for a
+    body, 404 for path parameters, 401 for writes and 422 for any parameter are added to
+    every operation by `document_problems`)."""
+    return {status: _problem_response(status) for status in statuses}
+
+
+def _document_problems(operation: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    statuses = {
+        int(status)
+        for status, response in responses.items()
+        if PROBLEM_JSON in response.get("content", {})
+    }
+    parameters = operation.get("parameters", [])
+    if parameters or "requestBody" in operation:
+        statuses.add(422)
+    if "requestBody" in operation:
+        statuses.add(400)
+    if any(parameter.get("in") == "path" for parameter in parameters):
+        statuses.add(404)
+    if operation.get("security"):
+        statuses.add(401)
+    for status in sorted(statuses):
+        responses[str(status)] = _problem_response(status)
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI's document with the problems each operation can answer, and no schema of
+    FastAPI's own validation error (which this service never sends); changed in place."""
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    if "Problem" in schemas:
+        return schema
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            _document_problems(operation)
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    schemas["Problem"] = PROBLEM_SCHEMA
+    return schema
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Make `app.openapi()` (and so `/api` and `/docs`) answer the documented form."""
+    generate = app.openapi
+    app.openapi = lambda: document_problems(generate())  # type: ignore[method-assign]

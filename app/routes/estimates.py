@@ -10,6 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.errors import InvalidInput
+from app.geo.validate import MAX_WIDTH_M
 from app.routes.deps import (
     CallerDep,
     EstimatesVisibleDep,
@@ -20,6 +22,8 @@ from app.routes.deps import (
     estimates_visible,
 )
 from app.routes.downloads import EstimateFormat, EstimateFormatDep, estimate_response
+from app.routes.errors import problems
+from app.routes.responses import ESTIMATE_CONTENT
 from app.service import EstimateQuery, rerun_saved, run_estimate, save_estimate
 
 router = APIRouter(prefix="/estimates", tags=["estimates"])
@@ -42,7 +46,18 @@ GEOJSON_BODY = Body(
 )
 
 
-@router.post("", summary="Estimate the materials and cost of road geometries")
+@router.post(
+    "",
+    summary="Estimate the materials and cost of road geometries",
+    responses={
+        200: {"content": ESTIMATE_CONTENT},
+        201: {
+            "description": "Saved (`save=true`): see the Location header",
+            "content": ESTIMATE_CONTENT,
+        },
+        **problems(413),
+    },
+)
 def create_estimate(
     request: Request,
     repository: RepositoryDep,
@@ -52,7 +67,9 @@ def create_estimate(
     body: Annotated[dict[str, Any], GEOJSON_BODY],
     template: Annotated[str | None, Query(description="Template id (or id@version).")] = None,
     catalog: Annotated[str | None, Query(description="Rate catalog id or id@version.")] = None,
-    width_m: Annotated[float | None, Query(gt=0, description="Road width, metres.")] = None,
+    width_m: Annotated[
+        float | None, Query(gt=0, le=MAX_WIDTH_M, description="Road width, metres.")
+    ] = None,
     crs: Annotated[
         str | None, Query(description="CRS of the body's coordinates, e.g. EPSG:32748.")
     ] = None,
@@ -75,6 +92,8 @@ def create_estimate(
         settings, template, catalog, width_m=width_m, crs=crs, dissolve=dissolve
     )
     run = run_estimate(repository, settings, body, query)
+    if save and not len(run.result.bill):
+        raise InvalidInput("nothing to save: the request has no features", field="save")
     answer = run.result.to_dict()
     status = 200
     if save:
@@ -90,7 +109,12 @@ def create_estimate(
     return response
 
 
-@router.get("/{estimate_id}", name="get_estimate", summary="A saved estimate")
+@router.get(
+    "/{estimate_id}",
+    name="get_estimate",
+    summary="A saved estimate",
+    responses={200: {"content": ESTIMATE_CONTENT}},
+)
 def get_estimate(
     estimate_id: int,
     repository: RepositoryDep,

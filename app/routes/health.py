@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -11,14 +13,35 @@ from app.routes.deps import RepositoryDep
 from app.store.database import check_store
 
 router = APIRouter(tags=["health"])
+logger = logging.getLogger(__name__)
 
 
-@router.get("/healthz", summary="Service version and store health")
+@router.get(
+    "/healthz",
+    summary="Service version and store health",
+    responses={
+        503: {
+            "description": "The store cannot be reached or used",
+            "content": {"application/json": {}},
+        }
+    },
+)
 def healthz(repository: RepositoryDep) -> JSONResponse:
-    """200 with the store's description, 503 when the database cannot be reached."""
+    """200 with the backend and its versions, 503 when the store is unusable; never its address.
+
+    Why a store is unusable (with its host and database) is logged, not shown to anyone who
+    can reach the service.
+    """
     try:
         store = check_store(repository.engine)
     except StoreUnavailable as exc:
-        body = {"status": "unavailable", "version": __version__, "detail": str(exc)}
+        logger.error("store unavailable: %s", exc)
+        backend = "postgis" if repository.engine.dialect.name == "postgresql" else "sqlite"
+        body = {
+            "status": "unavailable",
+            "version": __version__,
+            "backend": backend,
+            "detail": "cannot reach the database or use it; the reason is in the service log",
+        }
         return JSONResponse(body, status_code=503)
     return JSONResponse({"status": "ok", "version": __version__, **store})

@@ -1,4 +1,4 @@
-"""OGC API Features (Part 1: core, GeoJSON, OpenAPI 3.0), the collections QGIS and GDAL open.
+"""OGC API Features (Part 1: core, GeoJSON), the collections QGIS and GDAL open.
 
 Saved estimates are the `estimates` collection; every road layer is a collection named by its
 slug. Links are absolute and built with `url_for`, so they stay right behind a proxy that
@@ -7,6 +7,7 @@ serves the app under a root path.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import URL
 
 from app.errors import NotFound
+from app.io.layers import is_layer_slug
 from app.routes.deps import EstimatesVisibleDep, RepositoryDep, SettingsDep
 from app.routes.features import geojson_features
 from app.routes.params import (
@@ -33,13 +35,14 @@ from app.routes.web import planner_page
 from app.store.repository import BBox, FeaturePage, Repository, StoredFeature, Visibility
 
 router = APIRouter(tags=["OGC API Features"])
+logger = logging.getLogger(__name__)
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ]
+"""No `oas30`: the API definition is OpenAPI 3.1 (what FastAPI writes), and says so."""
 ESTIMATES = "estimates"
 MAX_FEATURE_ID = 2**63 - 1
 _URL_IN_TEXT = re.compile(r"https?://[^\s)]+")
@@ -202,8 +205,8 @@ def landing_document(request: Request) -> dict[str, Any]:
         link(
             request.url_for("api_document"),
             "service-desc",
-            MediaType.openapi30_json,
-            "The API definition (OpenAPI 3.0)",
+            MediaType.openapi_json,
+            "The API definition (OpenAPI 3.1)",
         ),
     ]
     if request.app.docs_url:
@@ -216,7 +219,11 @@ def landing_document(request: Request) -> dict[str, Any]:
     return {"title": request.app.title, "description": request.app.description, "links": links}
 
 
-@router.get("/", summary="Landing page")
+@router.get(
+    "/",
+    summary="Landing page",
+    responses={200: {"content": {MediaType.html.value: {}}}},
+)
 def landing(request: Request, output: LandingOutputDep) -> Response:
     """Where API clients start: links to the definition, conformance and collections.
 
@@ -273,9 +280,11 @@ def collections(
 ) -> JSONResponse:
     """The saved estimates first, then every road layer by id."""
     found = [find_collection(repository, ESTIMATES, visible)]
-    found += [
-        find_collection(repository, layer.slug, visible) for layer in repository.list_layers()
-    ]
+    for slug in repository.layer_slugs():
+        if is_layer_slug(slug):
+            found.append(find_collection(repository, slug, visible))
+        else:
+            logger.warning("layer %r is not listed: its id cannot be part of a URL", slug)
     return JSONResponse(
         {
             "links": [link(request.url_for("collections"), "self", MediaType.json)],
@@ -300,6 +309,7 @@ def collection(
     "/collections/{collectionId}/items",
     response_class=GeoJSONResponse,
     summary="Features of a collection",
+    responses={200: {"content": {MediaType.json.value: {}}}},
 )
 def items(
     request: Request,
@@ -328,6 +338,7 @@ def items(
     "/collections/{collectionId}/items/{featureId}",
     response_class=GeoJSONResponse,
     summary="One feature",
+    responses={200: {"content": {MediaType.json.value: {}}}},
 )
 def item(
     request: Request,

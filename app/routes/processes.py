@@ -14,7 +14,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.errors import NotFound
+from app.geo.validate import MAX_WIDTH_M
 from app.routes.deps import RepositoryDep, SettingsDep
+from app.routes.errors import problems
 from app.routes.ogc import link
 from app.routes.responses import MediaType
 from app.service import EstimateQuery, run_estimate
@@ -41,7 +43,10 @@ PROCESS_INPUTS: dict[str, Any] = {
     },
     "template": _string("Cross-section template id (or id@version)."),
     "catalog": _string("Rate catalog id (or id@version)."),
-    "width_m": {"schema": {"type": "number", "exclusiveMinimum": 0}, "minOccurs": 0},
+    "width_m": {
+        "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_WIDTH_M},
+        "minOccurs": 0,
+    },
     "crs": _string("CRS of the coordinates when not lon/lat WGS84, e.g. EPSG:32748."),
     "dissolve": {"schema": {"type": "boolean"}, "minOccurs": 0},
 }
@@ -55,7 +60,7 @@ class EstimateInputs(BaseModel):
     geometry: dict[str, Any]
     template: str | None = None
     catalog: str | None = None
-    width_m: float | None = Field(default=None, gt=0)
+    width_m: float | None = Field(default=None, gt=0, le=MAX_WIDTH_M)
     crs: str | None = None
     dissolve: bool = False
 
@@ -106,7 +111,12 @@ def process_description(process_id: str, request: Request) -> JSONResponse:
     return JSONResponse({**_summary(request), "inputs": PROCESS_INPUTS, "outputs": outputs})
 
 
-@router.post("/{process_id}/execution", name="execute", summary="Execute (synchronously)")
+@router.post(
+    "/{process_id}/execution",
+    name="execute",
+    summary="Execute (synchronously)",
+    responses=problems(413),
+)
 def execute(
     process_id: str, body: Execute, repository: RepositoryDep, settings: SettingsDep
 ) -> JSONResponse:

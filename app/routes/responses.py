@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from fastapi.responses import JSONResponse
+
+from app.io import vector, xlsx
 
 
 class MediaType(StrEnum):
@@ -12,8 +15,21 @@ class MediaType(StrEnum):
 
     json = "application/json"
     geojson = "application/geo+json"
-    openapi30_json = "application/vnd.oai.openapi+json;version=3.0"
+    openapi_json = "application/vnd.oai.openapi+json;version=3.1"
     html = "text/html"
+
+
+ESTIMATE_CONTENT: dict[str, dict[str, Any]] = {
+    media: {}
+    for media in (
+        MediaType.json.value,
+        vector.MEDIA_TYPES["geojson"],
+        vector.MEDIA_TYPES["csv"],
+        xlsx.MEDIA_TYPE,
+        vector.MEDIA_TYPES["gpkg"],
+    )
+}
+"""What an estimate can be had as (`f=json|geojson|csv|xlsx|gpkg`), for the API document."""
 
 
 class GeoJSONResponse(JSONResponse):
@@ -23,6 +39,6 @@ class GeoJSONResponse(JSONResponse):
 
 
 class OpenAPIResponse(JSONResponse):
-    """The OpenAPI document, typed as QGIS prefers for a landing page's `service-desc`."""
+    """The OpenAPI document, typed with its version as the landing page's `service-desc` says."""
 
-    media_type = MediaType.openapi30_json.value
+    media_type = MediaType.openapi_json.value

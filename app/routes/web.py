@@ -11,8 +11,10 @@ from pathlib import Path
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from starlette.exceptions import HTTPException
 from starlette.routing import Mount, Router
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 STATIC = WEB / "static"
@@ -24,12 +26,25 @@ LIBRARIES = {
 TILE_URL_MARK = "{{tile_url}}"
 
 
+class OptionalStaticFiles(StaticFiles):
+    """Files of a folder that may be missing (npm libraries not installed): then 404."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory=directory, check_dir=False)
+        self.folder = directory
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the file, or 404 when the folder itself is not there."""
+        if not self.folder.is_dir():
+            raise HTTPException(404, f"{self.folder.name} is not installed on this server")
+        await super().__call__(scope, receive, send)
+
+
 def _assets() -> Router:
     """`/web/static/...` and `/web/lib/<library>/...`; missing folders answer 404, not crash."""
-    routes = [Mount("/static", app=StaticFiles(directory=STATIC, check_dir=False))]
+    routes = [Mount("/static", app=OptionalStaticFiles(STATIC))]
     routes += [
-        Mount(f"/lib/{name}", app=StaticFiles(directory=folder, check_dir=False))
-        for name, folder in LIBRARIES.items()
+        Mount(f"/lib/{name}", app=OptionalStaticFiles(folder)) for name, folder in LIBRARIES.items()
     ]
     return Router(routes=routes)
 

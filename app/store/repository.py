@@ -20,8 +20,8 @@ from cachetools import TTLCache
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from app.errors import InvalidInput, NotFound
-from app.io.layers import LayerData
+from app.errors import Conflict, InvalidInput, NotFound
+from app.io.layers import LayerData, check_layer_slug
 from app.store.models import (
     CatalogVersion,
     Estimate,
@@ -39,6 +39,14 @@ RESERVED_COLLECTIONS = frozenset({"estimates"})
 DocumentRow = TypeVar("DocumentRow", TemplateVersion, CatalogVersion)
 FeatureRow = TypeVar("FeatureRow", Estimate, LayerFeature)
 Selection = TypeVar("Selection", bound=sa.Select)
+MAX_STORED_ID = 2**31 - 1
+"""Ids and versions are 32-bit integer columns: a larger number names nothing stored (and
+would make PostgreSQL fail the query rather than find nothing)."""
+
+
+def _storable_id(number: int) -> bool:
+    return 0 < number <= MAX_STORED_ID
+
 
 FRESHNESS_SECONDS = 2.0
 """How long a process reuses the newest version number it read for a template or catalog.
@@ -269,6 +277,8 @@ class VersionedDocuments(Generic[DocumentRow]):
 
     def _one(self, query: Selection, slug: str, version: int | None) -> Selection:
         model = self._model
+        if version is not None and not _storable_id(version):
+            raise self._missing(slug, version)
         query = query.where(model.slug == slug)
         if version is None:
             return query.order_by(model.version.desc()).limit(1)
@@ -347,7 +357,7 @@ class VersionedDocuments(Generic[DocumentRow]):
                     self._heads.clear()
                     self._writes += 1
                 return self._as_version(row)
-        raise InvalidInput(f"{self.kind} {slug!r} is being changed concurrently; try again")
+        raise Conflict(f"{self.kind} {slug!r} is being changed concurrently; try again")
 
 
 class Repository:
@@ -382,6 +392,8 @@ class Repository:
 
     def get_estimate(self, estimate_id: int, visible: Visibility = EVERYONE) -> StoredEstimate:
         """A saved estimate; `NotFound` when there is none with that id the reader may see."""
+        if not _storable_id(estimate_id):
+            raise NotFound(f"there is no saved estimate {estimate_id}")
         query = sa.select(Estimate).where(
             Estimate.id == estimate_id, visible.allows(Estimate.owner)
         )
@@ -393,6 +405,8 @@ class Repository:
 
     def delete_estimate(self, estimate_id: int, visible: Visibility = EVERYONE) -> None:
         """Delete a saved estimate; `NotFound` when there is none with that id the reader sees."""
+        if not _storable_id(estimate_id):
+            raise NotFound(f"there is no saved estimate {estimate_id}")
         query = sa.delete(Estimate).where(
             Estimate.id == estimate_id, visible.allows(Estimate.owner)
         )
@@ -420,6 +434,7 @@ class Repository:
 
     def create_layer(self, layer: LayerData, replace: bool = False) -> LayerInfo:
         """Publish a road layer; refuses to overwrite one unless `replace`."""
+        check_layer_slug(layer.slug)
         if layer.slug in RESERVED_COLLECTIONS:
             raise InvalidInput(f"{layer.slug!r} is a reserved collection id", field="slug")
         with Session(self.engine) as session:
@@ -518,6 +533,8 @@ class Repository:
 
     def layer_feature(self, slug: str, feature_pk: int) -> StoredFeature:
         """One feature of a road layer by its stored id."""
+        if not _storable_id(feature_pk):
+            raise NotFound(f"collection {slug!r} has no feature {feature_pk}")
         with Session(self.engine) as session:
             layer_id = self._layer_id(session, slug)
         page = self._page(

@@ -11,7 +11,7 @@ from tests.routes.conftest import ESTIMATE_NAMES, GRID_COUNT, href, query, rels
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
-OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.1"
 PROBLEM = "application/problem+json"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 ROADS_EXTENT = (106.5623898, -6.2597294, 106.717699, -6.0907624)
@@ -47,7 +47,7 @@ def test_service_desc_is_the_openapi_document(site: TestClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"] == OPENAPI
     document = response.json()
-    assert document["openapi"].startswith("3.")
+    assert document["openapi"].startswith("3.1.")
     assert document["servers"] == [{"url": BASE}]
     items = document["paths"]["/collections/{collectionId}/items"]["get"]
     parameters = {parameter["name"] for parameter in items["parameters"]}
@@ -57,11 +57,11 @@ def test_service_desc_is_the_openapi_document(site: TestClient) -> None:
     assert (limit["default"], limit["maximum"]) == (100, 1000)
 
 
-def test_conformance_claims_core_geojson_and_oas30_only(site: TestClient) -> None:
+def test_conformance_claims_core_and_geojson_only(site: TestClient) -> None:
     response = site.get("/conformance")
     assert response.headers["content-type"] == JSON
     classes = response.json()["conformsTo"]
-    assert {cls.rsplit("/", 1)[1] for cls in classes} == {"core", "geojson", "oas30"}
+    assert {cls.rsplit("/", 1)[1] for cls in classes} == {"core", "geojson"}
     assert all(
         cls.startswith("http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/") for cls in classes
     )
