@@ -7,6 +7,8 @@ import asyncio
 import concurrent.futures
 import json
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,10 +20,32 @@ import sqlalchemy as sa
 from app.main import create_app
 from app.routes.web import OptionalStaticFiles
 from app.settings import Settings
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, BACKENDS, fresh_store
 from tests.live import LiveServer, run_takeoff
 
 PROBLEM = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running `takeoff serve`, its `TAKEOFF_*` store settings and its backend."""
+
+    url: str
+    settings: dict[str, str | None]
+    backend: str
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """`takeoff serve` on a fresh store of each backend: hostile bytes over a real socket."""
+    store = fresh_store(request, tmp_path_factory.mktemp("hostile"))
+    settings = {"data_dir": str(store.data_dir), "database_url": store.database_url}
+    with LiveServer(api_keys=f'["{API_KEY}"]', **settings) as live:
+        yield Server(live.url, settings, request.param)
+
+
 LINE = {"type": "LineString", "coordinates": [[106.6300, -6.1700], [106.6309, -6.1700]]}
 
 
@@ -37,13 +61,13 @@ def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
-def _post_raw(server: LiveServer, path: str, text: str) -> httpx.Response:
+def _post_raw(server: Server, path: str, text: str) -> httpx.Response:
     """A JSON body sent as written (json.dumps keeps lone surrogates as `\\udfff` escapes)."""
     headers = {"content-type": "application/json"}
     return httpx.post(server.url + path, content=text.encode(), headers=headers)
 
 
-def test_a_width_beyond_1000_m_is_refused_before_measuring(server: LiveServer) -> None:
+def test_a_width_beyond_1000_m_is_refused_before_measuring(server: Server) -> None:
     query = httpx.post(server.url + "/estimates", params={"width_m": "1e308"}, json=LINE)
     assert "width_m" in _problem(query, 422)["detail"]
     feature = httpx.post(server.url + "/estimates", json=_feature(width_m=1e308))
@@ -67,18 +91,18 @@ def test_a_width_beyond_1000_m_is_refused_before_measuring(server: LiveServer) -
         "/collections/estimates/items/9223372036854775808",
     ],
 )
-def test_ids_and_versions_beyond_the_columns_are_not_found(server: LiveServer, path: str) -> None:
+def test_ids_and_versions_beyond_the_columns_are_not_found(server: Server, path: str) -> None:
     _problem(httpx.get(server.url + path), 404)
 
 
-def test_deleting_an_id_beyond_the_column_is_not_found(server: LiveServer) -> None:
+def test_deleting_an_id_beyond_the_column_is_not_found(server: Server) -> None:
     response = httpx.delete(
         server.url + "/estimates/9223372036854775808", headers={"X-API-Key": API_KEY}
     )
     assert _problem(response, 404)["detail"] == "there is no saved estimate 9223372036854775808"
 
 
-def test_a_version_beyond_the_column_is_an_unknown_template(server: LiveServer) -> None:
+def test_a_version_beyond_the_column_is_an_unknown_template(server: Server) -> None:
     response = httpx.post(
         server.url + "/estimates",
         params={"template": "local-flexible@99999999999999999999"},
@@ -89,34 +113,34 @@ def test_a_version_beyond_the_column_is_an_unknown_template(server: LiveServer) 
     assert "no template 'local-flexible' version 99999999999999999999" in body["detail"]
 
 
-def test_a_template_given_as_a_list_is_named(server: LiveServer) -> None:
+def test_a_template_given_as_a_list_is_named(server: Server) -> None:
     collection = {"type": "FeatureCollection", "features": [_feature(), _feature(template=["x"])]}
     body = _problem(httpx.post(server.url + "/estimates", json=collection), 422)
     assert (body["feature"], body["field"]) == (1, "template")
     assert "got ['x']" in body["detail"]
 
 
-def test_saving_an_empty_collection_says_there_is_nothing_to_save(server: LiveServer) -> None:
+def test_saving_an_empty_collection_says_there_is_nothing_to_save(server: Server) -> None:
     empty = {"type": "FeatureCollection", "features": []}
     response = httpx.post(server.url + "/estimates", params={"save": "true"}, json=empty)
     body = _problem(response, 422)
     assert body["field"] == "save" and "nothing to save" in body["detail"]
 
 
-def test_a_crs_member_with_text_properties_is_named(server: LiveServer) -> None:
+def test_a_crs_member_with_text_properties_is_named(server: Server) -> None:
     body = {**LINE, "crs": {"type": "name", "properties": "EPSG:4326"}}
     assert _problem(httpx.post(server.url + "/estimates", json=body), 422)["field"] == "crs"
 
 
 @pytest.mark.parametrize("key", ["name", "template"])
-def test_a_lone_surrogate_is_refused_where_it_is(server: LiveServer, key: str) -> None:
+def test_a_lone_surrogate_is_refused_where_it_is(server: Server, key: str) -> None:
     response = _post_raw(server, "/estimates?save=true", json.dumps(_feature(**{key: "\udfff"})))
     body = _problem(response, 422)
     assert body["field"] == f"body.properties.{key}"
     assert "lone surrogate (\\udfff)" in body["detail"]
 
 
-def test_a_lone_surrogate_in_a_template_document_is_refused(server: LiveServer) -> None:
+def test_a_lone_surrogate_in_a_template_document_is_refused(server: Server) -> None:
     document = httpx.get(server.url + "/templates/local-flexible").json()
     document["name"]["en"] = "broken \udfff"
     response = httpx.post(
@@ -127,7 +151,7 @@ def test_a_lone_surrogate_in_a_template_document_is_refused(server: LiveServer) 
     assert _problem(response, 422)["field"] == "body.name.en"
 
 
-def test_a_nul_in_a_name_is_refused_on_both_stores(server: LiveServer) -> None:
+def test_a_nul_in_a_name_is_refused_on_both_stores(server: Server) -> None:
     response = httpx.post(
         server.url + "/estimates", params={"save": "true"}, json=_feature(name="Jalan\x00Satu")
     )
@@ -135,27 +159,27 @@ def test_a_nul_in_a_name_is_refused_on_both_stores(server: LiveServer) -> None:
     assert body["field"] == "body.properties.name" and "NUL" in body["detail"]
 
 
-def test_a_nul_in_a_query_parameter_names_it(server: LiveServer) -> None:
+def test_a_nul_in_a_query_parameter_names_it(server: Server) -> None:
     response = httpx.post(server.url + "/estimates?template=local%00flexible", json=LINE)
     assert _problem(response, 422)["field"] == "template"
 
 
 @pytest.mark.parametrize("path", ["/jobs/a%00b", "/jobs/a%00b/results", "/templates/x%00"])
-def test_a_nul_in_a_path_is_not_found(server: LiveServer, path: str) -> None:
+def test_a_nul_in_a_path_is_not_found(server: Server, path: str) -> None:
     _problem(httpx.get(server.url + path), 404)
 
 
-def _batch(server: LiveServer, name: str, content: bytes) -> httpx.Response:
+def _batch(server: Server, name: str, content: bytes) -> httpx.Response:
     return httpx.post(server.url + "/batch", files={"file": (name, content)}, timeout=60)
 
 
-def test_a_binary_upload_is_not_a_csv(server: LiveServer) -> None:
+def test_a_binary_upload_is_not_a_csv(server: Server) -> None:
     garbage = bytes(range(256)) * 16 + os.urandom(4096)
     body = _problem(_batch(server, "roads.csv", garbage), 422)
     assert body["field"] == "file" and "header row is not text" in body["detail"]
 
 
-def test_a_128_kib_field_is_read_even_beside_a_broken_row(server: LiveServer) -> None:
+def test_a_128_kib_field_is_read_even_beside_a_broken_row(server: Server) -> None:
     vertices = ", ".join(f"{106.63 + i * 1e-5:.5f} {-6.17 - i % 2 * 1e-5:.5f}" for i in range(8000))
     wkt = f"LINESTRING ({vertices})"
     assert len(wkt) > 128 * 1024
@@ -165,7 +189,7 @@ def test_a_128_kib_field_is_read_even_beside_a_broken_row(server: LiveServer) ->
     assert (response.headers["x-rows"], response.headers["x-rows-failed"]) == ("2", "1")
 
 
-def test_a_header_of_100000_columns_is_refused(server: LiveServer) -> None:
+def test_a_header_of_100000_columns_is_refused(server: Server) -> None:
     header = ",".join(f"c{i}" for i in range(100_000))
     body = _problem(_batch(server, "wide.csv", f"{header}\n".encode()), 422)
     assert "header row is longer than 256 KiB" in body["detail"]
@@ -174,7 +198,7 @@ def test_a_header_of_100000_columns_is_refused(server: LiveServer) -> None:
     assert "has 2001 columns; at most 1000 are read" in body["detail"]
 
 
-def test_an_unreadable_file_is_named_without_its_server_path(server: LiveServer) -> None:
+def test_an_unreadable_file_is_named_without_its_server_path(server: Server) -> None:
     body = _problem(_batch(server, "roads.gpkg", b"not a geopackage" * 64), 422)
     assert "roads.gpkg" not in body["detail"]  # the upload is kept as input.gpkg
     assert "'input.gpkg' not recognized" in body["detail"]
@@ -197,7 +221,7 @@ def test_a_library_folder_that_is_missing_is_a_404(tmp_path: Path) -> None:
     assert str(tmp_path) not in response.text
 
 
-def test_health_names_the_backend_not_the_database_address(server: LiveServer) -> None:
+def test_health_names_the_backend_not_the_database_address(server: Server) -> None:
     response = httpx.get(server.url + "/healthz")
     assert response.status_code == 200
     assert response.json()["backend"] == server.backend
@@ -207,7 +231,7 @@ def test_health_names_the_backend_not_the_database_address(server: LiveServer) -
             assert part and part not in response.text
 
 
-def test_405_says_which_methods_are_allowed(server: LiveServer) -> None:
+def test_405_says_which_methods_are_allowed(server: Server) -> None:
     response = httpx.put(server.url + "/estimates", json=LINE)
     _problem(response, 405)
     assert response.headers["allow"] == "POST"
@@ -219,7 +243,7 @@ def test_405_says_which_methods_are_allowed(server: LiveServer) -> None:
     assert response.headers["allow"] == "GET, POST"
 
 
-def test_racing_writes_of_one_template_are_saved_or_conflict(server: LiveServer) -> None:
+def test_racing_writes_of_one_template_are_saved_or_conflict(server: Server) -> None:
     document = httpx.get(server.url + "/templates/local-flexible").json()
     document.pop("version")
 
@@ -242,7 +266,7 @@ def test_racing_writes_of_one_template_are_saved_or_conflict(server: LiveServer)
             assert _problem(response, 409)["title"] == "Conflict"
 
 
-def _insert_layer(server: LiveServer, slug: str) -> sa.Engine:
+def _insert_layer(server: Server, slug: str) -> sa.Engine:
     url = server.settings.get("database_url") or (
         f"sqlite:///{Path(server.settings['data_dir']) / 'takeoff.sqlite3'}"
     )
@@ -255,7 +279,7 @@ def _insert_layer(server: LiveServer, slug: str) -> sa.Engine:
     return engine
 
 
-def test_collections_skip_a_stored_layer_whose_id_cannot_be_a_url(server: LiveServer) -> None:
+def test_collections_skip_a_stored_layer_whose_id_cannot_be_a_url(server: Server) -> None:
     engine = _insert_layer(server, "a/b")
     try:
         response = httpx.get(server.url + "/collections")
@@ -270,7 +294,7 @@ def test_collections_skip_a_stored_layer_whose_id_cannot_be_a_url(server: LiveSe
 
 @pytest.mark.parametrize("slug", ["a/b", "x" * 65, "jalan raya", ""])
 def test_load_layer_refuses_a_slug_that_cannot_be_a_collection_id(
-    server: LiveServer, data_dir: Path, slug: str
+    server: Server, data_dir: Path, slug: str
 ) -> None:
     layer = data_dir / "sample_layers" / "tangerang_roads.geojson"
     loaded = run_takeoff("load-layer", str(layer), "--slug", slug, **server.settings)
@@ -280,7 +304,7 @@ def test_load_layer_refuses_a_slug_that_cannot_be_a_collection_id(
 
 
 def test_openapi_documents_problems_in_place_of_fastapi_validation_errors(
-    server: LiveServer,
+    server: Server,
 ) -> None:
     document = httpx.get(server.url + "/api").json()
     assert "HTTPValidationError" not in json.dumps(document)

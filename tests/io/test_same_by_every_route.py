@@ -168,7 +168,11 @@ def test_every_route_gives_each_feature_the_same_figures(outputs: dict[str, Any]
         assert row["status"] == "ok" and row["error"] == ""
     # a mix of every kind of road and several templates went through
     assert len({row["template_result"] for row in single}) == 4  # one default, three named
-    assert {row["length_method"] for row in single} == {"line", "medial-axis"}
+    assert {row["length_method"] for row in single} == {
+        "line",
+        "strip",
+        "medial-axis",
+    }  # bands, other polygons
     # formula-like names are neutralised, by every route alike
     assert '\'=HYPERLINK("http://x")' in [row["name"] for row in single]
 
