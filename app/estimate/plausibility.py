@@ -7,7 +7,6 @@ They are pure (measures in, warning texts out) so every client of the API gets t
 
 from __future__ import annotations
 
-
 import numpy as np
 import numpy.typing as npt
 
@@ -38,7 +37,8 @@ def plausibility_warnings(
 ) -> list[list[str]]:
     """Per feature, the warnings its measures call for (most features: none).
 
-    `width_range_m[i]` (one row per feature) is the (min, max) mean width the feature's template finds plausible.
+    `width_range_m[i]` (one row per feature) is the (min, max) mean width the feature's
+    template finds plausible.
     """
     count = len(length_m)
     warnings: list[list[str]] = [[] for _ in range(count)]

@@ -138,8 +138,7 @@ def test_an_eight_by_five_km_rectangle_is_flagged(server: LiveServer) -> None:
     assert feature["warnings"][:2] == [
         f"mean width {width:,.1f} m is outside the 2-30 m plausible for its template: "
         "check the width or the outline",
-        f"area {area:,.0f} m2 is larger than one road (200,000 m2): check the scale of the "
-        "drawing",
+        f"area {area:,.0f} m2 is larger than one road (200,000 m2): check the scale of the drawing",
     ]
 
 
