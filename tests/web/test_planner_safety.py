@@ -315,15 +315,16 @@ def test_save_once_and_a_download_named_after_the_estimate(page: Any, live: Live
 
 
 def test_find_a_road_by_name_and_price_it_by_its_class(page: Any, live: LiveServer) -> None:
-    page.get_by_label("Find a road").fill("kian santang")
+    page.get_by_role("searchbox", name="Find a road").fill("kian santang")
     page.get_by_role("button", name="Search", exact=True).click()
     result = page.get_by_role("button", name="Jalan Prabu Kian Santang (secondary)")
     result.click()
     wait_for_estimate(page)
     assert page.get_by_label("Cross-section template").input_value() == "collector-flexible"
     assert page.get_by_label("Width of a line (m)").input_value() == "7"
-    (geometry,) = draw_layers(page)
-    body = feature(geometry, template="collector-flexible", width_m=7.0)
+    found = httpx.get(live.url + "/roads/search", params={"q": "kian santang"}).json()
+    (road,) = found["features"]
+    body = feature(road["geometry"], template="collector-flexible", width_m=7.0)
     body["properties"]["name"] = "Jalan Prabu Kian Santang"
     assert_page_shows(page, post_estimate(live, body, template="collector-flexible"))
 
@@ -364,9 +365,9 @@ def test_a_phone_shows_the_page_without_sideways_scrolling(browser: Any, live: L
     page.wait_for_selector("body[data-ready=true]")
     page.evaluate("([lat, lon]) => takeoffMap.setView([lat, lon], 18, {animate: false})", SPOT)
     page.locator(".leaflet-pm-icon-polygon").click()
-    for x, y in [(40, 100), (330, 110), (332, 150), (42, 140)]:
+    for x, y in [(80, 120), (330, 130), (332, 170), (82, 160)]:
         click_map(page, x, y)
-    click_map(page, 40, 100)
+    click_map(page, 80, 120)
     wait_for_estimate(page)
     widths = page.evaluate(
         "({page: document.scrollingElement.scrollWidth, header: document.querySelector('.bar')"

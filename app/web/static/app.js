@@ -136,6 +136,7 @@ map.on("zoomend", () => state.segments.forEach(styleSegment));
 /** Corners are placed where clicked: earlier corners let clicks through, and the first one
  *  (drawn small) closes the outline only when the click is on it, not merely near it. */
 function watchDrawing(workingLayer, shape) {
+  const draw = map.pm.Draw[shape];
   const live = $("live");
   live.hidden = shape === "Rectangle";
   live.textContent = `${t(state.lang, "live")}…`;
@@ -143,6 +144,8 @@ function watchDrawing(workingLayer, shape) {
     const first = shape === "Polygon" && workingLayer.getLatLngs().flat().length === 1;
     if (first) {
       L.DomUtil.addClass(marker.getElement(), "first-vertex");
+      // Geoman snaps the cursor to the first corner even with snapping off; it must not.
+      draw._otherSnapLayers = draw._otherSnapLayers.filter((layer) => layer !== marker);
     } else {
       marker.off("click");
       L.DomUtil.addClass(marker.getElement(), "pass-through");
@@ -235,9 +238,24 @@ function addSegment(layer, options = {}) {
     selectSegment(segment.id);
   });
   layer.pm?.enable({ allowSelfIntersection: true, snappable: false });
+  layer.on("pm:edit pm:vertexadded pm:vertexremoved pm:markerdragend", () => nameCorners(segment));
   selectSegment(segment.id);
   state.savedId = null;
   return segment;
+}
+
+/** The corners one drags to edit a segment, named for a screen reader. */
+function nameCorners(segment) {
+  const number = state.segments.indexOf(segment) + 1;
+  let corner = 0;
+  segment.layer.pm?._markerGroup?.eachLayer((marker) => {
+    const element = marker.getElement?.();
+    if (!element) return;
+    const middle = element.classList.contains("marker-icon-middle");
+    if (!middle) corner += 1;
+    const key = middle ? "addCorner" : "corner";
+    element.setAttribute("aria-label", t(state.lang, key, { n: corner, segment: number }));
+  });
 }
 
 function removeSegment(id) {
@@ -260,6 +278,7 @@ function selectSegment(id) {
   state.selected = id;
   fillFormFromSelection();
   state.segments.forEach(styleSegment);
+  state.segments.forEach(nameCorners);
   renderSegments();
 }
 
@@ -1078,6 +1097,7 @@ function applyLanguage(lang) {
   if (Number.isFinite(typed)) $("width").value = formatNumber(lang, typed, 3, true);
   nameOverlays();
   nameDrawingTools(lang);
+  state.segments.forEach(nameCorners);
   fillSelect("template", state.templates);
   fillSelect("catalog", state.catalogs);
   showTemplateWidth();

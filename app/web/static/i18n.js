@@ -42,6 +42,8 @@ export const WORDS = {
     roadFrom: "{name}: {template}, {width} (from the OSM road class)",
     saving: "Saving…",
     saveExport: "Save and export",
+    corner: "Corner {n} of segment {segment}: drag to move",
+    addCorner: "Drag to add a corner to segment {segment}",
     serverDown: "The server can't be reached. Check the connection and try again; nothing was priced.",
     problems: {
       selfIntersection: "The outline crosses itself here. Move a corner so the edges don't cross.",
@@ -149,6 +151,8 @@ export const WORDS = {
     roadFrom: "{name}: {template}, {width} (dari kelas jalan OSM)",
     saving: "Menyimpan…",
     saveExport: "Simpan dan ekspor",
+    corner: "Titik sudut {n} ruas {segment}: geser untuk memindahkan",
+    addCorner: "Geser untuk menambah titik sudut pada ruas {segment}",
     serverDown: "Server tidak dapat dihubungi. Periksa koneksi lalu coba lagi; belum ada yang dihitung.",
     problems: {
       selfIntersection: "Batas jalan berpotongan sendiri di sini. Geser titik sudut agar sisinya tidak bersilangan.",
