@@ -102,6 +102,40 @@ def test_a_width_typed_with_a_comma_in_bahasa_indonesia(page: Any, live: LiveSer
     assert page.locator("#width-error").is_hidden()
 
 
+READINGS = [
+    ("id", "3,5", 3.5),
+    ("id", "3.5", 3.5),
+    ("id", "1.500", 1500),
+    ("id", "1.500,25", 1500.25),
+    ("id", "12", 12),
+    ("id", " 7,25 ", 7.25),
+    ("en", "3.5", 3.5),
+    ("en", "3,5", 3.5),
+    ("en", "1,500", 1500),
+    ("en", "1,234,567.5", 1234567.5),
+    ("id", "1.50.0", None),
+    ("en", "1,5,5", None),
+    ("id", "3,5m", None),
+    ("en", "abc", None),
+    ("en", "", None),
+    ("id", "1.2.3,4", None),
+]
+
+
+def test_numbers_are_read_as_the_language_writes_them(page: Any) -> None:
+    read = page.evaluate(
+        """async (readings) => {
+          const { parseNumber } = await import("./web/static/i18n.js");
+          return readings.map(([lang, typed]) => {
+            const value = parseNumber(lang, typed);
+            return Number.isNaN(value) ? null : value;
+          });
+        }""",
+        [[lang, typed] for lang, typed, _ in READINGS],
+    )
+    assert read == [value for _, _, value in READINGS]
+
+
 @pytest.mark.parametrize(
     ("typed", "message"),
     [

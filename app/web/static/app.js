@@ -1057,6 +1057,13 @@ function nameDrawingTools(lang) {
     },
     "en",
   );
+  for (const [button, key] of [
+    [map.zoomControl._zoomInButton, "zoomIn"],
+    [map.zoomControl._zoomOutButton, "zoomOut"],
+  ]) {
+    button.title = say(key);
+    button.setAttribute("aria-label", say(key));
+  }
   for (const container of document.querySelectorAll(".leaflet-pm-toolbar .button-container")) {
     const button = container.querySelector(".leaflet-buttons-control-button");
     if (button && container.title) button.setAttribute("aria-label", container.title);
