@@ -14,6 +14,8 @@ import pytest
 
 from tests.live import LiveServer
 from tests.web.planner import (
+    API_KEY,
+    BOW_TIE,
     ROAD_POLYGON,
     SPOT,
     assert_page_shows,
@@ -345,6 +347,32 @@ def test_save_once_and_a_download_named_after_the_estimate(page: Any, live: Live
     assert page.locator("#save").is_enabled()
 
 
+def test_delete_a_saved_estimate_with_the_api_key(page: Any, live: LiveServer) -> None:
+    draw_polygon(page, ROAD_POLYGON)
+    wait_for_estimate(page)
+    page.get_by_role("button", name="Save estimate").click()
+    page.wait_for_function("document.querySelector('#status').textContent.includes('Saved')")
+    saved_id = int(page.locator("#status").inner_text().split()[-1].rstrip("."))
+    page.on("dialog", lambda dialog: dialog.accept())
+
+    page.get_by_role("button", name=f"Delete #{saved_id}").click()
+    page.locator("#error").wait_for(state="visible")
+    assert text(page, "#error").endswith(
+        "Deleting a saved estimate needs an API key: enter it under “API key” below the list."
+    )
+    assert httpx.get(f"{live.url}/estimates/{saved_id}").status_code == 200
+
+    page.locator("summary", has_text="API key").click()
+    page.get_by_label("Needed to delete saved estimates").fill(API_KEY)
+    page.get_by_label("Needed to delete saved estimates").press("Tab")
+    page.get_by_role("button", name=f"Delete #{saved_id}").click()
+    page.wait_for_function(
+        "id => !document.querySelector(`#saved li[data-id='${id}']`)", arg=saved_id
+    )
+    assert text(page, "#status") == f"Saved estimate {saved_id} deleted."
+    assert httpx.get(f"{live.url}/estimates/{saved_id}").status_code == 404
+
+
 # ----------------------------------------------------------------------------- orientation
 
 
@@ -445,4 +473,10 @@ def test_no_serious_accessibility_problems(page: Any) -> None:
 
     page.get_by_label("Width of a line (m)").fill("abc")
     page.locator("#width-error").wait_for(state="visible")
-    assert serious_violations(page) == []  # with an error
+    assert serious_violations(page) == []  # with an error in a field
+
+    page.get_by_label("Width of a line (m)").fill("")
+    page.get_by_role("button", name="Remove Segment 1").click()
+    draw_polygon(page, BOW_TIE)
+    page.locator("#error").wait_for(state="visible")
+    assert serious_violations(page) == []  # with an error from the API

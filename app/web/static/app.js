@@ -402,10 +402,16 @@ function estimateUrl(extra = {}) {
   return url;
 }
 
+/** Request headers, with the API key typed for this session (if any). */
+function headers(extra = {}) {
+  const key = sessionStorage.getItem("takeoff.apiKey");
+  return key ? { ...extra, "X-API-Key": key } : extra;
+}
+
 async function postEstimate(extra, signal) {
   return fetch(estimateUrl(extra), {
     method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    headers: headers({ "Content-Type": "application/json", Accept: "application/json" }),
     body: JSON.stringify(requestBody()),
     signal,
   });
@@ -894,8 +900,36 @@ function renderSaved(features) {
     open.textContent = t(state.lang, "open");
     open.setAttribute("aria-label", `${t(state.lang, "open")} #${feature.id}`);
     open.addEventListener("click", () => openSaved(feature.id));
-    li.append(label, open);
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = t(state.lang, "delete");
+    remove.setAttribute("aria-label", `${t(state.lang, "delete")} #${feature.id}`);
+    remove.addEventListener("click", () => deleteSaved(feature.id));
+    li.append(label, open, remove);
     list.append(li);
+  }
+}
+
+/** Delete a saved estimate, once confirmed; without a key the page says where to give one. */
+async function deleteSaved(id) {
+  if (!window.confirm(t(state.lang, "confirmDelete", { id }))) return;
+  try {
+    const response = await fetch(api(`estimates/${id}`), { method: "DELETE", headers: headers() });
+    if (response.status === 401) {
+      showError({ key: "needsKey" });
+      return;
+    }
+    if (!response.ok) {
+      showError({ problem: await problemOf(response) });
+      return;
+    }
+    if (state.savedId === id) state.savedId = null;
+    showError(null);
+    setStatus("deleted", { id });
+    updateButtons();
+    await loadSaved();
+  } catch {
+    showError({ key: "serverDown" });
   }
 }
 
@@ -1140,6 +1174,12 @@ $("catalog").addEventListener("change", async () => {
   scheduleEstimate(0);
 });
 $("width").addEventListener("input", widthTyped);
+$("api-key").value = sessionStorage.getItem("takeoff.apiKey") ?? "";
+$("api-key").addEventListener("change", () => {
+  const key = $("api-key").value.trim();
+  if (key) sessionStorage.setItem("takeoff.apiKey", key);
+  else sessionStorage.removeItem("takeoff.apiKey");
+});
 $("name").addEventListener("input", changed);
 $("options").addEventListener("submit", (event) => event.preventDefault());
 $("road-search").addEventListener("submit", searchRoads);
