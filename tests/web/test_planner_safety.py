@@ -343,8 +343,21 @@ def test_save_once_and_a_download_named_after_the_estimate(page: Any, live: Live
     today = datetime.datetime.now(datetime.UTC).date().isoformat()
     assert download_info.value.suggested_filename == f"jl-contoh-{today}.xlsx"
 
+    # The estimate as saved can be saved again only as a copy.
+    first = text(page, "#status")
+    copy = page.get_by_role("button", name="Save a copy")
+    copy.click()
+    page.wait_for_function(
+        "first => { const s = document.querySelector('#status').textContent;"
+        " return s.startsWith('Saved as') && s !== first; }",
+        arg=first,
+    )
+    assert saved_count() == before + 2
+    assert page.locator("#save").is_disabled()
+
     page.get_by_label("Name").fill("Jl. Contoh 2")
     assert page.locator("#save").is_enabled()
+    assert copy.is_hidden()
 
 
 def test_delete_a_saved_estimate_with_the_api_key(page: Any, live: LiveServer) -> None:

@@ -572,6 +572,8 @@ function segmentName(index) {
 function updateButtons() {
   const { result, saving, savedId } = state;
   $("save").disabled = !result || saving || savedId != null;
+  $("save-copy").hidden = savedId == null || !state.segments.length;
+  $("save-copy").disabled = saving;
   $("xlsx").disabled = !result;
   $("geojson").disabled = !result;
 }
@@ -708,8 +710,9 @@ function renderSegments() {
 
 // ----------------------------------------------------------------------------- save, export
 
-async function save() {
-  if (!state.segments.length || state.saving || state.savedId != null) return;
+/** Save the estimate as it is; unless `copy`, only when something changed since the last save. */
+async function save(copy = false) {
+  if (!state.segments.length || state.saving || (state.savedId != null && !copy)) return;
   state.saving = true;
   updateButtons();
   setBusy(true);
@@ -1183,7 +1186,8 @@ $("api-key").addEventListener("change", () => {
 $("name").addEventListener("input", changed);
 $("options").addEventListener("submit", (event) => event.preventDefault());
 $("road-search").addEventListener("submit", searchRoads);
-$("save").addEventListener("click", save);
+$("save").addEventListener("click", () => save());
+$("save-copy").addEventListener("click", () => save(true));
 $("xlsx").addEventListener("click", () => download("xlsx"));
 $("geojson").addEventListener("click", () => download("geojson"));
 
