@@ -114,8 +114,8 @@ TemplateItem = Layer | LinearItem | CountItem
 
 PLAUSIBLE_WIDTH_M = (2.0, 30.0)
 """Mean widths a road surface plausibly has, unless a template says otherwise: under 2 m is
-narrower than one car lane (2.75 m minimum, Permen PU 19/PRT/M/2011) and over 30 m wider than
-eight 3.5 m lanes with a median; outside it, a width or an outline is likely mistyped [I]."""
+narrower than one car lane (lanes are commonly 2.75-3.5 m wide) and over 30 m wider than eight
+3.5 m lanes with a median; outside it, a width or an outline is likely mistyped [I]."""
 
 
 class Template(Sourced):
