@@ -493,3 +493,23 @@ def test_no_serious_accessibility_problems(page: Any) -> None:
     draw_polygon(page, BOW_TIE)
     page.locator("#error").wait_for(state="visible")
     assert serious_violations(page) == []  # with an error from the API
+
+
+def test_every_word_is_in_both_languages(page: Any) -> None:
+    missing = page.evaluate(
+        """async () => {
+          const { WORDS } = await import("./web/static/i18n.js");
+          const keys = (words, prefix = "") => Object.entries(words).flatMap(([key, value]) =>
+            typeof value === "object" ? keys(value, `${prefix}${key}.`) : [`${prefix}${key}`]);
+          const en = keys(WORDS.en), id = keys(WORDS.id);
+          return {
+            notInIndonesian: en.filter((key) => !id.includes(key)),
+            notInEnglish: id.filter((key) => !en.includes(key)),
+          };
+        }"""
+    )
+    assert missing == {"notInIndonesian": [], "notInEnglish": []}
+    page.get_by_role("button", name="Bahasa Indonesia").click()
+    assert page.title() == "Takeoff – rencana anggaran biaya jalan"
+    assert page.get_by_role("button", name="Gambar batas jalan (poligon)").is_visible()
+    assert page.get_by_role("button", name="Perbesar").is_visible()
