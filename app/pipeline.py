@@ -26,6 +26,7 @@ from app.errors import InvalidGeometry, InvalidParameter, TakeoffError
 from app.estimate.bom import BillOfMaterials
 from app.estimate.catalogs import RateCatalog
 from app.estimate.overrides import Overrides
+from app.estimate.plausibility import default_width_warning, plausibility_warnings
 from app.estimate.pricing import PricedFeatures, price_features
 from app.estimate.quantities import FloatArray, Measures
 from app.estimate.templates import Template
@@ -46,6 +47,7 @@ OVERRIDE_PROPERTIES = tuple(name for name in Overrides.model_fields if name != "
 """Feature properties read as that feature's overrides (`thickness`, `rates`, ...)."""
 
 IndexArray = npt.NDArray[np.intp]
+LINE_TYPES = [shapely.GeometryType.LINESTRING, shapely.GeometryType.MULTILINESTRING]
 
 
 @dataclass(frozen=True)
@@ -356,7 +358,8 @@ def measure_features(
     happens once it is known which features are priced (`estimate_chunk`).
     """
     explicit = ~np.isnan(plan.width_m)
-    widths = np.where(explicit, plan.width_m, _implied_widths(plan, options, templates))
+    implied, template_default = _implied_widths(plan, options, templates)
+    widths = np.where(explicit, plan.width_m, implied)
     measured = measure(
         geometries, width_m=widths, width_explicit=explicit, centerlines=plan.centerlines
     )
@@ -378,7 +381,39 @@ def measure_features(
     measures = Measures.from_columns(
         measured.length_m, width_m=mean_width, area_m2=measured.area_m2
     )
+    _add_input_warnings(
+        measured, geometries, plan, templates, mean_width, ~explicit & template_default
+    )
     return MeasuredFeatures(measured, measures, surfaces, warnings)
+
+
+def _add_input_warnings(
+    measured: Measurements,
+    geometries: GeometryArray,
+    plan: FeaturePlan,
+    templates: Mapping[str, Template],
+    mean_width: npt.NDArray[np.float64],
+    template_default: npt.NDArray[np.bool_],
+) -> None:
+    """Each feature's warnings about what it was priced with: a line that took its template's
+    default width, and measures a road does not plausibly have."""
+    line = np.isin(shapely.get_type_id(geometries), LINE_TYPES)
+    for index in np.flatnonzero(line & template_default).tolist():
+        reference = plan.templates[index]
+        measured.warnings[index].append(
+            default_width_warning(templates[reference].default_width_m, reference)
+        )
+    codes, references = pd.factorize(np.asarray(plan.templates, dtype=object))
+    ranges = np.array([templates[reference].plausible_width_m for reference in references])
+    found = plausibility_warnings(
+        measured.length_m,
+        measured.area_m2,
+        mean_width,
+        polygon=~line,
+        width_range_m=ranges.reshape(-1, 2)[codes],
+    )
+    for index, extra in enumerate(found):
+        measured.warnings[index].extend(extra)
 
 
 @dataclass(frozen=True)
@@ -562,17 +597,21 @@ def take_plan(plan: FeaturePlan, rows: IndexArray) -> FeaturePlan:
 
 def _implied_widths(
     plan: FeaturePlan, options: EstimateOptions, templates: Mapping[str, Template]
-) -> npt.NDArray[np.float64]:
-    """Widths of features that gave none: their own override, the request's, or the template's."""
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Widths of features that gave none: their own override, the request's, or the template's;
+    and which of them are the template's default."""
     codes, references = pd.factorize(np.asarray(plan.templates, dtype=object))
     defaults = np.array([templates[reference].default_width_m for reference in references])
     widths = defaults[codes]
+    template_default = np.ones(len(widths), dtype=bool)
     if options.overrides.width_m is not None:
         widths[:] = options.overrides.width_m
+        template_default[:] = False
     for index, own in enumerate(plan.overrides):
         if own is not None and own.width_m is not None:
             widths[index] = own.width_m
-    return widths
+            template_default[index] = False
+    return widths, template_default
 
 
 def none_if_all_none(values: Sequence[Overrides | None]) -> Sequence[Overrides | None] | None:

@@ -205,6 +205,11 @@ class CountItem(Sourced):
 
 TemplateItem = Layer | LinearItem | CountItem
 
+PLAUSIBLE_WIDTH_M = (2.0, 30.0)
+"""Mean widths a road surface plausibly has, unless a template says otherwise: under 2 m is
+narrower than one car lane (lanes are commonly 2.75-3.5 m wide) and over 30 m wider than eight
+3.5 m lanes with a median; outside it, a width or an outline is likely mistyped [I]."""
+
 
 class Template(Sourced):
     """A typical cross-section; `version` is filled by the store (None for files on disk).
@@ -218,6 +223,7 @@ class Template(Sourced):
     name: LocalizedText
     description: LocalizedText
     default_width_m: Annotated[float, Field(gt=0, le=MAX_WIDTH_M, allow_inf_nan=False)]
+    plausible_width_m: tuple[PositiveFinite, PositiveFinite] = PLAUSIBLE_WIDTH_M
     layers: tuple[Layer, ...] = ()
     linear_items: tuple[LinearItem, ...] = ()
     count_items: tuple[CountItem, ...] = ()
@@ -248,8 +254,17 @@ class Template(Sourced):
         assert thickness is not None
         return thickness
 
+    @model_validator(mode="after")
+    def _plausible_width_is_a_range(self) -> Template:
+        low, high = self.plausible_width_m
+        if not low < high:
+            raise ValueError(f"plausible_width_m must be (min, max), got ({low}, {high})")
+        return self
+
     def sourced_parameters(self) -> set[str]:
-        """The default width is the one template-level figure."""
+        """The default width, and a plausible width range other than the shipped one."""
+        if self.plausible_width_m != PLAUSIBLE_WIDTH_M:
+            return {"default_width_m", "plausible_width_m"}
         return {"default_width_m"}
 
     @property

@@ -24,6 +24,9 @@ LIBRARIES = {
     "leaflet-geoman": NODE_MODULES / "@geoman-io" / "leaflet-geoman-free" / "dist",
 }
 TILE_URL_MARK = "{{tile_url}}"
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+"""The basemap when `TAKEOFF_TILE_URL` is unset: OpenStreetMap's standard tiles, attributed."""
+NO_TILES = "none"
 
 
 class OptionalStaticFiles(StaticFiles):
@@ -54,8 +57,9 @@ assets = _assets()
 
 
 def planner_page(request: Request) -> HTMLResponse:
-    """The page a browser gets at `/`, with the optional basemap URL filled in."""
-    tile_url = request.app.state.settings.api.tile_url or ""
+    """The page a browser gets at `/`, with the basemap URL filled in (`none`: no basemap)."""
+    setting = request.app.state.settings.api.tile_url
+    tile_url = OSM_TILES if setting is None else "" if setting.strip() == NO_TILES else setting
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     page = page.replace(TILE_URL_MARK, html.escape(tile_url, quote=True))
     return HTMLResponse(page, headers={"Vary": "Accept"})

@@ -531,6 +531,14 @@ class Repository:
             layer_id = self._layer_id(session, slug)
         return self._page(LayerFeature, LayerFeature.layer_id == layer_id, limit, offset, bbox)
 
+    def find_layer_features(self, slug: str, name: str, limit: int) -> FeaturePage:
+        """Features of a road layer whose `name` property contains `name`, in any case."""
+        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        with Session(self.engine) as session:
+            layer_id = self._layer_id(session, slug)
+        named = LayerFeature.properties["name"].as_string().ilike(f"%{escaped}%", escape="\\")
+        return self._page(LayerFeature, sa.and_(LayerFeature.layer_id == layer_id, named), limit)
+
     def layer_feature(self, slug: str, feature_pk: int) -> StoredFeature:
         """One feature of a road layer by its stored id."""
         if not _storable_id(feature_pk):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,159 +17,26 @@ import openpyxl
 import pytest
 
 from tests.live import LiveServer
-
-sync_api = pytest.importorskip("playwright.sync_api")
+from tests.web.planner import (
+    API_KEY,
+    ARTIFACTS,
+    BOW_TIE,
+    CATALOG,
+    ROAD_POLYGON,
+    SPOT,
+    assert_page_shows,
+    click_map,
+    draw_polygon,
+    drawn_geometry,
+    lon_lat_of,
+    map_box,
+    post_estimate,
+    rupiah,
+    text,
+    wait_for_estimate,
+)
 
 pytestmark = pytest.mark.browser
-
-API_KEY = "planner-test-key-0123456789"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-TEMPLATE, CATALOG = "local-flexible", "tangerang-sample"
-# An empty spot south of the sample roads, at street scale (zoom 18: ~0.6 m per pixel).
-SPOT = (-6.1725, 106.6215)
-# Pixels in the map, clear of the drawing toolbar and of the action buttons it opens.
-ROAD_POLYGON = [(300, 220), (600, 230), (605, 270), (305, 262)]  # ~180 m x 25 m
-BOW_TIE = [(300, 400), (550, 560), (550, 400), (300, 560)]
-MONEY_FIELDS = ("subtotal", "overhead_profit", "tax", "total")
-MONEY_CELLS = {"subtotal": "#subtotal", "overhead_profit": "#overhead-profit"}
-MONEY_CELLS |= {"tax": "#tax", "total": "#total"}
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """An embedded-store server: it publishes the sample `roads` layer on first start."""
-    folder = tmp_path_factory.mktemp("planner")
-    with LiveServer(data_dir=str(folder), api_keys=f'["{API_KEY}"]') as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (scripts/test installs it)"
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Any, live: LiveServer) -> Iterator[Any]:
-    """The page, loaded, at street scale over an empty spot; page errors fail the test."""
-    context = browser.new_context(
-        viewport={"width": 1400, "height": 900}, accept_downloads=True, locale="en-GB"
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(live.url + "/")
-    page.wait_for_selector("body[data-ready=true]")
-    page.evaluate("([lat, lon]) => takeoffMap.setView([lat, lon], 18, {animate: false})", SPOT)
-    yield page
-    context.close()
-    assert not errors, errors
-
-
-def map_box(page: Any) -> dict[str, float]:
-    box = page.locator("#map").bounding_box()
-    assert box is not None
-    return box
-
-
-def click_map(page: Any, x: float, y: float) -> None:
-    box = map_box(page)
-    page.mouse.click(box["x"] + x, box["y"] + y)
-
-
-def draw_polygon(page: Any, pixels: list[tuple[int, int]]) -> float:
-    """Pick the polygon tool, click each vertex, then click the first one to close it.
-
-    Returns the time of the closing click (`time.monotonic()`).
-    """
-    page.locator(".leaflet-pm-icon-polygon").click()
-    for x, y in pixels:
-        click_map(page, x, y)
-    closed = time.monotonic()
-    click_map(page, *pixels[0])
-    return closed
-
-
-def drawn_geometry(page: Any) -> dict[str, Any]:
-    """The drawn shape as the page sends it (7 decimals), read back from the map."""
-    layers = page.evaluate(
-        "takeoffMap.pm.getGeomanDrawLayers().map((layer) => layer.toGeoJSON(7).geometry)"
-    )
-    assert len(layers) == 1, layers
-    return layers[0]
-
-
-def lon_lat_of(page: Any, x: float, y: float) -> tuple[float, float]:
-    """The lon/lat under a map pixel, as the map computes it."""
-    point = page.evaluate("([x, y]) => takeoffMap.containerPointToLatLng([x, y])", [x, y])
-    return point["lng"], point["lat"]
-
-
-def wait_for_estimate(page: Any, previous: str = "") -> str:
-    """Wait until the total on the page is there (and differs from `previous`)."""
-    page.wait_for_function(
-        "previous => { const v = document.querySelector('#total').dataset.value;"
-        " return v && v !== previous && !document.body.classList.contains('busy'); }",
-        arg=previous,
-    )
-    return str(page.locator("#total").get_attribute("data-value"))
-
-
-def post_estimate(live: LiveServer, body: dict[str, Any], **params: str) -> dict[str, Any]:
-    response = httpx.post(
-        live.url + "/estimates",
-        params={"template": TEMPLATE, "catalog": CATALOG, **params},
-        json=body,
-        timeout=30,
-    )
-    assert response.status_code in (200, 201), response.text
-    answer: dict[str, Any] = response.json()
-    return answer
-
-
-def text(page: Any, selector: str) -> str:
-    """Visible text with the no-break spaces of number formats made plain spaces."""
-    return re.sub(r"[\u00a0\u202f]", " ", page.locator(selector).inner_text()).strip()
-
-
-def rupiah(amount: str, separator: str) -> str:
-    return "Rp " + f"{int(amount):,}".replace(",", separator)
-
-
-def assert_page_shows(page: Any, answer: dict[str, Any]) -> None:
-    """Every total, measure and BoM line on the page is the API's, to the last digit."""
-    for field, selector in MONEY_CELLS.items():
-        assert page.locator(selector).get_attribute("data-value") == answer["totals"][field]
-    assert float(page.locator("#length").get_attribute("data-value")) == pytest.approx(
-        answer["totals"]["length_m"], rel=1e-12
-    )
-    assert float(page.locator("#area").get_attribute("data-value")) == pytest.approx(
-        answer["totals"]["area_m2"], rel=1e-12
-    )
-    rows = page.locator("#bom tbody tr")
-    assert rows.count() == len(answer["items"])
-    for n, item in enumerate(answer["items"]):
-        row = rows.nth(n)
-        assert item["code"] in row.locator("th").inner_text()
-        cells = row.locator("td")
-        assert float(cells.nth(0).get_attribute("data-value")) == pytest.approx(item["quantity"])
-        assert cells.nth(1).inner_text() == item["unit"]
-        assert cells.nth(2).get_attribute("data-value") == item["unit_rate"]
-        assert cells.nth(3).get_attribute("data-value") == item["amount"]
 
 
 def test_a_drawn_polygon_shows_the_api_bill_of_materials(page: Any, live: LiveServer) -> None:
@@ -281,9 +147,11 @@ def test_a_self_intersecting_polygon_is_explained_next_to_it(page: Any) -> None:
     error = page.locator("#error")
     error.wait_for(state="visible")
     assert "The estimate could not be made" in error.inner_text()
-    assert "self-intersection" in error.inner_text()
+    crossing = "The outline crosses itself here. Move a corner so the edges don't cross."
+    assert crossing in error.inner_text()
+    assert "feature 0" not in error.inner_text()
     tooltip = page.locator(".leaflet-tooltip.error-tooltip")
-    assert "self-intersection" in tooltip.inner_text()
+    assert tooltip.inner_text() == crossing
     # The tooltip points at the crossing, in the middle of the bow tie.
     box, tip = map_box(page), tooltip.bounding_box()
     assert tip is not None
@@ -307,9 +175,9 @@ def test_a_missing_rate_is_explained(page: Any, live: LiveServer) -> None:
     draw_polygon(page, ROAD_POLYGON)
     error = page.locator("#error")
     error.wait_for(state="visible")
-    assert "Missing rates" in error.inner_text()
-    assert "AC-WC" in error.inner_text()
-    assert "AC-WC" in page.locator(".leaflet-tooltip.error-tooltip").inner_text()
+    missing = "The rate catalog has no price for: AC-WC. Choose another catalog or add the rates."
+    assert missing in error.inner_text()
+    assert page.locator(".leaflet-tooltip.error-tooltip").inner_text() == missing
 
     page.get_by_label("Rate catalog").select_option(CATALOG)
     wait_for_estimate(page)
@@ -373,11 +241,16 @@ def test_geojson_download(page: Any) -> None:
     assert '"FeatureCollection"' in body
 
 
-def test_clicking_a_sample_road_estimates_its_centerline(page: Any, live: LiveServer) -> None:
+def test_clicking_a_sample_road_prices_it_as_its_class_says(page: Any, live: LiveServer) -> None:
     attribution = page.locator(".leaflet-control-attribution").inner_text()
     assert "© OpenStreetMap contributors" in attribution
     roads = httpx.get(live.url + "/collections/roads/items", params={"limit": 1000}).json()
-    road = next(f for f in roads["features"] if len(f["geometry"]["coordinates"]) >= 2)
+    # A residential street with two lanes: neighbourhood-rigid (3 m by default) at 2 x 3.5 m.
+    road = next(
+        f
+        for f in roads["features"]
+        if f["properties"]["highway"] == "residential" and f["properties"]["lanes"] == 2
+    )
     (lon0, lat0), (lon1, lat1) = road["geometry"]["coordinates"][:2]
     middle = ((lat0 + lat1) / 2, (lon0 + lon1) / 2)
     page.evaluate("([lat, lon]) => takeoffMap.setView([lat, lon], 19, {animate: false})", middle)
@@ -387,23 +260,29 @@ def test_clicking_a_sample_road_estimates_its_centerline(page: Any, live: LiveSe
 
     name = road["properties"]["name"]
     assert page.get_by_label("Name").input_value() == name
-    default_width = httpx.get(f"{live.url}/templates/{TEMPLATE}").json()["default_width_m"]
+    assert page.get_by_label("Cross-section template").input_value() == "neighbourhood-rigid"
+    assert page.get_by_label("Width of a line (m)").input_value() == "7"
     body = {
         "type": "Feature",
-        "properties": {"name": name, "width_m": default_width},
+        "properties": {"template": "neighbourhood-rigid", "name": name, "width_m": 7.0},
         "geometry": road["geometry"],
     }
-    answer = post_estimate(live, body)
+    answer = post_estimate(live, body, template="neighbourhood-rigid")
     assert_page_shows(page, answer)
     assert text(page, "#method") == "drawn line"
-    assert text(page, "#mean-width") == f"{default_width:,.2f} m"
+    assert text(page, "#mean-width") == "7.00 m"
+    # The map zoomed to the whole road.
+    bounds = page.evaluate("takeoffMap.getBounds().toBBoxString()").split(",")
+    west, south, east, north = (float(value) for value in bounds)
+    for lon, lat in road["geometry"]["coordinates"]:
+        assert west <= lon <= east and south <= lat <= north
 
-    # A width typed in the form replaces the template's.
+    # A width typed in the form replaces the one the road class gave.
     before = str(page.locator("#total").get_attribute("data-value"))
     page.get_by_label("Width of a line (m)").fill("7.5")
     wait_for_estimate(page, previous=before)
     body["properties"]["width_m"] = 7.5
-    assert_page_shows(page, post_estimate(live, body))
+    assert_page_shows(page, post_estimate(live, body, template="neighbourhood-rigid"))
     assert text(page, "#mean-width") == "7.50 m"
 
 

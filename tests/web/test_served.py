@@ -52,7 +52,10 @@ def test_a_browser_gets_the_planner_page(live: LiveServer) -> None:
     assert response.headers["content-type"].startswith("text/html")
     assert "Accept" in response.headers["vary"]
     assert "<title>Takeoff" in response.text
-    assert parse(response.text).body["data-tile-url"] == ""
+    # OpenStreetMap's standard tiles unless TAKEOFF_TILE_URL says otherwise.
+    assert parse(response.text).body["data-tile-url"] == (
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    )
 
 
 @pytest.mark.parametrize(
@@ -105,3 +108,9 @@ def test_the_basemap_url_setting_reaches_the_page_escaped(tmp_path: Path) -> Non
         page = httpx.get(server.url + "/", headers={"Accept": BROWSER_ACCEPT}).text
     assert parse(page).body["data-tile-url"] == TILE_URL
     assert '"c"' not in page
+
+
+def test_no_basemap_when_the_setting_says_none(tmp_path: Path) -> None:
+    with LiveServer(data_dir=str(tmp_path), tile_url="none") as server:
+        page = httpx.get(server.url + "/", headers={"Accept": BROWSER_ACCEPT}).text
+    assert parse(page).body["data-tile-url"] == ""

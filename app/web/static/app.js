@@ -1,16 +1,30 @@
-// The planner's page: draw a road, read its bill of materials, save it, export it.
+// The planner's page: draw road segments, read their bill of materials, save it, export it.
 // Leaflet and Leaflet-Geoman are loaded as plain scripts (window.L); this module holds the rest.
 
-import { formatMoney, formatNumber, formatPercent, t, WORDS } from "./i18n.js";
+import {
+  explainProblem,
+  explainWarning,
+  formatMoney,
+  formatNumber,
+  formatPercent,
+  parseNumber,
+  t,
+  WORDS,
+} from "./i18n.js";
 
 const L = window.L;
 const DEBOUNCE_MS = 250;
 const ROADS = "roads";
 const START_VIEW = { center: [-6.17, 106.63], zoom: 14 };
-const SHAPE_STYLE = { color: "#0b5cad", weight: 4, fillOpacity: 0.25 };
-const ERROR_STYLE = { color: "#b00020", weight: 4, fillOpacity: 0.15 };
+const WIDTH_RANGE = { min: 0.5, max: 100 };
+const EARTH_RADIUS_M = 6378137;
+const SHAPE_STYLE = { color: "#0b5cad", weight: 4, fillOpacity: 0.25, opacity: 1 };
+const SELECTED_COLOR = "#e07b00";
+const ERROR_STYLE = { color: "#b00020", fillOpacity: 0.15 };
 const ROAD_STYLE = { color: "#8a6d00", weight: 5, opacity: 0.75 };
 const SAVED_STYLE = { color: "#6b3fa0", weight: 3, dashArray: "6 4", fillOpacity: 0.1 };
+const OSM_ATTRIBUTION =
+  '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors';
 
 const PLACE_IN_MESSAGE = /lon (-?\d+(?:\.\d+)?), lat (-?\d+(?:\.\d+)?)/;
 
@@ -23,24 +37,40 @@ const state = {
   catalogs: [],
   templateDetails: new Map(),
   catalogDetails: new Map(),
-  shape: null, // the Leaflet layer being estimated (a polygon, a line, or a group of them)
+  segments: [], // {id, layer, template, widthText, name}: one feature each
+  selected: null, // id of the segment the form edits
+  nextId: 1,
   result: null, // the last JSON answer of POST /estimates (or a saved one)
-  savedId: null, // id of the saved estimate shown, while the shape is unchanged
-  error: null,
+  savedId: null, // id of the saved estimate shown, while nothing changed
+  saving: false,
+  error: null, // {problem} from the API, or {key} of a page message
+  inputError: null, // what is wrong with the width typed, in words
   status: null,
   timer: null,
   inFlight: null,
   sequence: 0,
   savedFeatures: new Map(),
+  tilesFailed: false,
 };
 
 // ----------------------------------------------------------------------------- the map
 
 const map = L.map("map", { zoomControl: true }).setView(START_VIEW.center, START_VIEW.zoom);
 window.takeoffMap = map; // for scripted checks of pixel <-> lon/lat
+// The map's box changes with the words around it (language, messages, a phone turned).
+new ResizeObserver(() => map.invalidateSize({ pan: false })).observe($("map"));
 
 const tileUrl = document.body.dataset.tileUrl;
-if (tileUrl) L.tileLayer(tileUrl, { maxZoom: 20 }).addTo(map);
+if (tileUrl) {
+  const tiles = L.tileLayer(tileUrl, { maxZoom: 20, maxNativeZoom: 19 });
+  if (tileUrl.includes("openstreetmap.org")) tiles.options.attribution = OSM_ATTRIBUTION;
+  tiles.on("tileerror", () => {
+    if (state.tilesFailed) return;
+    state.tilesFailed = true;
+    showTilesNote();
+  });
+  tiles.addTo(map);
+}
 L.control.scale({ imperial: false }).addTo(map);
 
 map.pm.addControls({
@@ -58,114 +88,354 @@ map.pm.addControls({
   rotateMode: false,
   removalMode: true,
 });
-map.pm.setGlobalOptions({ allowSelfIntersection: true, pathOptions: SHAPE_STYLE });
+// No snapping: a 6 m road is 10 px wide at zoom 18, so a corner would snap to the first one
+// and close the outline early. A shape ends only when the planner says so.
+map.pm.setGlobalOptions({
+  allowSelfIntersection: true,
+  snappable: false,
+  finishOn: "dblclick",
+  finishOnEnter: true,
+  exitModeOnEscape: true,
+  pathOptions: SHAPE_STYLE,
+});
 
-const roadsLayer = L.geoJSON(null, { style: ROAD_STYLE, pmIgnore: true, onEachFeature: bindRoad });
+const roadsLayer = L.geoJSON(null, {
+  style: ROAD_STYLE,
+  pmIgnore: true,
+  onEachFeature: bindRoad,
+});
 const savedLayer = L.geoJSON(null, { style: SAVED_STYLE, pmIgnore: true, onEachFeature: bindSaved });
 roadsLayer.addTo(map);
 savedLayer.addTo(map);
 const layersControl = L.control.layers(null, {}, { collapsed: false }).addTo(map);
 
+const LiveControl = L.Control.extend({
+  onAdd() {
+    const box = L.DomUtil.create("div", "live-measure");
+    box.id = "live";
+    box.hidden = true;
+    return box;
+  },
+});
+new LiveControl({ position: "bottomleft" }).addTo(map);
+
 map.on("pm:create", ({ layer }) => {
-  setShape(layer);
+  addSegment(layer);
   scheduleEstimate(0);
 });
 map.on("pm:remove", ({ layer }) => {
-  if (layer === state.shape || state.shape?.hasLayer?.(layer)) clearShape();
+  const segment = state.segments.find((s) => s.layer === layer);
+  if (segment) removeSegment(segment.id);
 });
+map.on("pm:drawstart", ({ workingLayer, shape }) => watchDrawing(workingLayer, shape));
+map.on("pm:drawend", () => {
+  $("live").hidden = true;
+});
+map.on("zoomend", () => state.segments.forEach(styleSegment));
 
-function setShape(layer) {
-  if (state.shape && state.shape !== layer) state.shape.remove();
-  state.shape = layer;
-  state.savedId = null;
+/** Corners are placed where clicked: earlier corners let clicks through, and the first one
+ *  (drawn small) closes the outline only when the click is on it, not merely near it. */
+function watchDrawing(workingLayer, shape) {
+  const draw = map.pm.Draw[shape];
+  const live = $("live");
+  live.hidden = shape === "Rectangle";
+  live.textContent = `${t(state.lang, "live")}…`;
+  workingLayer.on("pm:vertexadded", ({ marker }) => {
+    const first = shape === "Polygon" && workingLayer.getLatLngs().flat().length === 1;
+    if (first) {
+      L.DomUtil.addClass(marker.getElement(), "first-vertex");
+      // Geoman snaps the cursor to the first corner even with snapping off; it must not.
+      draw._otherSnapLayers = draw._otherSnapLayers.filter((layer) => layer !== marker);
+    } else {
+      marker.off("click");
+      L.DomUtil.addClass(marker.getElement(), "pass-through");
+    }
+  });
+  const update = (event) => {
+    if (!map.pm.globalDrawModeEnabled()) return;
+    const points = workingLayer.getLatLngs().flat();
+    if (event?.latlng) points.push(event.latlng);
+    live.textContent = liveText(points, shape === "Polygon");
+  };
+  map.on("mousemove", update);
+  map.once("pm:drawend", () => map.off("mousemove", update));
+}
+
+function metresPerPixel(lat, zoom) {
+  return (40075016.686 * Math.cos((lat * Math.PI) / 180)) / 2 ** (zoom + 8);
+}
+
+function pathLength(points, closed) {
+  let length = 0;
+  for (let i = 1; i < points.length; i += 1) length += map.distance(points[i - 1], points[i]);
+  if (closed && points.length > 2) length += map.distance(points.at(-1), points[0]);
+  return length;
+}
+
+/** Area on the sphere (m²) of a ring of lat/lngs; display only, the API measures properly. */
+function ringArea(points) {
+  let area = 0;
+  const rad = Math.PI / 180;
+  for (let i = 0; i < points.length; i += 1) {
+    const [a, b] = [points[i], points[(i + 1) % points.length]];
+    area += (b.lng - a.lng) * rad * (2 + Math.sin(a.lat * rad) + Math.sin(b.lat * rad));
+  }
+  return Math.abs((area * EARTH_RADIUS_M * EARTH_RADIUS_M) / 2);
+}
+
+function liveText(points, polygon) {
+  const lang = state.lang;
+  const metres = (value) => `${formatNumber(lang, value, 1)} m`;
+  if (!polygon) {
+    const width = widthOf(selectedOrDefault().widthText) ?? templateWidth(selectedOrDefault().template);
+    const length = pathLength(points, false);
+    const parts = [`${t(lang, "length")} ${metres(length)}`];
+    if (width) parts.push(`${t(lang, "area")} ${formatNumber(lang, length * width, 0)} m²`);
+    return parts.join(" · ");
+  }
+  const perimeter = pathLength(points, true);
+  const area = points.length > 2 ? ringArea(points) : 0;
+  // A strip of constant width: perimeter P = 2 (L + W), area A = L W.
+  const length = (perimeter + Math.sqrt(Math.max(perimeter ** 2 - 16 * area, 0))) / 4;
+  const width = length > 0 ? area / length : 0;
+  return [
+    `${t(lang, "length")} ${metres(length)}`,
+    `${t(lang, "area")} ${formatNumber(lang, area, 0)} m²`,
+    `${t(lang, "meanWidth")} ${metres(width)}`,
+  ].join(" · ");
+}
+
+// ----------------------------------------------------------------------------- segments
+
+function isLine(layer) {
+  return layer instanceof L.Polyline && !(layer instanceof L.Polygon);
+}
+
+function selectedOrDefault() {
+  return (
+    state.segments.find((s) => s.id === state.selected) ?? {
+      template: $("template").value,
+      widthText: $("width").value,
+    }
+  );
+}
+
+/** A drawn or opened shape becomes a segment with the template and width of the form. */
+function addSegment(layer, options = {}) {
+  const segment = {
+    id: state.nextId++,
+    layer,
+    template: options.template ?? $("template").value,
+    widthText: options.widthText ?? (state.inputError ? "" : $("width").value),
+    name: options.name ?? null,
+  };
+  state.segments.push(segment);
   layer.addTo(map);
-  const parts = layer instanceof L.FeatureGroup ? layer.getLayers() : [layer];
-  for (const part of parts) {
-    part.setStyle?.(SHAPE_STYLE);
-    part.on("pm:edit pm:dragend", () => {
-      state.savedId = null;
-      scheduleEstimate();
-    });
-    part.pm?.enable({ allowSelfIntersection: true });
+  layer.on("pm:edit pm:dragend", changed);
+  layer.on("click", (event) => {
+    if (map.pm.globalDrawModeEnabled() || map.pm.globalRemovalModeEnabled()) return;
+    L.DomEvent.stopPropagation(event);
+    selectSegment(segment.id);
+  });
+  layer.pm?.enable({ allowSelfIntersection: true, snappable: false });
+  layer.on("pm:edit pm:vertexadded pm:vertexremoved pm:markerdragend", () => nameCorners(segment));
+  selectSegment(segment.id);
+  state.savedId = null;
+  return segment;
+}
+
+/** The corners one drags to edit a segment, named for a screen reader. */
+function nameCorners(segment) {
+  const number = state.segments.indexOf(segment) + 1;
+  let corner = 0;
+  segment.layer.pm?._markerGroup?.eachLayer((marker) => {
+    const element = marker.getElement?.();
+    if (!element) return;
+    const middle = element.classList.contains("marker-icon-middle");
+    if (!middle) corner += 1;
+    const key = middle ? "addCorner" : "corner";
+    element.setAttribute("aria-label", t(state.lang, key, { n: corner, segment: number }));
+  });
+}
+
+function removeSegment(id) {
+  const segment = state.segments.find((s) => s.id === id);
+  if (!segment) return;
+  segment.layer.remove();
+  state.segments = state.segments.filter((s) => s.id !== id);
+  if (state.selected === id) state.selected = state.segments.at(-1)?.id ?? null;
+  fillFormFromSelection();
+  if (!state.segments.length) {
+    state.result = null;
+    showError(null);
+    render();
+  } else {
+    changed();
   }
 }
 
-function clearShape() {
-  state.shape?.remove();
-  state.shape = null;
-  state.result = null;
-  state.savedId = null;
-  showError(null);
-  render();
+function selectSegment(id) {
+  state.selected = id;
+  fillFormFromSelection();
+  state.segments.forEach(styleSegment);
+  state.segments.forEach(nameCorners);
+  renderSegments();
 }
 
-function shapeParts() {
-  if (!state.shape) return [];
-  return state.shape instanceof L.FeatureGroup ? state.shape.getLayers() : [state.shape];
+function fillFormFromSelection() {
+  const segment = state.segments.find((s) => s.id === state.selected);
+  if (segment) {
+    selectIfPresent("template", segment.template);
+    $("width").value = segment.widthText;
+    loadTemplate(segment.template).then(showTemplateWidth);
+  }
+  setInputError(null);
+}
+
+/** Outlines as drawn; a line as the road surface at its width (at least a few pixels). */
+function styleSegment(segment) {
+  const selected = segment.id === state.selected && state.segments.length > 1;
+  const style = { ...SHAPE_STYLE, color: selected ? SELECTED_COLOR : SHAPE_STYLE.color };
+  if (state.error?.segment === segment.id) Object.assign(style, ERROR_STYLE);
+  if (isLine(segment.layer)) {
+    const width = widthOf(segment.widthText) ?? templateWidth(segment.template) ?? 0;
+    const center = segment.layer.getBounds().getCenter();
+    const pixels = width / metresPerPixel(center.lat, map.getZoom());
+    Object.assign(style, { weight: Math.max(3, pixels), opacity: 0.65, lineCap: "butt" });
+  }
+  segment.layer.setStyle?.(style);
+}
+
+function changed() {
+  state.savedId = null;
+  updateButtons();
+  scheduleEstimate();
+}
+
+// ----------------------------------------------------------------------------- the width typed
+
+function templateWidth(slug) {
+  return state.templateDetails.get(slug)?.default_width_m ?? null;
+}
+
+/** The width a text means in the page's language (null: blank, NaN: unreadable). */
+function widthOf(text) {
+  if (!String(text ?? "").trim()) return null;
+  const value = parseNumber(state.lang, text);
+  return Number.isFinite(value) && value >= WIDTH_RANGE.min && value <= WIDTH_RANGE.max
+    ? value
+    : Number.NaN;
+}
+
+function widthProblem(text) {
+  if (!String(text ?? "").trim()) return null;
+  const value = parseNumber(state.lang, text);
+  if (Number.isNaN(value)) {
+    return t(state.lang, "widthUnreadable", {
+      text: String(text).trim(),
+      example: formatNumber(state.lang, 3.5, 1),
+    });
+  }
+  if (value < WIDTH_RANGE.min || value > WIDTH_RANGE.max) {
+    return t(state.lang, "widthRange", {
+      min: formatNumber(state.lang, WIDTH_RANGE.min, 1, true),
+      max: formatNumber(state.lang, WIDTH_RANGE.max, 0),
+    });
+  }
+  return null;
+}
+
+function setInputError(message) {
+  state.inputError = message;
+  const field = $("width");
+  field.setAttribute("aria-invalid", String(Boolean(message)));
+  $("width-error").textContent = message ?? "";
+  $("width-error").hidden = !message;
+}
+
+function widthTyped() {
+  const text = $("width").value;
+  const problem = widthProblem(text);
+  setInputError(problem);
+  const segment = state.segments.find((s) => s.id === state.selected);
+  if (problem) {
+    // Nothing is priced with a width that can't be read: no bill until it is fixed.
+    clearTimeout(state.timer);
+    state.inFlight?.abort();
+    state.sequence += 1;
+    state.result = null;
+    setBusy(false);
+    render();
+    setStatus("fixInput");
+    return;
+  }
+  if (segment) {
+    segment.widthText = text;
+    styleSegment(segment);
+  }
+  changed();
 }
 
 // ----------------------------------------------------------------------------- requests
 
-function widthOfLines() {
-  const typed = Number.parseFloat($("width").value);
-  if (Number.isFinite(typed) && typed > 0) return typed;
-  return state.templateDetails.get($("template").value)?.default_width_m ?? null;
+function featureOf(segment) {
+  const geometry = segment.layer.toGeoJSON(7).geometry;
+  const properties = { template: segment.template };
+  const name = segment.name ?? $("name").value.trim();
+  if (name) properties.name = name;
+  const width = widthOf(segment.widthText);
+  if (geometry.type.endsWith("LineString") && width) properties.width_m = width;
+  return { type: "Feature", properties, geometry };
 }
 
-/** The drawn shape as GeoJSON: lines carry their width, every part the name typed. */
+/** The segments as GeoJSON: one Feature, or a FeatureCollection of them. */
 function requestBody() {
-  const name = $("name").value.trim();
-  const width = widthOfLines();
-  const features = shapeParts().map((part) => {
-    const feature = part.toGeoJSON(7);
-    const properties = {};
-    if (name) properties.name = name;
-    if (feature.geometry.type.endsWith("LineString") && width) properties.width_m = width;
-    return { type: "Feature", properties, geometry: feature.geometry };
-  });
+  const features = state.segments.map(featureOf);
   return features.length === 1 ? features[0] : { type: "FeatureCollection", features };
 }
 
 function estimateUrl(extra = {}) {
   const url = api("estimates");
-  url.searchParams.set("template", $("template").value);
+  url.searchParams.set("template", state.segments[0]?.template ?? $("template").value);
   url.searchParams.set("catalog", $("catalog").value);
   for (const [key, value] of Object.entries(extra)) url.searchParams.set(key, value);
   return url;
 }
 
+/** Request headers, with the API key typed for this session (if any). */
+function headers(extra = {}) {
+  const key = sessionStorage.getItem("takeoff.apiKey");
+  return key ? { ...extra, "X-API-Key": key } : extra;
+}
+
 async function postEstimate(extra, signal) {
   return fetch(estimateUrl(extra), {
     method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    headers: headers({ "Content-Type": "application/json", Accept: "application/json" }),
     body: JSON.stringify(requestBody()),
     signal,
   });
 }
 
-/** An `application/problem+json` answer in words: title, detail, and where. */
-async function problemText(response) {
-  let problem = {};
+/** An `application/problem+json` answer, kept whole so it can be said in either language. */
+async function problemOf(response) {
   try {
-    problem = await response.json();
+    const problem = await response.json();
+    return { title: `${response.status} ${response.statusText}`, ...problem };
   } catch {
-    return `${response.status} ${response.statusText}`;
+    return { title: `${response.status} ${response.statusText}` };
   }
-  const lines = [problem.title || `${response.status} ${response.statusText}`];
-  if (problem.detail) lines.push(problem.detail);
-  for (const error of problem.errors ?? []) {
-    if (!problem.detail) lines.push(`${error.field}: ${error.message}`);
-  }
-  return lines.join(": ");
 }
 
 function scheduleEstimate(delay = DEBOUNCE_MS) {
   clearTimeout(state.timer);
+  if (state.inputError) return;
   state.timer = setTimeout(estimate, delay);
 }
 
 async function estimate() {
-  if (!state.shape || !$("template").value || !$("catalog").value) return;
+  if (!state.segments.length || !$("template").value || !$("catalog").value) return;
+  if (state.inputError) return;
   state.inFlight?.abort();
   const controller = new AbortController();
   state.inFlight = controller;
@@ -177,7 +447,7 @@ async function estimate() {
     if (sequence !== state.sequence) return;
     if (!response.ok) {
       state.result = null;
-      showError(await problemText(response));
+      showError({ problem: await problemOf(response) });
     } else {
       state.result = await response.json();
       showError(null);
@@ -186,7 +456,7 @@ async function estimate() {
   } catch (error) {
     if (error.name === "AbortError") return;
     state.result = null;
-    showError(t(state.lang, "networkError", { detail: error.message }));
+    showError({ key: "serverDown" });
   } finally {
     if (sequence === state.sequence) {
       setBusy(false);
@@ -197,7 +467,10 @@ async function estimate() {
 
 async function getJSON(path) {
   const response = await fetch(api(path), { headers: { Accept: "application/json" } });
-  if (!response.ok) throw new Error(await problemText(response));
+  if (!response.ok) {
+    const problem = await problemOf(response);
+    throw new Error(problem.detail || problem.title);
+  }
   return response.json();
 }
 
@@ -214,34 +487,53 @@ function setStatus(key, values = {}) {
   $("status").textContent = key ? t(state.lang, key, values) : "";
 }
 
+function showTilesNote() {
+  $("tiles-note").textContent = t(state.lang, "tilesOffline");
+  $("tiles-note").hidden = false;
+}
+
+function errorText(error) {
+  if (!error) return "";
+  if (error.key) return t(state.lang, error.key);
+  return explainProblem(state.lang, error.problem);
+}
+
+/** Which segment an API problem is about (the feature it names), if any. */
+function segmentOfProblem(problem) {
+  const where = problem?.feature ?? problem?.errors?.[0]?.feature;
+  const named = /feature (\d+)/.exec(problem?.detail ?? "");
+  const index = Number.isInteger(where) ? where : named ? Number(named[1]) : 0;
+  return state.segments[index] ?? state.segments[0];
+}
+
 /** An error in words, in the panel and on the drawing itself. */
-function showError(message) {
-  state.error = message;
+function showError(error) {
+  const segment = error?.problem ? segmentOfProblem(error.problem) : null;
+  state.error = error ? { ...error, segment: segment?.id } : null;
   const box = $("error");
-  box.hidden = !message;
+  box.hidden = !error;
   box.replaceChildren();
-  for (const part of shapeParts()) {
-    part.unbindTooltip();
-    part.setStyle?.(message ? ERROR_STYLE : SHAPE_STYLE);
-  }
-  if (!message) return;
+  for (const s of state.segments) s.layer.unbindTooltip();
+  state.segments.forEach(styleSegment);
+  if (!error) return;
+  const message = errorText(error);
   const title = document.createElement("strong");
   title.textContent = t(state.lang, "errorTitle");
   const text = document.createElement("p");
   text.textContent = message;
   box.append(title, text);
   setStatus(null);
-  const first = shapeParts()[0];
-  if (!first) return;
+  if (!segment) return;
   const options = { permanent: true, direction: "top", className: "error-tooltip" };
-  const place = PLACE_IN_MESSAGE.exec(message);
+  const place = PLACE_IN_MESSAGE.exec(error.problem?.detail ?? "");
   if (place) {
     // The API names the point at fault (a self-intersection): point at it.
     options.direction = "right";
     options.offset = [8, 0];
-    first.bindTooltip(message, options).openTooltip(L.latLng(Number(place[2]), Number(place[1])));
+    const at = L.latLng(Number(place[2]), Number(place[1]));
+    segment.layer.bindTooltip(message, options).openTooltip(at);
   } else {
-    first.bindTooltip(message, options).openTooltip();
+    segment.layer.bindTooltip(message, options).openTooltip();
   }
 }
 
@@ -273,18 +565,49 @@ function measuresOf(result) {
   return { length, area, meanWidth, methods };
 }
 
+function segmentName(index) {
+  return state.segments.length > 1 ? t(state.lang, "segment", { n: index + 1 }) : "";
+}
+
+function updateButtons() {
+  const { result, saving, savedId } = state;
+  $("save").disabled = !result || saving || savedId != null;
+  $("save-copy").hidden = savedId == null || !state.segments.length;
+  $("save-copy").disabled = saving;
+  $("xlsx").disabled = !result;
+  $("geojson").disabled = !result;
+}
+
+/** Which line segments were priced with their template's default width, said in words. */
+function widthNote() {
+  const notes = [];
+  state.segments.forEach((segment, index) => {
+    if (!isLine(segment.layer) || widthOf(segment.widthText) != null) return;
+    const width = templateWidth(segment.template);
+    if (width == null) return;
+    const text = t(state.lang, "widthDefaultUsed", {
+      width: `${formatNumber(state.lang, width, 2, true)} m`,
+    });
+    const name = segmentName(index);
+    notes.push(name ? `${name}: ${text}` : text);
+  });
+  return notes.join("; ");
+}
+
 function render() {
   const { lang, result } = state;
   const body = $("bom").tBodies[0];
   body.replaceChildren();
   $("warnings").replaceChildren();
-  for (const button of ["save", "xlsx", "geojson"]) $(button).disabled = !result;
+  updateButtons();
+  renderSegments();
   if (!result) {
     for (const id of ["length", "area", "mean-width", "method"]) $(id).textContent = "–";
     for (const id of ["subtotal", "overhead-profit", "tax", "total"]) setMoney(id, null);
     $("op-pct").textContent = "";
     $("vat-pct").textContent = "";
-    if (!state.shape && !state.error) setStatus("drawFirst");
+    $("width-note").textContent = "";
+    if (!state.segments.length && !state.error && !state.inputError) setStatus("drawFirst");
     return;
   }
   const measures = measuresOf(result);
@@ -298,6 +621,7 @@ function render() {
     .map((method) => WORDS[lang].methods[method] ?? method)
     .join(", ");
   $("method").dataset.value = measures.methods.join(",");
+  $("width-note").textContent = widthNote();
 
   for (const item of result.items) {
     const row = document.createElement("tr");
@@ -314,6 +638,9 @@ function render() {
       cell(money(item.unit_rate), "num", item.unit_rate),
       cell(money(item.amount), "num", item.amount),
     );
+    for (const [n, key] of ["quantity", "unit", "rate", "amount"].entries()) {
+      row.cells[n + 1].dataset.label = t(lang, key);
+    }
     body.append(row);
   }
   setMoney("subtotal", result.totals.subtotal);
@@ -324,20 +651,76 @@ function render() {
   $("vat-pct").textContent = `(${formatPercent(lang, result.vat_pct)})`;
   for (const warning of result.warnings ?? []) {
     const li = document.createElement("li");
-    li.textContent = warning;
+    li.textContent = explainWarning(lang, warning, segmentName);
+    li.dataset.api = warning;
     $("warnings").append(li);
   }
 }
 
+/** The segments of the estimate: select one to edit its template and width, or remove it. */
+function renderSegments() {
+  const list = $("segments");
+  list.replaceChildren();
+  const features = state.result?.features ?? [];
+  if (!state.segments.length) {
+    const li = document.createElement("li");
+    li.className = "empty";
+    li.textContent = t(state.lang, "noSegments");
+    list.append(li);
+    return;
+  }
+  state.segments.forEach((segment, index) => {
+    const li = document.createElement("li");
+    li.dataset.segment = String(index + 1);
+    li.classList.toggle("selected", segment.id === state.selected);
+    const label = document.createElement("span");
+    label.className = "segment-label";
+    const template = state.templates.find((d) => d.id === segment.template);
+    const width = widthOf(segment.widthText);
+    const parts = [
+      t(state.lang, "segment", { n: index + 1 }),
+      segment.name,
+      template?.name?.[state.lang] ?? segment.template,
+      isLine(segment.layer) && width ? `${formatNumber(state.lang, width, 2, true)} m` : null,
+    ].filter(Boolean);
+    label.textContent = parts.join(" · ");
+    const total = document.createElement("span");
+    total.className = "segment-total num";
+    const feature = features[index];
+    total.textContent = feature ? money(feature.total) : "–";
+    total.dataset.value = feature?.total ?? "";
+    const select = document.createElement("button");
+    select.type = "button";
+    select.textContent = t(state.lang, "select");
+    select.setAttribute("aria-pressed", String(segment.id === state.selected));
+    select.setAttribute("aria-label", `${t(state.lang, "select")} ${parts[0]}`);
+    select.addEventListener("click", () => {
+      selectSegment(segment.id);
+      map.fitBounds(segment.layer.getBounds(), { padding: [40, 40], maxZoom: 18 });
+    });
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = t(state.lang, "remove");
+    remove.setAttribute("aria-label", `${t(state.lang, "remove")} ${parts[0]}`);
+    remove.addEventListener("click", () => removeSegment(segment.id));
+    li.append(label, total, select, remove);
+    list.append(li);
+  });
+}
+
 // ----------------------------------------------------------------------------- save, export
 
-async function save() {
-  if (!state.shape) return;
+/** Save the estimate as it is; unless `copy`, only when something changed since the last save. */
+async function save(copy = false) {
+  if (!state.segments.length || state.saving || (state.savedId != null && !copy)) return;
+  state.saving = true;
+  updateButtons();
   setBusy(true);
+  setStatus("saving");
   try {
     const response = await postEstimate({ save: "true" });
     if (!response.ok) {
-      showError(await problemText(response));
+      showError({ problem: await problemOf(response) });
       return;
     }
     state.result = await response.json();
@@ -346,41 +729,50 @@ async function save() {
     render();
     setStatus("savedAs", { id: state.savedId });
     await loadSaved();
-  } catch (error) {
-    showError(t(state.lang, "networkError", { detail: error.message }));
+  } catch {
+    showError({ key: "serverDown" });
   } finally {
+    state.saving = false;
     setBusy(false);
+    updateButtons();
   }
 }
 
-function filenameOf(response, fallback) {
-  const header = response.headers.get("Content-Disposition") ?? "";
-  const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(header);
-  return match ? decodeURIComponent(match[1]) : fallback;
+/** `jl-contoh-2026-12-01.xlsx`: the estimate's name (or "estimate") and today's date. */
+function downloadName(format) {
+  const slug = $("name")
+    .value.normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 60);
+  const day = new Date().toISOString().slice(0, 10);
+  return `${slug || "estimate"}-${day}.${format}`;
 }
 
 /** The saved estimate when nothing changed since saving, else the drawing as it is now. */
 async function download(format) {
-  if (!state.shape && state.savedId == null) return;
+  if (!state.segments.length && state.savedId == null) return;
   try {
     const response =
       state.savedId != null
         ? await fetch(api(`estimates/${state.savedId}?f=${format}`))
         : await postEstimate({ f: format });
     if (!response.ok) {
-      showError(await problemText(response));
+      showError({ problem: await problemOf(response) });
       return;
     }
     const blob = await response.blob();
     const link = document.createElement("a");
     link.href = URL.createObjectURL(blob);
-    link.download = filenameOf(response, `estimate.${format}`);
+    link.download = downloadName(format);
     document.body.append(link);
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
-  } catch (error) {
-    showError(t(state.lang, "networkError", { detail: error.message }));
+  } catch {
+    showError({ key: "serverDown" });
   }
 }
 
@@ -392,16 +784,60 @@ function bindRoad(feature, layer) {
   layer.on("click", (event) => {
     if (map.pm.globalDrawModeEnabled()) return; // a vertex is being placed here
     L.DomEvent.stopPropagation(event);
-    useRoad(feature);
+    useRoad(ROADS, feature.id);
   });
 }
 
-/** A sample road's centerline becomes the shape, estimated with the width of the form. */
-function useRoad(feature) {
-  const line = L.geoJSON(feature.geometry, { style: SHAPE_STYLE }).getLayers()[0];
-  $("name").value = feature.properties?.name ?? "";
-  setShape(line);
-  scheduleEstimate(0);
+/** A published road becomes a segment, priced with the template and width its attributes
+ *  give (the `osm-highway` map), and the map zooms to it. */
+async function useRoad(collection, featureId) {
+  try {
+    const road = await getJSON(
+      `roads/${encodeURIComponent(collection)}/${encodeURIComponent(featureId)}`,
+    );
+    const line = L.geoJSON(road.geometry, { style: SHAPE_STYLE }).getLayers()[0];
+    const plan = road.plan ?? {};
+    const known = state.templates.some((d) => d.id === plan.template);
+    const template = known ? plan.template : $("template").value;
+    await loadTemplate(template);
+    const name = road.properties?.name ?? null;
+    if (!$("name").value.trim() && name) $("name").value = name;
+    addSegment(line, {
+      template,
+      widthText: plan.width_m ? formatNumber(state.lang, plan.width_m, 2, true) : "",
+      name,
+    });
+    map.fitBounds(line.getBounds(), { padding: [40, 40], maxZoom: 18 });
+    scheduleEstimate(0);
+  } catch (error) {
+    showError({ problem: { detail: error.message } });
+  }
+}
+
+async function searchRoads(event) {
+  event.preventDefault();
+  const query = $("road-query").value.trim();
+  const list = $("road-results");
+  list.replaceChildren();
+  if (!query) return;
+  try {
+    const found = await getJSON(`roads/search?q=${encodeURIComponent(query)}&limit=20`);
+    $("road-search-status").textContent = found.features.length
+      ? t(state.lang, "searchFound", { count: found.features.length })
+      : t(state.lang, "searchNone", { q: query });
+    for (const road of found.features) {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      const where = road.properties?.highway ? ` (${road.properties.highway})` : "";
+      button.textContent = `${road.properties?.name ?? road.id}${where}`;
+      button.addEventListener("click", () => useRoad(road.collection, road.id));
+      li.append(button);
+      list.append(li);
+    }
+  } catch {
+    $("road-search-status").textContent = t(state.lang, "serverDown");
+  }
 }
 
 function bindSaved(feature, layer) {
@@ -467,43 +903,92 @@ function renderSaved(features) {
     open.textContent = t(state.lang, "open");
     open.setAttribute("aria-label", `${t(state.lang, "open")} #${feature.id}`);
     open.addEventListener("click", () => openSaved(feature.id));
-    li.append(label, open);
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = t(state.lang, "delete");
+    remove.setAttribute("aria-label", `${t(state.lang, "delete")} #${feature.id}`);
+    remove.addEventListener("click", () => deleteSaved(feature.id));
+    li.append(label, open, remove);
     list.append(li);
   }
 }
 
-/** The geometry the planner drew for a saved estimate (a line stays a line), if one. */
-function drawnGeometry(request) {
-  const body = request?.body;
-  if (body?.type === "Feature") return body.geometry;
-  if (body?.type && body.type !== "FeatureCollection") return body;
-  return null;
+/** Delete a saved estimate, once confirmed; without a key the page says where to give one. */
+async function deleteSaved(id) {
+  if (!window.confirm(t(state.lang, "confirmDelete", { id }))) return;
+  try {
+    const response = await fetch(api(`estimates/${id}`), { method: "DELETE", headers: headers() });
+    if (response.status === 401) {
+      showError({ key: "needsKey" });
+      return;
+    }
+    if (!response.ok) {
+      showError({ problem: await problemOf(response) });
+      return;
+    }
+    if (state.savedId === id) state.savedId = null;
+    showError(null);
+    setStatus("deleted", { id });
+    updateButtons();
+    await loadSaved();
+  } catch {
+    showError({ key: "serverDown" });
+  }
 }
 
-/** Show a saved estimate: its drawing (editable) and its answer as it was saved. */
+/** The features the planner drew for a saved estimate (a line stays a line), if known. */
+function drawnFeatures(request) {
+  const body = request?.body;
+  if (body?.type === "FeatureCollection") return body.features ?? [];
+  if (body?.type === "Feature") return [body];
+  if (body?.type) return [{ type: "Feature", properties: {}, geometry: body }];
+  return [];
+}
+
+function clearSegments() {
+  for (const segment of state.segments) segment.layer.remove();
+  state.segments = [];
+  state.selected = null;
+}
+
+/** Show a saved estimate: its segments (editable) and its answer as it was saved. */
 async function openSaved(id) {
-  const feature = state.savedFeatures.get(String(id));
+  const saved = state.savedFeatures.get(String(id));
   try {
     const result = await getJSON(`estimates/${id}`);
-    const geometry = drawnGeometry(result.request) ?? feature?.geometry;
-    if (geometry) {
-      const group = L.geoJSON(geometry, { style: SHAPE_STYLE });
-      const parts = group.getLayers();
-      setShape(parts.length === 1 ? parts[0] : L.featureGroup(parts));
-      map.fitBounds(state.shape.getBounds(), { padding: [40, 40], maxZoom: 18 });
+    let features = drawnFeatures(result.request);
+    if (!features.length && saved?.geometry) {
+      features = [{ type: "Feature", properties: {}, geometry: saved.geometry }];
     }
-    selectIfPresent("template", result.template?.slug);
+    clearSegments();
+    const fallback = result.template?.slug ?? result.templates?.[0]?.slug;
+    for (const feature of features) {
+      const props = feature.properties ?? {};
+      const template = props.template ?? fallback ?? $("template").value;
+      await loadTemplate(template);
+      for (const layer of L.geoJSON(feature.geometry, { style: SHAPE_STYLE }).getLayers()) {
+        addSegment(layer, {
+          template,
+          widthText: props.width_m ? formatNumber(state.lang, props.width_m, 3, true) : "",
+          name: features.length > 1 ? (props.name ?? null) : null,
+        });
+      }
+    }
+    if (state.segments.length) {
+      const bounds = L.featureGroup(state.segments.map((s) => s.layer)).getBounds();
+      map.fitBounds(bounds, { padding: [40, 40], maxZoom: 18 });
+    }
     selectIfPresent("catalog", result.catalog?.slug);
     await loadCatalog(result.catalog?.slug);
-    $("name").value = feature?.properties?.name ?? "";
-    $("width").value = result.request?.body?.properties?.width_m ?? "";
+    showCatalogLabel();
+    $("name").value = saved?.properties?.name ?? "";
     state.result = result;
     state.savedId = id;
     showError(null);
     render();
     setStatus("opened", { id });
   } catch (error) {
-    showError(error.message);
+    showError({ problem: { detail: error.message } });
   }
 }
 
@@ -537,7 +1022,7 @@ function fillSelect(id, documents) {
 }
 
 function showTemplateWidth() {
-  const width = state.templateDetails.get($("template").value)?.default_width_m;
+  const width = templateWidth($("template").value);
   $("width").placeholder =
     width == null
       ? ""
@@ -546,9 +1031,10 @@ function showTemplateWidth() {
 
 function showCatalogLabel() {
   const catalog = state.catalogDetails.get($("catalog").value);
-  $("catalog-label").textContent = catalog
+  const label = catalog
     ? [catalog.label, catalog.region, catalog.currency].filter(Boolean).join(" · ")
     : "";
+  $("catalog-label").textContent = label ? t(state.lang, "catalogNote", { label }) : "";
 }
 
 async function loadDocuments() {
@@ -579,6 +1065,48 @@ function nameOverlays() {
   }
 }
 
+/** The drawing tools in the page's words, each button with an accessible name. */
+function nameDrawingTools(lang) {
+  const say = (key) => t(lang, key);
+  map.pm.setLang(
+    lang,
+    {
+      tooltips: {
+        firstVertex: say("hintFirst"),
+        continueLine: say("hintContinue"),
+        finishLine: say("hintFinishLine"),
+        finishPoly: say("hintFinishPolygon"),
+        finishRect: say("hintRectangle"),
+      },
+      actions: {
+        finish: say("finish"),
+        cancel: say("cancel"),
+        removeLastVertex: say("removeLastVertex"),
+      },
+      buttonTitles: {
+        drawPolyButton: say("drawPolygon"),
+        drawLineButton: say("drawLine"),
+        drawRectButton: say("drawRectangle"),
+        editButton: say("editShapes"),
+        dragButton: say("dragShapes"),
+        deleteButton: say("removeShapes"),
+      },
+    },
+    "en",
+  );
+  for (const [button, key] of [
+    [map.zoomControl._zoomInButton, "zoomIn"],
+    [map.zoomControl._zoomOutButton, "zoomOut"],
+  ]) {
+    button.title = say(key);
+    button.setAttribute("aria-label", say(key));
+  }
+  for (const container of document.querySelectorAll(".leaflet-pm-toolbar .button-container")) {
+    const button = container.querySelector(".leaflet-buttons-control-button");
+    if (button && container.title) button.setAttribute("aria-label", container.title);
+  }
+}
+
 function initialLanguage() {
   const stored = localStorage.getItem("takeoff.lang");
   if (stored && stored in WORDS) return stored;
@@ -586,22 +1114,41 @@ function initialLanguage() {
 }
 
 function applyLanguage(lang) {
+  // A width typed in one language keeps its value in the other.
+  const widths = state.segments.map((s) => widthOf(s.widthText));
+  const typed = widthOf($("width").value);
   state.lang = lang;
   localStorage.setItem("takeoff.lang", lang);
   document.documentElement.lang = lang;
+  document.title = t(lang, "title");
   for (const element of document.querySelectorAll("[data-i18n]")) {
     element.textContent = t(lang, element.dataset.i18n);
+  }
+  for (const element of document.querySelectorAll("[data-i18n-label]")) {
+    element.setAttribute("aria-label", t(lang, element.dataset.i18nLabel));
+  }
+  for (const element of document.querySelectorAll("[data-i18n-placeholder]")) {
+    element.placeholder = t(lang, element.dataset.i18nPlaceholder);
   }
   for (const button of document.querySelectorAll("[data-lang]")) {
     button.setAttribute("aria-pressed", String(button.dataset.lang === lang));
   }
-  $("warnings").setAttribute("aria-label", t(lang, "warnings"));
+  state.segments.forEach((segment, index) => {
+    if (Number.isFinite(widths[index])) {
+      segment.widthText = formatNumber(lang, widths[index], 3, true);
+    }
+  });
+  if (Number.isFinite(typed)) $("width").value = formatNumber(lang, typed, 3, true);
   nameOverlays();
-  map.pm.setLang(lang === "id" ? "id" : "en");
+  nameDrawingTools(lang);
+  state.segments.forEach(nameCorners);
   fillSelect("template", state.templates);
   fillSelect("catalog", state.catalogs);
   showTemplateWidth();
+  showCatalogLabel();
+  if (state.inputError) setInputError(widthProblem($("width").value));
   if (state.error) showError(state.error);
+  if (state.tilesFailed) showTilesNote();
   render();
   if (state.status) setStatus(state.status.key, state.status.values);
   renderSaved([...state.savedFeatures.values()]);
@@ -614,25 +1161,33 @@ for (const button of document.querySelectorAll("[data-lang]")) {
   button.addEventListener("click", () => applyLanguage(button.dataset.lang));
 }
 $("template").addEventListener("change", async () => {
-  await loadTemplate($("template").value);
+  const slug = $("template").value;
+  const segment = state.segments.find((s) => s.id === state.selected);
+  if (segment) segment.template = slug;
+  await loadTemplate(slug);
   showTemplateWidth();
-  state.savedId = null;
+  if (segment) styleSegment(segment);
+  changed();
   scheduleEstimate(0);
 });
 $("catalog").addEventListener("change", async () => {
   await loadCatalog($("catalog").value);
   showCatalogLabel();
-  state.savedId = null;
+  changed();
   scheduleEstimate(0);
 });
-for (const id of ["width", "name"]) {
-  $(id).addEventListener("input", () => {
-    state.savedId = null;
-    scheduleEstimate();
-  });
-}
+$("width").addEventListener("input", widthTyped);
+$("api-key").value = sessionStorage.getItem("takeoff.apiKey") ?? "";
+$("api-key").addEventListener("change", () => {
+  const key = $("api-key").value.trim();
+  if (key) sessionStorage.setItem("takeoff.apiKey", key);
+  else sessionStorage.removeItem("takeoff.apiKey");
+});
+$("name").addEventListener("input", changed);
 $("options").addEventListener("submit", (event) => event.preventDefault());
-$("save").addEventListener("click", save);
+$("road-search").addEventListener("submit", searchRoads);
+$("save").addEventListener("click", () => save());
+$("save-copy").addEventListener("click", () => save(true));
 $("xlsx").addEventListener("click", () => download("xlsx"));
 $("geojson").addEventListener("click", () => download("geojson"));
 
@@ -640,7 +1195,7 @@ applyLanguage(state.lang);
 const roadsLoaded = loadRoads();
 loadDocuments()
   .then(() => Promise.all([roadsLoaded, loadSaved()]))
-  .catch((error) => showError(error.message))
+  .catch(() => showError({ key: "serverDown" }))
   .finally(() => {
     document.body.dataset.ready = "true";
   });
