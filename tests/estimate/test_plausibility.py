@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from app.estimate.plausibility import default_width_warning, plausibility_warnings
 from app.estimate.templates import Template
-from tests.live import LiveServer
 
 RANGE = np.array([[2.0, 30.0]])
 
@@ -100,9 +99,9 @@ def test_default_width_words() -> None:
 LINE = {"type": "LineString", "coordinates": [[106.6300, -6.1700], [106.6309, -6.1700]]}
 
 
-def post(server: LiveServer, body: dict[str, Any], **params: str) -> dict[str, Any]:
-    response = httpx.post(
-        server.url + "/estimates",
+def post(client: TestClient, body: dict[str, Any], **params: str) -> dict[str, Any]:
+    response = client.post(
+        "/estimates",
         params={"template": "local-flexible", "catalog": "tangerang-sample", **params},
         json=body,
         timeout=60,
@@ -117,8 +116,8 @@ def rectangle(west: float, south: float, east: float, north: float) -> dict[str,
     return {"type": "Polygon", "coordinates": [ring]}
 
 
-def test_a_line_without_a_width_says_it_took_the_default(server: LiveServer) -> None:
-    answer = post(server, LINE)
+def test_a_line_without_a_width_says_it_took_the_default(client: TestClient) -> None:
+    answer = post(client, LINE)
     expected = "no width given: priced with template local-flexible's default width 5 m"
     assert answer["features"][0]["warnings"] == [expected]
     assert answer["warnings"] == [f"feature 0: {expected}"]
@@ -127,11 +126,11 @@ def test_a_line_without_a_width_says_it_took_the_default(server: LiveServer) -> 
         ({"type": "Feature", "properties": {"width_m": 6}, "geometry": LINE}, {}),
         (LINE, {"width_m": "6"}),
     ):
-        assert post(server, body, **params)["warnings"] == []
+        assert post(client, body, **params)["warnings"] == []
 
 
-def test_an_eight_by_five_km_rectangle_is_flagged(server: LiveServer) -> None:
-    answer = post(server, rectangle(106.60, -6.20, 106.6723, -6.1548))
+def test_an_eight_by_five_km_rectangle_is_flagged(client: TestClient) -> None:
+    answer = post(client, rectangle(106.60, -6.20, 106.6723, -6.1548))
     feature = answer["features"][0]
     width, area = feature["mean_width_m"], feature["area_m2"]
     assert width > 1_000 and area > 30_000_000
@@ -142,8 +141,8 @@ def test_an_eight_by_five_km_rectangle_is_flagged(server: LiveServer) -> None:
     ]
 
 
-def test_a_square_outline_is_flagged(server: LiveServer) -> None:
-    answer = post(server, rectangle(106.6300, -6.1700, 106.63018, -6.16982))  # ~20 x 20 m
+def test_a_square_outline_is_flagged(client: TestClient) -> None:
+    answer = post(client, rectangle(106.6300, -6.1700, 106.63018, -6.16982))  # ~20 x 20 m
     feature = answer["features"][0]
     length, width = feature["length_m"], feature["mean_width_m"]
     assert length < 2 * width
@@ -153,6 +152,6 @@ def test_a_square_outline_is_flagged(server: LiveServer) -> None:
     ) in feature["warnings"]
 
 
-def test_a_plain_street_outline_has_no_warning(server: LiveServer) -> None:
-    answer = post(server, rectangle(106.6300, -6.1700, 106.6309, -6.16995))  # ~100 x 5.5 m
+def test_a_plain_street_outline_has_no_warning(client: TestClient) -> None:
+    answer = post(client, rectangle(106.6300, -6.1700, 106.6309, -6.16995))  # ~100 x 5.5 m
     assert answer["warnings"] == []

@@ -245,7 +245,7 @@ def test_clicking_a_sample_road_prices_it_as_its_class_says(page: Any, live: Liv
     attribution = page.locator(".leaflet-control-attribution").inner_text()
     assert "© OpenStreetMap contributors" in attribution
     roads = httpx.get(live.url + "/collections/roads/items", params={"limit": 1000}).json()
-    # A residential street with two lanes: neighbourhood-rigid (3 m by default) at 2 x 3.5 m.
+    # A residential street with two lanes: local-flexible (5 m by default) at 2 x 3.5 m.
     road = next(
         f
         for f in roads["features"]
@@ -260,14 +260,14 @@ def test_clicking_a_sample_road_prices_it_as_its_class_says(page: Any, live: Liv
 
     name = road["properties"]["name"]
     assert page.get_by_label("Name").input_value() == name
-    assert page.get_by_label("Cross-section template").input_value() == "neighbourhood-rigid"
+    assert page.get_by_label("Cross-section template").input_value() == "local-flexible"
     assert page.get_by_label("Width of a line (m)").input_value() == "7"
     body = {
         "type": "Feature",
-        "properties": {"template": "neighbourhood-rigid", "name": name, "width_m": 7.0},
+        "properties": {"template": "local-flexible", "name": name, "width_m": 7.0},
         "geometry": road["geometry"],
     }
-    answer = post_estimate(live, body, template="neighbourhood-rigid")
+    answer = post_estimate(live, body, template="local-flexible")
     assert_page_shows(page, answer)
     assert text(page, "#method") == "drawn line"
     assert text(page, "#mean-width") == "7.00 m"
@@ -282,7 +282,7 @@ def test_clicking_a_sample_road_prices_it_as_its_class_says(page: Any, live: Liv
     page.get_by_label("Width of a line (m)").fill("7.5")
     wait_for_estimate(page, previous=before)
     body["properties"]["width_m"] = 7.5
-    assert_page_shows(page, post_estimate(live, body, template="neighbourhood-rigid"))
+    assert_page_shows(page, post_estimate(live, body, template="local-flexible"))
     assert text(page, "#mean-width") == "7.50 m"
 
 
