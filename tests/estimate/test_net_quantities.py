@@ -292,8 +292,7 @@ def test_a_batch_of_one_bills_what_a_single_estimate_does(templates, catalogs):
             Decimal("445977077"),
             "445977000",
             "Empat Ratus Empat Puluh Lima Juta Sembilan Ratus Tujuh Puluh Tujuh Ribu Rupiah",
-            "Four hundred and forty-five million, nine hundred and seventy-seven thousand "
-            "rupiah",
+            "Four hundred and forty-five million, nine hundred and seventy-seven thousand rupiah",
         ),
         (
             Decimal("2150934999"),
