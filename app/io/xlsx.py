@@ -96,7 +96,9 @@ def _put(sheet: Worksheet, row: int, column: int, value: Any, style: Format | No
     elif isinstance(value, datetime | date):
         sheet.write_string(row, column, value.isoformat(), style)
     else:
-        sheet.write_string(row, column, str(value), style)
+        # a spreadsheet cell ends its lines with LF (a CR would be stored as _x000D_)
+        text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+        sheet.write_string(row, column, text, style)
 
 
 def _cell(row: int, column: int) -> str:
