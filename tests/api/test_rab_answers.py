@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
@@ -15,6 +16,10 @@ import shapely
 from fastapi.testclient import TestClient
 
 from app.estimate.grand_total import total_in_words
+from app.settings import StoreSettings
+from app.store.database import create_store_engine
+from app.store.repository import NewEstimate, Repository
+from tests.conftest import API_KEY
 
 ROADS = [
     [[106.6300, -6.1700], [106.6309, -6.1700]],
@@ -258,3 +263,64 @@ def test_a_batch_bills_project_items_once_and_matches_the_single_estimate(
     lines, _ = _rab(book)
     assert "Mobilisasi" not in {uraian.split(" ")[0] for uraian in lines}
     assert _rekap(book)["(A)"] == Decimal(segment["totals"]["subtotal"])
+
+
+def test_an_estimate_saved_before_stated_volumes_answers_its_stored_figures(
+    client: TestClient,
+) -> None:
+    saved = client.post(
+        "/estimates", params={**PARAMS, "save": "true"}, json=BODY, headers={"X-API-Key": API_KEY}
+    )
+    assert saved.status_code == 201, saved.text
+    record = client.get(saved.headers["location"]).json()
+    # the same estimate as it was stored before: volumes unrounded, no Divisi, no project
+    # items, no rounded total, and a query without project_items or lang
+    old = {
+        key: value
+        for key, value in record.items()
+        if key not in ("id", "created_at", "request", "divisions", "vat_label")
+    }
+    old["items"] = [
+        {**item, "quantity": item["quantity"] + 1 / 3}
+        for item in old["items"]
+        if item["code"] not in PROJECT
+    ]
+    old["totals"] = {
+        key: value
+        for key, value in old["totals"].items()
+        if key not in ("rounded_total", "total_in_words")
+    }
+    query = {
+        k: v for k, v in record["request"]["query"].items() if k not in ("project_items", "lang")
+    }
+    request = {**record["request"], "query": query}
+    store: StoreSettings = client.app.state.settings.store  # type: ignore[attr-defined]
+    engine = create_store_engine(store)
+    stored = Repository(engine).save_estimate(
+        NewEstimate(
+            name=None,
+            geometry=shapely.box(106.63, -6.173, 106.633, -6.17),
+            request=request,
+            result=old,
+            properties={},
+            template_slug="collector-rigid",
+            template_version=1,
+            catalog_slug="tangerang-sample",
+            catalog_version=1,
+            currency="IDR",
+            total=Decimal(old["totals"]["total"]),
+        )
+    )
+    engine.dispose()
+    answer = client.get(f"/estimates/{stored.id}", headers={"X-API-Key": API_KEY})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert {k: v for k, v in body.items() if k not in ("id", "created_at", "request")} == old
+    stored_text = json.dumps(old, ensure_ascii=False, separators=(",", ":"))[1:-1]
+    assert stored_text in answer.text  # the stored figures, byte for byte
+    assert "divisions" not in body and "rounded_total" not in body["totals"]
+    # other formats are made again from the pinned versions, with the query as it was saved
+    again = client.get(
+        f"/estimates/{stored.id}", params={"f": "csv"}, headers={"X-API-Key": API_KEY}
+    )
+    assert again.status_code == 200, again.text
