@@ -8,6 +8,7 @@ import io
 import json
 import re
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -19,7 +20,8 @@ from app.estimate.grand_total import total_in_words
 from app.settings import StoreSettings
 from app.store.database import create_store_engine
 from app.store.repository import NewEstimate, Repository
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, store_env
+from tests.live import run_takeoff
 
 ROADS = [
     [[106.6300, -6.1700], [106.6309, -6.1700]],
@@ -324,3 +326,19 @@ def test_an_estimate_saved_before_stated_volumes_answers_its_stored_figures(
         f"/estimates/{stored.id}", params={"f": "csv"}, headers={"X-API-Key": API_KEY}
     )
     assert again.status_code == 200, again.text
+
+
+def test_the_cli_leaves_project_items_out_on_request(client: TestClient, tmp_path: Path) -> None:
+    source = tmp_path / "roads.csv"
+    source.write_bytes(_csv())
+    books = {}
+    for flag in ("--project-items", "--no-project-items"):
+        out = tmp_path / f"{flag}.xlsx"
+        options = [flag, "--template", "collector-rigid", "--catalog", "tangerang-sample"]
+        run = run_takeoff(
+            "estimate", str(source), "-o", str(out), *options, "--width-m", "5", **store_env(client)
+        )
+        assert run.returncode == 0, run.stderr
+        books[flag] = Workbook(out.read_bytes())
+    _matches(books["--project-items"], _estimate(client, lang="id"))
+    _matches(books["--no-project-items"], _estimate(client, lang="id", project_items="false"))
