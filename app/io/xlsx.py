@@ -39,7 +39,7 @@ from app.estimate.grand_total import rounded_total, total_in_words
 from app.estimate.templates import CountItem, LinearItem, Template, TemplateItem
 from app.estimate.units import Basis, quantity_decimals
 from app.io.csvout import CsvFormat
-from app.io.rows import OutputChunk, money_number, output_table
+from app.io.rows import MONEY_COLUMNS, OutputChunk, money_number, output_table
 from app.io.safety import neutralise, neutralise_table
 from app.io.summary import HEADER, summary_rows, vat_label
 
@@ -174,7 +174,7 @@ class XlsxSink:
         for offset, row in enumerate(zip(*columns, strict=True)):
             for column, value in enumerate(row):
                 _put(self.items, first + offset + 1, column, value)
-        self._chunks.append((first, chunk.results))
+        self._chunks.append((first, _backup_columns(chunk.results)))
 
     def _summary(self, bill: BillOfMaterials) -> None:
         """The bill: quantities with their unit's decimals, money with the currency's."""
@@ -387,6 +387,17 @@ class XlsxSink:
                 _put(sheet, row, column, value)
             row += 1
         return row
+
+
+def _backup_columns(results: pa.Table) -> pa.Table:
+    """The result columns the back-up reads, by their own names (a result column whose name
+    the input uses is written `<name>_result`): status, template, measures, quantities."""
+    names = [name.removesuffix("_result") for name in results.column_names]
+    table = results.rename_columns(names)
+    dropped = {"template_version", "length_method", "warnings", "error", *MONEY_COLUMNS}
+    return table.select(
+        [name for name in names if name not in dropped and not name.endswith("_amount")]
+    )
 
 
 def quantity_formula(item: TemplateItem, template: Template, catalog: RateCatalog) -> str:

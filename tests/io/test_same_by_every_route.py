@@ -191,6 +191,8 @@ def test_every_route_writes_the_same_workbook(outputs: dict[str, Any]) -> None:
     assert str(summary[-1][7]) == totals["rounded_total"]
     for route in ("batch.xlsx", "cli.xlsx"):
         assert _sheet(outputs[route], "Summary") == summary, route
+        backup = _sheet(outputs["estimates.xlsx"], "Volume back-up")
+        assert {row[0] for row in backup[1:]} == set(range(1, COUNT + 1))  # every row's lines
         for sheet in ("RAB", "REKAPITULASI", "Volume back-up"):
             mine = _sheet(outputs["estimates.xlsx"], sheet)
             assert _sheet(outputs[route], sheet) == mine, (route, sheet)
