@@ -49,8 +49,9 @@ def with_project_items(
     bill: BillOfMaterials, catalog: RateCatalog, *, include: bool = True
 ) -> BillOfMaterials:
     """`bill` with the catalog's project items among its lines, in catalog order, and its
-    divisions and totals made again; features keep their own lines (None added)."""
-    added = project_lines(catalog, include=include)
+    divisions and totals made again; features keep their own lines (None added). A bill that
+    prices no road (every row of a batch failed) gets none: there is no works to mobilise."""
+    added = project_lines(catalog, include=include and bool(bill.measured))
     if not added:
         return bill
     order = {code: index for index, code in enumerate(catalog.items)}

@@ -253,7 +253,7 @@ class XlsxSink:
         figures = [
             (
                 "(A) Jumlah Harga Pekerjaan",
-                f"=SUM({_cell(3, 2)}:{_cell(row - 1, 2)})",
+                f"=SUM({_cell(3, 2)}:{_cell(row - 1, 2)})" if bill.divisions else "=0",
                 totals.subtotal,
             ),
             (

@@ -278,6 +278,7 @@ def test_a_batch_of_one_bills_what_a_single_estimate_does(templates, catalogs):
         assert batch.items == single.items, chunks
         assert batch.divisions == single.divisions, chunks
         assert batch.totals == single.totals, chunks
+    assert BillAccumulator(catalog).bill().items == ()  # no road priced: no mobilisation
     alone = BillAccumulator(catalog, project_items=False)
     alone.add(price_bill(roads, "neighbourhood-rigid", templates=templates, catalog=catalog))
     assert "MOBILISASI" not in _lines(alone.bill().items)
