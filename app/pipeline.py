@@ -25,9 +25,11 @@ from pydantic import ValidationError
 from app.errors import InvalidGeometry, InvalidParameter, TakeoffError
 from app.estimate.bom import BillOfMaterials
 from app.estimate.catalogs import RateCatalog
+from app.estimate.grand_total import Language, grand_total_figures
 from app.estimate.overrides import Overrides
 from app.estimate.plausibility import default_width_warning, plausibility_warnings
 from app.estimate.pricing import PricedFeatures, price_features
+from app.estimate.project import with_project_items
 from app.estimate.quantities import FloatArray, Measures
 from app.estimate.templates import Template
 from app.geo.arrays import GeometryArray
@@ -64,6 +66,11 @@ class EstimateOptions:
     max_dissolve_pairs: int | None = None
     """Pairs of distinct overlapping features one call takes apart for `dissolve` (None: any;
     a batch feeds its own `PavedSurfaces`)."""
+    project_items: bool = True
+    """Bill the catalog's project items (mobilisasi, SMKK, ...) once for the estimate or the
+    whole batch; False for a segment that joins a larger package."""
+    lang: Language = "en"
+    """Language the total is written in words in (terbilang)."""
 
 
 @dataclass(frozen=True)
@@ -328,7 +335,17 @@ class EstimateResult:
             "catalog": bill["catalog"],
             "overhead_profit_pct": bill["overhead_profit_pct"],
             "vat_pct": bill["vat_pct"],
-            "totals": bill["totals"],
+            "vat_label": bill["vat_label"],
+            "totals": {
+                **bill["totals"],
+                **grand_total_figures(
+                    self.bill.totals.total,
+                    self.bill.rounding_unit,
+                    self.options.lang,
+                    self.bill.currency,
+                ),
+            },
+            "divisions": bill["divisions"],
             "items": bill["items"],
             "features": features,
             "warnings": all_warnings,
@@ -549,7 +566,7 @@ def estimate_features(
         features=features,
         plan=plan,
         measurements=chunk.measured.measurements,
-        bill=chunk.bill,
+        bill=with_project_items(chunk.bill, catalog, include=options.project_items),
         surfaces=chunk.measured.surfaces,
         warnings=chunk.measured.warnings,
     )

@@ -15,6 +15,7 @@ import shapely
 from app.errors import TooLarge
 from app.estimate.bom import quantity_column
 from app.estimate.catalogs import RateCatalog
+from app.estimate.grand_total import Language
 from app.estimate.templates import Template
 from app.geo.parse import parse_geojson
 from app.geo.validate import validate
@@ -40,6 +41,8 @@ class EstimateQuery:
     width_m: float | None = None
     crs: str | None = None
     dissolve: bool = False
+    project_items: bool = True
+    lang: Language = "en"
 
     @classmethod
     def with_defaults(
@@ -88,6 +91,8 @@ def run_estimate(
         catalog=query.catalog,
         width_m=query.width_m,
         dissolve=query.dissolve,
+        project_items=query.project_items,
+        lang=query.lang,
         overrides=read_overrides(body.get("overrides") or {}, prefix=("overrides",)),
         max_overlap_checks=settings.limits.max_overlap_checks,
         max_dissolve_pairs=settings.limits.max_dissolve_pairs,

@@ -1,11 +1,14 @@
 """A bill of materials across chunks, priced once on the aggregated quantities.
 
-Each chunk is priced by the engine (`price_bill`), which gives every row its own rounded
-lines. The bill of the whole batch must not be the sum of per-chunk rounded amounts: like the
-engine's own aggregated lines, each line is round(sum of quantities x rate), then subtotal,
-overhead & profit and tax follow as in `app.estimate.pricing`. `BillAccumulator` keeps the
-quantities per (item code, unit rate) and prices them at the end, lines in the catalog's item
-order and templates by name, so neither depends on the order of the rows.
+Each chunk is priced by the engine (`price_features`), which gives every row its own rounded
+lines. The bill of the whole batch must not be the sum of per-chunk rounded figures: like the
+engine's own aggregated lines, each line states round(sum of its rows' unrounded quantities)
+and its amount is round(stated quantity x rate), then subtotal, overhead & profit and tax
+follow as in `app.estimate.pricing`, and the project items join once for the whole file
+(`app.estimate.project`). `BillAccumulator` keeps the unrounded quantities per (item code,
+unit rate) and prices them at the end, lines in the catalog's item order and templates by
+name, so neither depends on the order of the rows, and a batch of one row bills exactly what
+a single estimate of it does.
 """
 
 from __future__ import annotations
@@ -15,31 +18,34 @@ from decimal import Decimal
 
 import numpy as np
 
-from app.estimate.bom import BillOfMaterials, BomLine, FeatureColumns, Totals, VersionRef
+from app.estimate.bom import BillOfMaterials, FeatureColumns, MeasuredLine, VersionRef, bill_totals
 from app.estimate.catalogs import RateCatalog
-from app.estimate.money import line_amount, percent_of
+from app.estimate.divisions import division_amounts
 from app.estimate.overrides import Overrides
-from app.estimate.pricing import bill_percentages
+from app.estimate.pricing import bill_percentages, priced_lines
+from app.estimate.project import with_project_items
 
 
 @dataclass
 class BillAccumulator:
-    """Quantities of every chunk's bill, summed per line; `bill()` prices them once.
+    """Unrounded quantities of every chunk's bill, summed per line; `bill()` prices them once.
 
     The percentages are the batch's own (the request's, else the catalog's): the engine
     never prices a row that asks for others, so every chunk's bill has them.
+    `project_items` False leaves the catalog's project items out of the batch's bill.
     """
 
     catalog: RateCatalog
     overrides: Overrides | None = None
+    project_items: bool = True
     quantities: dict[tuple[str, Decimal], float] = field(default_factory=dict)
     templates: dict[str, VersionRef] = field(default_factory=dict)
     length_m: float = 0.0
     area_m2: float = 0.0
 
     def add(self, bill: BillOfMaterials) -> None:
-        """Add one chunk's aggregated lines."""
-        for line in bill.items:
+        """Add one chunk's aggregated lines (their unrounded quantities)."""
+        for line in bill.measured:
             key = (line.code, line.unit_rate)
             self.quantities[key] = self.quantities.get(key, 0.0) + line.quantity
         for ref in bill.templates:
@@ -48,32 +54,21 @@ class BillAccumulator:
         self.area_m2 += bill.totals.area_m2
 
     def bill(self) -> BillOfMaterials:
-        """The batch's bill: lines, totals and markups; no per-feature columns."""
+        """The batch's bill: lines, divisions, totals and markups; no per-feature columns."""
         catalog = self.catalog
         exponent = catalog.currency_exponent
         op_pct, vat_pct = bill_percentages(catalog, self.overrides)
         order = {code: index for index, code in enumerate(catalog.items)}
-        items = tuple(
-            BomLine(
-                code=code,
-                description=catalog.items[code].description,
-                unit=catalog.items[code].unit,
-                quantity=quantity,
-                unit_rate=rate,
-                amount=line_amount(quantity, rate, exponent),
-                division=catalog.items[code].division,
-                pay_item=catalog.items[code].pay_item,
-            )
+        measured = tuple(
+            MeasuredLine(code, rate, quantity)
             for (code, rate), quantity in sorted(
                 self.quantities.items(), key=lambda entry: (order[entry[0][0]], entry[0][1])
             )
         )
-        subtotal = sum((line.amount for line in items), start=Decimal(0))
-        overhead_profit = percent_of(subtotal, op_pct, exponent)
-        tax = percent_of(subtotal + overhead_profit, vat_pct, exponent)
+        items = priced_lines(measured, catalog)
         empty = np.empty(0)
         no_money = np.empty(0, dtype=np.int64)
-        return BillOfMaterials(
+        bill = BillOfMaterials(
             currency=catalog.currency,
             currency_exponent=exponent,
             catalog=VersionRef(catalog.slug, catalog.version),
@@ -81,14 +76,7 @@ class BillAccumulator:
             overhead_profit_pct=op_pct,
             vat_pct=vat_pct,
             items=items,
-            totals=Totals(
-                length_m=self.length_m,
-                area_m2=self.area_m2,
-                subtotal=subtotal,
-                overhead_profit=overhead_profit,
-                tax=tax,
-                total=subtotal + overhead_profit + tax,
-            ),
+            totals=bill_totals(items, op_pct, vat_pct, exponent, self.length_m, self.area_m2),
             blocks=(),
             features=FeatureColumns(
                 template=np.empty(0, dtype=np.intp),
@@ -100,4 +88,9 @@ class BillAccumulator:
                 tax=no_money,
                 total=no_money,
             ),
+            measured=measured,
+            divisions=division_amounts(((line.code, line.amount) for line in items), catalog),
+            vat_label=catalog.vat_label,
+            rounding_unit=catalog.rounding_unit,
         )
+        return with_project_items(bill, catalog, include=self.project_items)

@@ -129,7 +129,9 @@ class BatchRunner:
         self._templates: dict[str, Template | TakeoffError] = {}
         # items the catalog cannot price fail their rows; they get no column
         self.codes = [code for code in dict.fromkeys(item_codes) if code in catalog.items]
-        self.accumulator = BillAccumulator(catalog, options.estimate.overrides)
+        self.accumulator = BillAccumulator(
+            catalog, options.estimate.overrides, options.estimate.project_items
+        )
         self._paved = PavedSurfaces() if options.estimate.dissolve else None
         self.summary = BatchSummary(catalog=catalog)
         self.next_row = 1

@@ -16,6 +16,7 @@ from typing import Any
 from app.batch.mapping import TemplateMap, WidthRule, load_template_map
 from app.batch.runner import BatchOptions, BatchRunner, BatchSummary, Sink
 from app.errors import InvalidInput
+from app.estimate.grand_total import rounded_total
 from app.estimate.templates import Template
 from app.geo.crs import resolve_crs
 from app.io.rows import money_number
@@ -43,6 +44,7 @@ class BatchRequest:
     encoding: str = "utf-8"
     workers: int = 1
     dissolve: bool = False
+    project_items: bool = True
 
 
 @dataclass
@@ -113,6 +115,7 @@ def open_batch(
             catalog=request.catalog or settings.estimate.default_catalog,
             width_m=request.width_m,
             dissolve=request.dissolve,
+            project_items=request.project_items,
         ),
         template_map=mapping,
         width_from=rule,
@@ -151,7 +154,13 @@ def summary_dict(summary: BatchSummary) -> dict[str, Any]:
                 "totals": {
                     key: money_number(value) if not isinstance(value, float) else value
                     for key, value in vars(bill.totals).items()
+                }
+                | {
+                    "rounded_total": money_number(
+                        rounded_total(bill.totals.total, bill.rounding_unit)
+                    )
                 },
+                "divisions": [division.to_dict() for division in bill.divisions],
                 "items": [line.to_dict() for line in bill.items],
             }
         )

@@ -32,7 +32,7 @@ from app.batch.runner import BatchSummary
 from app.batch.service import BatchRequest, OpenBatch, open_batch
 from app.estimate.units import quantity_decimals
 from app.io.rows import money_number
-from app.io.summary import HEADER, summary_rows
+from app.io.summary import HEADER, summary_rows, words
 from app.settings import get_settings
 from app.store import database
 from app.store.repository import Repository
@@ -92,6 +92,7 @@ def _print_summary(summary: BatchSummary, output: Path, errors: Path | None) -> 
             table.add_section()
         table.add_row(*row)
     console.print(table)
+    console.print(f"In words: {words(bill, 'en')}", markup=False, highlight=False)
     totals = bill.totals
     console.print(
         f"{summary.rows:,} rows: {summary.succeeded:,} estimated, {summary.failed:,} with errors; "
@@ -150,6 +151,14 @@ def estimate(
             "of the file paves (rows then run one chunk at a time)."
         ),
     ] = False,
+    project_items: Annotated[
+        bool,
+        typer.Option(
+            "--project-items/--no-project-items",
+            help="Bill the catalog's project items (mobilisasi, SMKK, ...) once for the whole "
+            "file; --no-project-items for a segment that joins a larger package.",
+        ),
+    ] = True,
     template_map: Annotated[
         str | None,
         typer.Option(
@@ -196,6 +205,7 @@ def estimate(
         encoding=encoding,
         workers=workers,
         dissolve=dissolve,
+        project_items=project_items,
     )
     batch = open_batch(Repository(store), settings, input_file, output, request, errors)
     if engine == Engine.dask:

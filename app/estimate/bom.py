@@ -6,6 +6,15 @@ Aggregated lines merge all features priced with the same item code at the same u
 `feature_lines` and `to_dict` turn them into `Decimal`s on demand (and `app.io.rows` into
 columns).
 
+Amounts an auditor can check: every line states its quantity as a bill does (2 decimals for
+m3, t, m2, m and L; whole kg, pieces and Ls: `app.estimate.units.quantity_decimals`) and its
+amount is that stated quantity x unit rate, rounded once. An aggregated line states the sum
+of its features' unrounded quantities, rounded once (as a DKH states the total of a volume
+back-up), so it may differ from the sum of the features' stated quantities by a few units of
+the last decimal. The unrounded sums are kept (`measured`) so a batch adds chunks up before
+rounding, as one estimate of all rows would. A line whose stated quantity is zero (a
+longitudinal joint on a one-slab road) is no line of the bill.
+
 A feature's totals are computed from its own rounded lines, so the sum of per-feature totals
 may differ from the aggregated totals by rounding (a few minor units per line and feature).
 """
@@ -21,8 +30,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from app.estimate.divisions import DivisionAmount
 from app.estimate.localized import LocalizedText
-from app.estimate.money import from_minor
+from app.estimate.money import from_minor, percent_of
 
 FloatArray = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.intp]
@@ -43,8 +53,9 @@ class VersionRef:
 
 @dataclass(frozen=True)
 class BomLine:
-    """One priced line: quantity at full precision, amount rounded once to the minor unit;
-    `division` and `pay_item` place it in a DKH (None where the catalog does not)."""
+    """One priced line: quantity as the bill states it, amount = quantity x unit rate rounded
+    once to the minor unit; `division` and `pay_item` place it in a DKH (None where the
+    catalog does not)."""
 
     code: str
     description: LocalizedText
@@ -64,7 +75,18 @@ class BomLine:
             "quantity": self.quantity,
             "unit_rate": format(self.unit_rate, "f"),
             "amount": format(self.amount, "f"),
+            "division": self.division,
+            "pay_item": self.pay_item,
         }
+
+
+@dataclass(frozen=True)
+class MeasuredLine:
+    """An aggregated line's unrounded quantity: what a batch adds up across chunks."""
+
+    code: str
+    unit_rate: Decimal
+    quantity: float
 
 
 @dataclass(frozen=True)
@@ -94,14 +116,18 @@ class Totals:
 class TemplateBlock:
     """Per-feature lines of the features priced with one template (ascending feature order).
 
-    `quantities[j, k]` and `amounts[j, k]` (minor units) are item j of feature `features[k]`;
-    `lines[j, group[k]]` is the aggregated line it belongs to (`group` None: one group).
+    Item j is `codes[j]`; of feature `features[k]`, `quantities[j, k]` is its unrounded
+    quantity, `stated[j, k]` the quantity its line states and `amounts[j, k]` (minor units)
+    its amount; `lines[j, group[k]]` is the aggregated line it belongs to (`group` None: one
+    group; -1: no line, every feature's quantity being zero).
     """
 
     features: IndexArray
     group: IndexArray | None
+    codes: tuple[str, ...]
     lines: IndexArray
     quantities: FloatArray
+    stated: FloatArray
     amounts: MinorArray
 
     def line_index(self, position: int) -> IndexArray:
@@ -125,7 +151,9 @@ class FeatureColumns:
 
 @dataclass(frozen=True)
 class BillOfMaterials:
-    """A priced bill: aggregated `items` and `totals`, plus per-feature results on demand."""
+    """A priced bill: aggregated `items`, their sums per Divisi (`divisions`) and `totals`,
+    plus per-feature results on demand. `vat_label` names the tax line as the catalog does;
+    `rounding_unit` is what the grand total is rounded down to (None: not rounded)."""
 
     currency: str
     currency_exponent: int
@@ -137,6 +165,10 @@ class BillOfMaterials:
     totals: Totals
     blocks: tuple[TemplateBlock, ...]
     features: FeatureColumns
+    measured: tuple[MeasuredLine, ...]
+    divisions: tuple[DivisionAmount, ...]
+    vat_label: LocalizedText | None
+    rounding_unit: Decimal | None
 
     def __len__(self) -> int:
         return int(self.features.length_m.size)
@@ -156,13 +188,25 @@ class BillOfMaterials:
                 code=self.items[line].code,
                 description=self.items[line].description,
                 unit=self.items[line].unit,
-                quantity=float(block.quantities[j, position]),
+                quantity=float(block.stated[j, position]),
                 unit_rate=self.items[line].unit_rate,
                 amount=self._money(block.amounts[j, position]),
                 division=self.items[line].division,
                 pay_item=self.items[line].pay_item,
             )
-            for j, line in sorted(enumerate(block.line_index(position)), key=lambda pair: pair[1])
+            for j, line in self._stated_lines(block, position)
+        )
+
+    @staticmethod
+    def _stated_lines(block: TemplateBlock, position: int) -> list[tuple[int, int]]:
+        """(item, aggregated line) of a feature's lines with a quantity, in the bill's order."""
+        return sorted(
+            (
+                (j, line)
+                for j, line in enumerate(block.line_index(position).tolist())
+                if block.stated[j, position] > 0
+            ),
+            key=lambda pair: pair[1],
         )
 
     def feature_totals(self, index: int) -> Totals:
@@ -186,7 +230,9 @@ class BillOfMaterials:
             "templates": [template.to_dict() for template in self.templates],
             "overhead_profit_pct": format(self.overhead_profit_pct, "f"),
             "vat_pct": format(self.vat_pct, "f"),
+            "vat_label": None if self.vat_label is None else self.vat_label.model_dump(),
             "totals": self.totals.to_dict(),
+            "divisions": [division.to_dict() for division in self.divisions],
             "items": [line.to_dict() for line in self.items],
         }
         if features:
@@ -207,10 +253,10 @@ class BillOfMaterials:
             "items": [
                 {
                     **heads[line],
-                    "quantity": float(block.quantities[j, position]),
+                    "quantity": float(block.stated[j, position]),
                     "amount": format(self._money(block.amounts[j, position]), "f"),
                 }
-                for j, line in enumerate(block.line_index(position).tolist())
+                for j, line in self._stated_lines(block, position)
             ],
         }
 
@@ -219,6 +265,29 @@ class BillOfMaterials:
         return json.dumps(
             self.to_dict(features=features), ensure_ascii=False, separators=(",", ":")
         )
+
+
+def bill_totals(
+    items: tuple[BomLine, ...],
+    overhead_profit_pct: Decimal,
+    vat_pct: Decimal,
+    exponent: int,
+    length_m: float,
+    area_m2: float,
+) -> Totals:
+    """A bill's totals from its lines: subtotal = sum of line amounts, O&P = round(subtotal x
+    O&P%), tax = round((subtotal + O&P) x VAT%), total = their sum."""
+    subtotal = sum((line.amount for line in items), start=Decimal(0))
+    overhead_profit = percent_of(subtotal, overhead_profit_pct, exponent)
+    tax = percent_of(subtotal + overhead_profit, vat_pct, exponent)
+    return Totals(
+        length_m=length_m,
+        area_m2=area_m2,
+        subtotal=subtotal,
+        overhead_profit=overhead_profit,
+        tax=tax,
+        total=subtotal + overhead_profit + tax,
+    )
 
 
 def _snake(text: str) -> str:

@@ -9,7 +9,7 @@ Juta Enam Ratus Empat Ribu Rupiah"). The words come from `num2words`.
 from __future__ import annotations
 
 from decimal import ROUND_FLOOR, Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from num2words import num2words
 
@@ -49,3 +49,14 @@ def total_in_words(amount: Decimal, lang: Language, currency: str = "IDR") -> st
     if lang == "id":
         return " ".join(word.capitalize() for word in words.split())
     return words[0].upper() + words[1:]
+
+
+def grand_total_figures(
+    total: Decimal, unit: Decimal | None, lang: Language, currency: str
+) -> dict[str, Any]:
+    """`rounded_total` and `total_in_words` of a bill's total, JSON-ready (money as text)."""
+    rounded = rounded_total(total, unit)
+    return {
+        "rounded_total": format(rounded, "f"),
+        "total_in_words": total_in_words(rounded, lang, currency),
+    }

@@ -1,10 +1,10 @@
 """Money arithmetic: exact `Decimal` rounding, once, half up, to the currency's minor unit.
 
 The same rounding is offered twice: on scalars (`line_amount`, `percent_of`) for aggregated
-lines and totals, and on numpy arrays of integer minor units (`minor_units`,
-`percent_of_minor`) for per-feature lines of millions of features. The array versions give
-the same result as the scalar ones for every input: float arithmetic decides the clear cases
-and any value within float error of a rounding tie is recomputed exactly.
+lines and totals, and on numpy arrays of integers (`stated_amounts`, `percent_of_minor`) for
+per-feature lines of millions of features. A line's amount is priced on its quantity as the
+bill states it (whole units of its last decimal, `app.estimate.units.stated_units`), so both
+versions work on integers and rationals and agree exactly, ties included.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ import numpy.typing as npt
 _EXACT = Context(prec=1000, rounding=ROUND_HALF_UP)
 
 MAX_MINOR_UNITS = 2**53
-"""Largest line amount in minor units the array path handles (9e15: far above any road)."""
-
-_TIE_TOLERANCE = 2.0**-49  # relative error of q * rate in float64 is below 2**-51
+"""Largest line amount in minor units a bill prices (9e15: far above any road)."""
 
 
 def quantum(exponent: int) -> Decimal:
@@ -34,10 +32,10 @@ def round_money(value: Decimal, exponent: int) -> Decimal:
         return value.quantize(quantum(exponent))
 
 
-def line_amount(quantity: float, rate: Decimal, exponent: int) -> Decimal:
-    """round(quantity x rate), using the exact value of the float quantity."""
+def line_amount(quantity: Decimal, rate: Decimal, exponent: int) -> Decimal:
+    """round(quantity x rate): `quantity` as the bill states it (`stated_quantity`)."""
     with localcontext(_EXACT):
-        return round_money(Decimal(quantity) * rate, exponent)
+        return round_money(quantity * rate, exponent)
 
 
 def percent_of(base: Decimal, pct: Decimal, exponent: int) -> Decimal:
@@ -51,35 +49,28 @@ def from_minor(minor: int, exponent: int) -> Decimal:
     return Decimal(minor).scaleb(-exponent) if exponent else Decimal(minor)
 
 
-def minor_units(
-    quantities: npt.NDArray[np.float64], rate: Decimal, exponent: int
+def stated_amounts(
+    units: npt.NDArray[np.int64], decimals: int, rate: Decimal, exponent: int
 ) -> npt.NDArray[np.int64]:
-    """`line_amount` of each quantity, in integer minor units, vectorised.
-
-    Quantities must be finite, non-negative and priced below `MAX_MINOR_UNITS`
-    (see `max_quantity`).
-    """
-    scaled_rate = rate.scaleb(exponent)
-    x = quantities * float(scaled_rate)
-    rounded = np.floor(x + 0.5).astype(np.int64)
-    doubtful = np.flatnonzero(np.abs(x - np.floor(x) - 0.5) <= x * _TIE_TOLERANCE)
-    if doubtful.size:
-        with localcontext(_EXACT):
-            for i in doubtful:
-                exact = Decimal(float(quantities[i])) * scaled_rate
-                rounded[i] = int(exact.quantize(Decimal(1)))
-    return rounded
+    """`line_amount` of quantities stated as whole `units` of 10**-decimals (4640 at 2
+    decimals: 46.40 t), in integer minor units, vectorised and exact."""
+    return _times_exactly(units, rate.scaleb(exponent - decimals))
 
 
 def max_quantity(rate: Decimal, exponent: int) -> float:
-    """The largest quantity `minor_units` can price at `rate`."""
+    """The largest quantity a bill prices at `rate`."""
     return MAX_MINOR_UNITS / float(rate.scaleb(exponent))
 
 
 def percent_of_minor(base: npt.NDArray[np.int64], pct: Decimal) -> npt.NDArray[np.int64]:
     """`percent_of` on non-negative integer minor units, vectorised and exact."""
+    return _times_exactly(base, pct / 100)
+
+
+def _times_exactly(base: npt.NDArray[np.int64], factor: Decimal) -> npt.NDArray[np.int64]:
+    """round(base x factor), half up, for non-negative integers, in exact integer arithmetic."""
     with localcontext(_EXACT):
-        numerator, denominator = (pct / 100).as_integer_ratio()
+        numerator, denominator = factor.as_integer_ratio()
     # round half up of base * n / d for base >= 0 is floor((2 * base * n + d) / (2 * d)).
     if base.size and int(base.max()) * 2 * numerator + denominator >= 2**63:
         wide = base.astype(object) * (2 * numerator) + denominator

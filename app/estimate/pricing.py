@@ -2,11 +2,12 @@
 
 Features are grouped by template and, within a template, by their merged overrides; each
 group's parameters are applied to whole numpy columns, so the cost per feature is a few
-array operations whatever the number of features. Money follows DESIGN.md: each line is
-rounded once (half up, currency minor unit); an aggregated line is round(sum of quantities x
-rate); subtotal = sum of aggregated amounts; O&P = round(subtotal x O&P%); tax =
-round((subtotal + O&P) x VAT%); total = subtotal + O&P + tax. Per feature likewise, from that
-feature's own rounded lines.
+array operations whatever the number of features. Money follows DESIGN.md: each line states
+its quantity with its unit's decimals and its amount is round(stated quantity x rate), once
+(half up, currency minor unit); an aggregated line states round(sum of its features'
+unrounded quantities) (`app.estimate.bom`); subtotal = sum of aggregated amounts; O&P =
+round(subtotal x O&P%); tax = round((subtotal + O&P) x VAT%); total = subtotal + O&P + tax.
+Per feature likewise, from that feature's own rounded lines. Lines stating zero are left out.
 
 A bill has one overhead & profit and one VAT percentage: the request's, or the catalog's
 where the request sets none. A feature asking for another one is not priced; its problem
@@ -20,7 +21,7 @@ the same for callers that answer as a whole: it raises the first feature's probl
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import numpy as np
@@ -33,16 +34,19 @@ from app.estimate.bom import (
     BomLine,
     FeatureColumns,
     IndexArray,
+    MeasuredLine,
     MinorArray,
     TemplateBlock,
-    Totals,
     VersionRef,
+    bill_totals,
 )
 from app.estimate.catalogs import RateCatalog
-from app.estimate.money import line_amount, max_quantity, minor_units, percent_of, percent_of_minor
+from app.estimate.divisions import division_amounts
+from app.estimate.money import line_amount, max_quantity, percent_of_minor, stated_amounts
 from app.estimate.overrides import Overrides, apply_overrides, check_overrides
 from app.estimate.quantities import FloatArray, Measures, measure
 from app.estimate.templates import Template
+from app.estimate.units import quantity_decimals, stated_quantity, stated_units
 
 Problems = list[TakeoffError | None]
 _NONE: IndexArray = np.empty(0, dtype=np.intp)
@@ -312,13 +316,15 @@ def _group_problem(
 
 @dataclass(frozen=True)
 class _Priced:
-    """One template's priced features: per-feature quantities and amounts (minor units)."""
+    """One template's priced features: per-feature quantities (unrounded and as stated) and
+    amounts (minor units)."""
 
     template: Template
     features: IndexArray
     group: IndexArray | None
     rates: list[list[Decimal]]
     quantities: FloatArray
+    stated: FloatArray
     amounts: MinorArray
     width_m: FloatArray
     surface_m2: FloatArray
@@ -336,9 +342,12 @@ def _price_template(
     features, group, rates = variants.features, variants.group, variants.rates
     block = measure(variants.templates, group, measures.take(features), catalog)
     amounts = np.empty(block.quantities.shape, dtype=np.int64)
+    stated = np.empty(block.quantities.shape)
     too_large = np.zeros(features.size, dtype=bool)
     for j, item in enumerate(chosen.items):
-        amounts[j], bad = _price_item(block.quantities[j], rates[j], group, catalog)
+        stated[j], amounts[j], bad = _price_item(
+            block.quantities[j], item.basis.unit, rates[j], group, catalog
+        )
         for k in np.flatnonzero(bad & ~too_large).tolist():
             rate = rates[j][0 if group is None else group[k]]
             problems[int(features[k])] = InvalidParameter(
@@ -354,20 +363,27 @@ def _price_template(
     quantities, width, surface = block.quantities, block.width_m, block.surface_m2
     if too_large.any():
         features, quantities, amounts = features[keep], quantities[:, keep], amounts[:, keep]
+        stated = stated[:, keep]
         width, surface = width[keep], surface[keep]
         if group is not None:
             codes, uniques = pd.factorize(group[keep])
             rates = [[row[u] for u in uniques.tolist()] for row in rates]
             group = codes.astype(np.intp) if len(uniques) > 1 else None
-    return _Priced(chosen, features, group, rates, quantities, amounts, width, surface)
+    return _Priced(chosen, features, group, rates, quantities, stated, amounts, width, surface)
 
 
 def _price_item(
-    quantities: FloatArray, rates: list[Decimal], group: IndexArray | None, catalog: RateCatalog
-) -> tuple[MinorArray, npt.NDArray[np.bool_]]:
-    """Each feature's amount for one item, in minor units, at its group's rate, and which
-    features' quantities are too large to price (their amount is meaningless)."""
+    quantities: FloatArray,
+    unit: str,
+    rates: list[Decimal],
+    group: IndexArray | None,
+    catalog: RateCatalog,
+) -> tuple[FloatArray, MinorArray, npt.NDArray[np.bool_]]:
+    """Each feature's stated quantity of one item and its amount, in minor units, at its
+    group's rate, and which features' quantities are too large to price (their quantity and
+    amount are meaningless)."""
     exponent = catalog.currency_exponent
+    decimals = quantity_decimals(unit)
     distinct = list(dict.fromkeys(rates))
     if group is None or len(distinct) == 1:
         selections: list[tuple[Decimal, IndexArray | slice]] = [(distinct[0], slice(None))]
@@ -375,13 +391,15 @@ def _price_item(
         rate_of = np.array([distinct.index(rate) for rate in rates], dtype=np.intp)[group]
         selections = [(rate, np.flatnonzero(rate_of == k)) for k, rate in enumerate(distinct)]
     amounts = np.zeros(quantities.size, dtype=np.int64)
+    units = np.zeros(quantities.size, dtype=np.int64)
     too_large = np.zeros(quantities.size, dtype=bool)
     for rate, members in selections:
         selected = quantities[members]
         bad = ~(selected <= max_quantity(rate, exponent))
         too_large[members] = bad
-        amounts[members] = minor_units(np.where(bad, 0.0, selected), rate, exponent)
-    return amounts, too_large
+        units[members] = stated_units(np.where(bad, 0.0, selected), unit)
+        amounts[members] = stated_amounts(units[members], decimals, rate, exponent)
+    return units / 10**decimals, amounts, too_large
 
 
 def _bill(
@@ -421,7 +439,13 @@ def _bill(
         width[positions] = part.width_m
         area[positions] = part.surface_m2
         subtotal[positions] = part.amounts.sum(axis=0)
-        blocks.append(TemplateBlock(positions, part.group, lines, part.quantities, part.amounts))
+        codes = tuple(item.code for item in part.template.items)
+        blocks.append(
+            TemplateBlock(
+                positions, part.group, codes, lines, part.quantities, part.stated, part.amounts
+            )
+        )
+    items, renumber = book.priced_lines()
 
     length = measures.length_m[which]
     overhead_profit = percent_of_minor(subtotal, markup.overhead_profit_pct)
@@ -436,7 +460,6 @@ def _bill(
         tax=tax,
         total=subtotal + overhead_profit + tax,
     )
-    items = book.priced_lines()
     bill = BillOfMaterials(
         currency=catalog.currency,
         currency_exponent=catalog.currency_exponent,
@@ -445,9 +468,20 @@ def _bill(
         overhead_profit_pct=markup.overhead_profit_pct,
         vat_pct=markup.vat_pct,
         items=items,
-        totals=_totals(items, markup, catalog.currency_exponent, length, area),
-        blocks=tuple(blocks),
+        totals=bill_totals(
+            items,
+            markup.overhead_profit_pct,
+            markup.vat_pct,
+            catalog.currency_exponent,
+            float(length.sum()),
+            float(area.sum()),
+        ),
+        blocks=tuple(replace(block, lines=renumber[block.lines]) for block in blocks),
         features=columns,
+        measured=book.measured(),
+        divisions=division_amounts(((line.code, line.amount) for line in items), catalog),
+        vat_label=catalog.vat_label,
+        rounding_unit=catalog.rounding_unit,
     )
     return PricedFeatures(bill, which, problems)
 
@@ -482,21 +516,44 @@ class _LineBook:
         for line, total in zip(lines.tolist(), sums, strict=True):
             self._quantities[line] += total
 
-    def priced_lines(self) -> tuple[BomLine, ...]:
-        exponent = self._catalog.currency_exponent
+    def measured(self) -> tuple[MeasuredLine, ...]:
+        """Every line's unrounded quantity, zero ones included."""
         return tuple(
-            BomLine(
-                code=code,
-                description=self._catalog.items[code].description,
-                unit=self._catalog.items[code].unit,
-                quantity=quantity,
-                unit_rate=rate,
-                amount=line_amount(quantity, rate, exponent),
-                division=self._catalog.items[code].division,
-                pay_item=self._catalog.items[code].pay_item,
-            )
-            for ((code, rate), quantity) in zip(self._index, self._quantities, strict=True)
+            MeasuredLine(code, rate, quantity)
+            for (code, rate), quantity in zip(self._index, self._quantities, strict=True)
         )
+
+    def priced_lines(self) -> tuple[tuple[BomLine, ...], IndexArray]:
+        """The lines stating a quantity, and each opened line's number among them (-1: it
+        states zero and is left out)."""
+        lines = priced_lines(self.measured(), self._catalog)
+        kept = {(line.code, line.unit_rate): number for number, line in enumerate(lines)}
+        renumber = np.array([kept.get(key, -1) for key in self._index], dtype=np.intp)
+        return lines, renumber
+
+
+def priced_lines(measured: Iterable[MeasuredLine], catalog: RateCatalog) -> tuple[BomLine, ...]:
+    """Aggregated lines priced on their stated quantities, in the order given; a line
+    stating zero is left out."""
+    lines = []
+    for line in measured:
+        item = catalog.items[line.code]
+        quantity = stated_quantity(line.quantity, item.unit)
+        if quantity == 0:
+            continue
+        lines.append(
+            BomLine(
+                code=line.code,
+                description=item.description,
+                unit=item.unit,
+                quantity=float(quantity),
+                unit_rate=line.unit_rate,
+                amount=line_amount(quantity, line.unit_rate, catalog.currency_exponent),
+                division=item.division,
+                pay_item=item.pay_item,
+            )
+        )
+    return tuple(lines)
 
 
 class _Markup:
@@ -529,23 +586,3 @@ class _Markup:
 
 def _or(value: Decimal | None, fallback: Decimal) -> Decimal:
     return fallback if value is None else value
-
-
-def _totals(
-    items: Sequence[BomLine],
-    markup: _Markup,
-    exponent: int,
-    length: FloatArray,
-    area: FloatArray,
-) -> Totals:
-    subtotal = sum((line.amount for line in items), start=Decimal(0))
-    overhead_profit = percent_of(subtotal, markup.overhead_profit_pct, exponent)
-    tax = percent_of(subtotal + overhead_profit, markup.vat_pct, exponent)
-    return Totals(
-        length_m=float(length.sum()),
-        area_m2=float(area.sum()),
-        subtotal=subtotal,
-        overhead_profit=overhead_profit,
-        tax=tax,
-        total=subtotal + overhead_profit + tax,
-    )

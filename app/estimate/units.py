@@ -8,7 +8,11 @@ per m3 instead of per tonne.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
 
 
 class Basis(StrEnum):
@@ -73,3 +77,15 @@ def quantity_decimals(unit: str) -> int:
     kilograms, a centilitre are below what a site can measure), whole kilograms, pieces and
     lump sums; 2 for a unit only the catalog knows."""
     return QUANTITY_DECIMALS.get(canonical_unit(unit), 2)
+
+
+def stated_units(values: npt.NDArray[np.float64], unit: str) -> npt.NDArray[np.int64]:
+    """Quantities in `unit` as the bill states them, in whole units of their last decimal
+    (46.4 t -> 4640), rounded half up; finite, non-negative values only."""
+    return np.floor(values * 10 ** quantity_decimals(unit) + 0.5).astype(np.int64)
+
+
+def stated_quantity(value: float, unit: str) -> Decimal:
+    """One quantity as the bill states it: 138.888... m -> Decimal("138.89")."""
+    units = int(stated_units(np.array([value]), unit)[0])
+    return Decimal(units).scaleb(-quantity_decimals(unit))

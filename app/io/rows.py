@@ -25,7 +25,7 @@ import shapely
 
 from app.estimate.bom import BillOfMaterials, amount_column, quantity_column
 from app.estimate.catalogs import RateCatalog
-from app.estimate.units import quantity_decimals
+from app.estimate.units import quantity_decimals, stated_units
 from app.io.rfc7946 import rfc7946_geometries
 
 if TYPE_CHECKING:
@@ -68,9 +68,9 @@ def decimal_array(minor: npt.NDArray[np.int64], exponent: int) -> pa.Array:
 def quantity_array(values: npt.NDArray[np.float64], unit: str) -> pa.Array:
     """Quantities or measures in `unit` with the decimals a bill uses for it, rounded half
     up, as exact decimals (null where NaN): short to write and to read, no 17-digit floats."""
-    decimals = quantity_decimals(unit)
-    scaled = np.floor(values * 10**decimals + 0.5)
-    return decimal_array(np.where(np.isnan(values), -1, scaled).astype(np.int64), decimals)
+    missing = np.isnan(values)
+    units = stated_units(np.where(missing, 0.0, values), unit)
+    return decimal_array(np.where(missing, -1, units), quantity_decimals(unit))
 
 
 def result_table(
@@ -102,10 +102,9 @@ def result_table(
         floats["mean_width_m"][priced] = bill.features.width_m
         method[priced] = methods
         for block in bill.blocks:
-            for j, line in enumerate(block.lines[:, 0]):
-                code = bill.items[line].code
+            for j, code in enumerate(block.codes):
                 if code in quantities:
-                    quantities[code][priced[block.features]] = block.quantities[j]
+                    quantities[code][priced[block.features]] = block.stated[j]
                     amounts[code][priced[block.features]] = block.amounts[j]
         for name in MONEY_COLUMNS:
             money[name][priced] = getattr(bill.features, name)

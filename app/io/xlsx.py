@@ -1,80 +1,168 @@
-"""RAB-style Excel workbook streamed to disk: Summary, Items and Assumptions sheets.
+"""RAB workbook streamed to disk: Summary, Items, RAB, REKAPITULASI, Volume back-up and
+Assumptions sheets.
 
 Summary is the bill of materials (`app.io.summary`), Items one row per feature or input row
 (the same columns as the CSV, without WKT: a cell holds 32,767 characters), Assumptions the
-catalog, percentages, row counts and every parameter of the templates the bill used. Numbers
-are numbers, money in currency units; every text cell goes through the formula guard
-(`app.io.safety`).
-openpyxl is imported when a workbook is asked for, so other outputs start without it.
+catalog, percentages, row counts and every parameter of the templates the bill used.
+
+RAB is the priced bill in the DKH layout: a heading per Divisi, then per line its number,
+pay item (mata pembayaran), uraian, satuan, volume, harga satuan and jumlah harga, and the
+Divisi's sum. REKAPITULASI takes each Divisi's sum from RAB, then jumlah, overhead & profit,
+PPN (named as the catalog names it), total, the total rounded down (dibulatkan) and in words
+(terbilang, Indonesian and English). Every amount and sum is an Excel formula over the cells
+shown (`=ROUND(E7*F7,0)`, `=SUM(G7:G9)`), so an auditor can trace it, written with the value
+the bill computed cached, so readers that do not calculate (pandas, openpyxl data_only) see
+the figures of the JSON answer. Volume back-up lists, per estimated row and line, the road's
+length, width and area, the layer's thickness, the formula of the quantity (from the
+template's parameters) and the volume the row states.
+
+Numbers are numbers, money in currency units; every text cell goes through the formula guard
+(`app.io.safety`) and is written as text, never as a formula. XlsxWriter is imported when a
+workbook is asked for, so other outputs start without it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+
 from app import __version__
 from app.errors import InvalidInput, TooLarge
-from app.estimate.bom import BillOfMaterials
-from app.estimate.units import quantity_decimals
+from app.estimate.bom import BillOfMaterials, quantity_column
+from app.estimate.grand_total import rounded_total, total_in_words
+from app.estimate.templates import CountItem, LinearItem, Template, TemplateItem
+from app.estimate.units import Basis, quantity_decimals
 from app.io.csvout import CsvFormat
-from app.io.rows import OutputChunk, money_number, output_table
+from app.io.rows import MONEY_COLUMNS, OutputChunk, money_number, output_table
 from app.io.safety import neutralise, neutralise_table
-from app.io.summary import HEADER, summary_rows
+from app.io.summary import HEADER, summary_rows, vat_label
 
 if TYPE_CHECKING:
-    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+    from xlsxwriter.format import Format
+    from xlsxwriter.worksheet import Worksheet
 
+    from app.estimate.catalogs import RateCatalog
     from app.io.writers import Outcome
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows a sheet, less the header
-
-
-def _cells(row: Iterable[Any]) -> list[Any]:
-    return [neutralise(money_number(value)) for value in row]
+RAB_HEADER = (
+    "No.",
+    "Mata Pembayaran",
+    "Uraian",
+    "Satuan",
+    "Volume",
+    "Harga Satuan",
+    "Jumlah Harga",
+)
+BACKUP_HEADER = (
+    "Baris / Row",
+    "Template",
+    "Mata Pembayaran",
+    "Uraian",
+    "Satuan",
+    "Panjang L (m)",
+    "Lebar W (m)",
+    "Luas A (m2)",
+    "Tebal t (m)",
+    "Rumus / Formula",
+    "Volume",
+)
 
 
 def _number_format(decimals: int) -> str:
     return "#,##0" + ("." + "0" * decimals if decimals else "")
 
 
+def _put(sheet: Worksheet, row: int, column: int, value: Any, style: Format | None = None) -> None:
+    """One cell: text guarded and written as text, numbers as numbers, blanks left empty."""
+    value = neutralise(money_number(value))
+    if value is None:
+        if style is not None:
+            sheet.write_blank(row, column, None, style)
+    elif isinstance(value, bool):
+        sheet.write_boolean(row, column, value, style)
+    elif isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            sheet.write_string(row, column, str(value), style)
+        else:
+            sheet.write_number(row, column, value, style)
+    elif isinstance(value, datetime | date):
+        sheet.write_string(row, column, value.isoformat(), style)
+    else:
+        # a spreadsheet cell ends its lines with LF (a CR would be stored as _x000D_)
+        text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+        sheet.write_string(row, column, text, style)
+
+
+def _cell(row: int, column: int) -> str:
+    """A1 reference of a 0-based cell."""
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
+    return str(xl_rowcol_to_cell(row, column))
+
+
+def _money_round(expression: str, exponent: int) -> str:
+    return f"ROUND({expression},{exponent})"
+
+
+def _round_down(cell: str, unit: Decimal | None) -> str:
+    """Excel formula of `rounded_total`: ROUNDDOWN to a power of ten, else FLOOR."""
+    if unit is None:
+        return f"={cell}"
+    exponent = unit.normalize().as_tuple()
+    if exponent.digits == (1,) and isinstance(exponent.exponent, int):
+        return f"=ROUNDDOWN({cell},{-exponent.exponent})"
+    return f"=FLOOR({cell},{unit.normalize():f})"
+
+
 class XlsxSink:
-    """A write-only workbook: Items filled chunk by chunk, Summary and Assumptions at the end."""
+    """A workbook written row by row: Items filled chunk by chunk, the other sheets at the end."""
 
     def __init__(self, path: Path, wkt_column: str | None, errors_only: bool = False) -> None:
         if errors_only:
             raise InvalidInput("write the error file as CSV, GeoJSON or GeoPackage", field="errors")
-        from openpyxl import Workbook
-        from openpyxl.styles import Font
+        import xlsxwriter
 
         self.path = path
         self.wkt_column = wkt_column
         self.csv_format: CsvFormat | None = None
-        self.book = Workbook(write_only=True)
-        self.summary_sheet: WriteOnlyWorksheet = self.book.create_sheet("Summary")
-        self.items: WriteOnlyWorksheet = self.book.create_sheet("Items")
+        self.book = xlsxwriter.Workbook(
+            str(path),
+            {
+                "constant_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+            },
+        )
+        self.summary_sheet = self.book.add_worksheet("Summary")
+        self.items = self.book.add_worksheet("Items")
+        self.rab = self.book.add_worksheet("RAB")
+        self.rekap = self.book.add_worksheet("REKAPITULASI")
+        self.backup = self.book.add_worksheet("Volume back-up")
+        self.assumptions = self.book.add_worksheet("Assumptions")
         self._count = 0
-        self._bold = Font(bold=True)
+        self._bold = self.book.add_format({"bold": True})
+        self._chunks: list[tuple[int, pa.Table]] = []
 
-    def _header(self, sheet: WriteOnlyWorksheet, names: Sequence[str]) -> None:
-        from openpyxl.cell import WriteOnlyCell
-
-        cells = []
-        for name in _cells(names):
-            cell = WriteOnlyCell(sheet, value=name)
-            cell.font = self._bold
-            cells.append(cell)
-        sheet.append(cells)
+    def _header(self, sheet: Worksheet, row: int, names: Sequence[str]) -> None:
+        for column, name in enumerate(names):
+            _put(sheet, row, column, name, self._bold)
 
     def write(self, chunk: OutputChunk | None, encoded: tuple[bytes, bytes] | None) -> None:
-        """Append the chunk's rows to the Items sheet."""
+        """Append the chunk's rows to the Items sheet; keep its results for the back-up."""
         assert chunk is not None
         table = neutralise_table(output_table(chunk, self.wkt_column, errors_only=False))
         if self._count == 0:
-            self._header(self.items, table.column_names)
+            self._header(self.items, 0, table.column_names)
+        first = self._count
         self._count += table.num_rows
         if self._count > MAX_ROWS:
             raise TooLarge(
@@ -83,39 +171,181 @@ class XlsxSink:
                 field="output",
             )
         columns = [column.to_pylist() for column in table.columns]
-        for row in zip(*columns, strict=True):
-            self.items.append(list(row))
+        for offset, row in enumerate(zip(*columns, strict=True)):
+            for column, value in enumerate(row):
+                _put(self.items, first + offset + 1, column, value)
+        self._chunks.append((first, _backup_columns(chunk.results)))
 
     def _summary(self, bill: BillOfMaterials) -> None:
         """The bill: quantities with their unit's decimals, money with the currency's."""
-        from openpyxl.cell import WriteOnlyCell
-
         sheet = self.summary_sheet
-        for letter, width in (("C", 40), ("D", 40), ("F", 14), ("G", 16), ("H", 18)):
-            sheet.column_dimensions[letter].width = width
-        self._header(sheet, HEADER)
-        money = _number_format(bill.currency_exponent)
-        for row in summary_rows(bill):
-            unit = row[4]
-            formats = {6: money, 7: money}
-            if unit is not None:
-                formats[5] = _number_format(quantity_decimals(unit))
-            cells: list[Any] = []
-            for position, value in enumerate(_cells(row)):
-                cell = WriteOnlyCell(sheet, value=value)
-                if position in formats:
-                    cell.number_format = formats[position]
-                cells.append(cell)
-            sheet.append(cells)
+        for letter, width in (("C:D", 40), ("F:F", 14), ("G:G", 16), ("H:H", 18)):
+            sheet.set_column(letter, width)
+        self._header(sheet, 0, HEADER)
+        money = self.book.add_format({"num_format": _number_format(bill.currency_exponent)})
+        for number, values in enumerate(summary_rows(bill), start=1):
+            unit = values[4]
+            for position, value in enumerate(values):
+                style = None
+                if position in (6, 7):
+                    style = money
+                elif position == 5 and unit is not None:
+                    style = self._quantity_format(unit)
+                _put(sheet, number, position, value, style)
+
+    def _quantity_format(self, unit: str) -> Format:
+        return self.book.add_format({"num_format": _number_format(quantity_decimals(unit))})
+
+    def _rab(self, bill: BillOfMaterials) -> dict[str | None, tuple[str, Decimal]]:
+        """The DKH: each Divisi's heading, lines and sum; returns each Divisi's sum cell."""
+        sheet, exponent = self.rab, bill.currency_exponent
+        money = self.book.add_format({"num_format": _number_format(exponent)})
+        bold_money = self.book.add_format({"num_format": _number_format(exponent), "bold": True})
+        for letter, width in (("B:B", 16), ("C:C", 48), ("E:E", 14), ("F:F", 16), ("G:G", 18)):
+            sheet.set_column(letter, width)
+        _put(sheet, 0, 0, "DAFTAR KUANTITAS DAN HARGA (RAB)", self._bold)
+        _put(sheet, 1, 0, f"Catalog {bill.catalog.slug} v{bill.catalog.version}; {bill.currency}")
+        self._header(sheet, 3, RAB_HEADER)
+        row, number, sums = 4, 0, {}
+        for division in bill.divisions:
+            _put(sheet, row, 0, f"DIVISI {division.division or '-'}", self._bold)
+            _put(sheet, row, 2, division.name.id.upper(), self._bold)
+            row += 1
+            first = row
+            for line in bill.items:
+                if line.division != division.division:
+                    continue
+                number += 1
+                _put(sheet, row, 0, number)
+                _put(sheet, row, 1, line.pay_item or "-")
+                _put(sheet, row, 2, line.description.id)
+                _put(sheet, row, 3, line.unit)
+                _put(sheet, row, 4, line.quantity, self._quantity_format(line.unit))
+                _put(sheet, row, 5, line.unit_rate, money)
+                formula = "=" + _money_round(f"{_cell(row, 4)}*{_cell(row, 5)}", exponent)
+                sheet.write_formula(row, 6, formula, money, money_number(line.amount))
+                row += 1
+            _put(sheet, row, 2, f"Jumlah Divisi {division.division or '-'}", self._bold)
+            total = f"=SUM({_cell(first, 6)}:{_cell(row - 1, 6)})"
+            sheet.write_formula(row, 6, total, bold_money, money_number(division.amount))
+            sums[division.division] = (f"'RAB'!{_cell(row, 6)}", division.amount)
+            row += 2
+        return sums
+
+    def _rekapitulasi(
+        self, bill: BillOfMaterials, sums: dict[str | None, tuple[str, Decimal]]
+    ) -> None:
+        """Jumlah per Divisi, then O&P, PPN, total, dibulatkan and terbilang."""
+        sheet, exponent, totals = self.rekap, bill.currency_exponent, bill.totals
+        money = self.book.add_format({"num_format": _number_format(exponent)})
+        sheet.set_column("B:B", 56)
+        sheet.set_column("C:C", 20)
+        _put(sheet, 0, 0, "REKAPITULASI", self._bold)
+        self._header(sheet, 2, ("Divisi", "Uraian", "Jumlah Harga"))
+        row = 3
+        for division in bill.divisions:
+            _put(sheet, row, 0, division.division or "-")
+            _put(sheet, row, 1, division.name.id)
+            reference, amount = sums[division.division]
+            sheet.write_formula(row, 2, f"={reference}", money, money_number(amount))
+            row += 1
+        subtotal, overhead, tax, total = (row + step for step in range(4))
+        figures = [
+            (
+                "(A) Jumlah Harga Pekerjaan",
+                f"=SUM({_cell(3, 2)}:{_cell(row - 1, 2)})" if bill.divisions else "=0",
+                totals.subtotal,
+            ),
+            (
+                f"(B) Overhead & profit {bill.overhead_profit_pct} %",
+                "="
+                + _money_round(f"{_cell(subtotal, 2)}*{bill.overhead_profit_pct}/100", exponent),
+                totals.overhead_profit,
+            ),
+            (
+                f"(C) {vat_label(bill)}",
+                "="
+                + _money_round(
+                    f"({_cell(subtotal, 2)}+{_cell(overhead, 2)})*{bill.vat_pct}/100", exponent
+                ),
+                totals.tax,
+            ),
+            (
+                "(D) Jumlah Total (A + B + C)",
+                f"={_cell(subtotal, 2)}+{_cell(overhead, 2)}+{_cell(tax, 2)}",
+                totals.total,
+            ),
+            (
+                "(E) Dibulatkan",
+                _round_down(_cell(total, 2), bill.rounding_unit),
+                rounded_total(totals.total, bill.rounding_unit),
+            ),
+        ]
+        for offset, (label, formula, value) in enumerate(figures):
+            _put(sheet, row + offset, 1, label, self._bold)
+            sheet.write_formula(row + offset, 2, formula, money, money_number(value))
+        rounded = rounded_total(totals.total, bill.rounding_unit)
+        row += len(figures) + 1
+        _put(sheet, row, 0, "Terbilang", self._bold)
+        _put(sheet, row, 1, total_in_words(rounded, "id", bill.currency))
+        _put(sheet, row + 1, 0, "In words", self._bold)
+        _put(sheet, row + 1, 1, total_in_words(rounded, "en", bill.currency))
+
+    def _backup(self, templates: Sequence[Template], catalog: RateCatalog) -> None:
+        """Per estimated row and line: L, W, A, thickness, the formula and the stated volume."""
+        sheet = self.backup
+        sheet.set_column("D:D", 40)
+        sheet.set_column("J:J", 36)
+        self._header(sheet, 0, BACKUP_HEADER)
+        by_slug = {template.slug: template for template in templates}
+        styles: dict[str, Format] = {}
+        out = 1
+        for first, results in self._chunks:
+            rows = results.to_pylist()
+            for offset, values in enumerate(rows):
+                if values.get("status") != "ok" or values.get("template") not in by_slug:
+                    continue
+                template = by_slug[values["template"]]
+                for item in template.items:
+                    unit = catalog.items[item.code].unit
+                    volume = values.get(quantity_column(item.code, unit))
+                    if not volume:
+                        continue
+                    if out > MAX_ROWS:
+                        _put(sheet, out, 0, "more lines than a sheet holds: see Items")
+                        return
+                    style = styles.setdefault(unit, self._quantity_format(unit))
+                    cells = (
+                        first + offset + 1,
+                        template.slug,
+                        catalog.items[item.code].pay_item or "-",
+                        catalog.items[item.code].description.id,
+                        unit,
+                        values.get("length_m"),
+                        values.get("mean_width_m"),
+                        values.get("area_m2"),
+                        getattr(item, "thickness_m", None),
+                        quantity_formula(item, template, catalog),
+                    )
+                    for column, value in enumerate(cells):
+                        _put(sheet, out, column, value)
+                    _put(sheet, out, 10, volume, style)
+                    out += 1
 
     def close(self, outcome: Outcome) -> None:
-        """Write the Summary and Assumptions sheets and save."""
+        """Write the bill's sheets and Assumptions, and save."""
         bill = outcome.bill
         assert bill is not None and outcome.catalog is not None
-        self._summary(bill)
         catalog = outcome.catalog
-        sheet = self.book.create_sheet("Assumptions")
-        self._header(sheet, ["Assumption", "Value", "Version"])
+        self._summary(bill)
+        self._rekapitulasi(bill, self._rab(bill))
+        used = {(ref.slug, ref.version) for ref in bill.templates}
+        templates = sorted(
+            (t for t in outcome.templates if (t.slug, t.version) in used), key=lambda t: t.slug
+        )
+        self._backup(templates, catalog)
+        sheet = self.assumptions
+        self._header(sheet, 0, ["Assumption", "Value", "Version"])
         general: list[Sequence[Any]] = [
             ("Service", "Takeoff", __version__),
             ("Generated (UTC)", datetime.now(UTC).isoformat(timespec="seconds"), None),
@@ -130,24 +360,61 @@ class XlsxSink:
             ("Rows estimated", outcome.rows - outcome.failed, None),
             ("Rows with errors", outcome.failed, None),
         ]
-        for fact in general:
-            sheet.append(_cells(fact))
-        sheet.append([])
-        self._header(sheet, ["Template", "Version", "Parameter", "Value", "Source"])
-        used = {(ref.slug, ref.version) for ref in bill.templates}
-        templates = [t for t in outcome.templates if (t.slug, t.version) in used]
-        for template in sorted(templates, key=lambda t: t.slug):
-            sheet.append(
-                _cells((template.slug, template.version, "default width", template.default_width_m))
+        row = self._rows(sheet, 1, general) + 1
+        self._header(sheet, row, ["Template", "Version", "Parameter", "Value", "Source"])
+        parameters: list[Sequence[Any]] = []
+        for template in templates:
+            parameters.append(
+                (template.slug, template.version, "default width", template.default_width_m)
             )
             for item in template.items:
-                parameters = item.model_dump(
+                dumped = item.model_dump(
                     mode="json", exclude={"code", "sources"}, exclude_none=True
                 )
-                for name, value in parameters.items():
+                for name, value in dumped.items():
                     source = item.sources.get(name)
                     parameter = f"{item.code} {name}"
-                    sheet.append(
-                        _cells((template.slug, template.version, parameter, value, source))
-                    )
-        self.book.save(self.path)
+                    parameters.append((template.slug, template.version, parameter, value, source))
+        self._rows(sheet, row + 1, parameters)
+        self.book.close()
+
+    @staticmethod
+    def _rows(sheet: Worksheet, first: int, rows: Iterable[Sequence[Any]]) -> int:
+        """Write rows from `first`; the next free row."""
+        row = first
+        for values in rows:
+            for column, value in enumerate(values):
+                _put(sheet, row, column, value)
+            row += 1
+        return row
+
+
+def _backup_columns(results: pa.Table) -> pa.Table:
+    """The result columns the back-up reads, by their own names (a result column whose name
+    the input uses is written `<name>_result`): status, template, measures, quantities."""
+    names = [name.removesuffix("_result") for name in results.column_names]
+    table = results.rename_columns(names)
+    dropped = {"template_version", "length_method", "warnings", "error", *MONEY_COLUMNS}
+    return table.select(
+        [name for name in names if name not in dropped and not name.endswith("_amount")]
+    )
+
+
+def quantity_formula(item: TemplateItem, template: Template, catalog: RateCatalog) -> str:
+    """How the template measures `item`, with its parameters: "(A + L x 0.6) x 0.15" for a
+    base layer 0.3 m wider on each side, 0.15 m thick (A: the surface, L: the length)."""
+    from app.estimate.quantities import quantity_factor
+
+    factor = f"{quantity_factor(item, catalog, template):g}"
+    if isinstance(item, CountItem):
+        return f"ceil(L / {item.spacing_m:g}) x {item.per_station:g}"
+    if isinstance(item, LinearItem):
+        if item.max_slab_width_m is not None:
+            return f"L x (ceil(W / {item.max_slab_width_m:g}) - 1) x {factor}"
+        return f"L x {factor}"
+    area = f"(A + L x {item.extra_width_m:g})" if item.extra_width_m else "A"
+    if item.basis is Basis.TRANSVERSE_JOINT:
+        return f"{area} / {item.joint_spacing_m:g}"
+    if item.basis is Basis.AREA:
+        return area
+    return f"{area} x {factor}"

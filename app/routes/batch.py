@@ -66,6 +66,9 @@ def create_batch(
     width_from: Annotated[
         str | None, Query(description="Width rule on numeric columns, e.g. lanes * 3.5.")
     ] = None,
+    project_items: Annotated[
+        bool, Query(description="Bill the catalog's project items once for the whole file.")
+    ] = True,
     prefer: Annotated[str | None, Header(description="respond-async: always a job.")] = None,
 ) -> Response:
     """Every input row comes back, in order, with `status` and `error`."""
@@ -77,6 +80,7 @@ def create_batch(
         wkt_column=wkt_column,
         template_map=shipped_map(template_map),
         width_from=width_from,
+        project_items=project_items,
     )
     job_id = new_job_id()
     folder = job_folder(settings, job_id)

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.batch.runner import BatchSummary
 from app.errors import InvalidInput
+from app.estimate.grand_total import Language
 from app.io import vector, xlsx
 from app.io.rows import estimate_rows
 from app.io.writers import write_file
@@ -52,6 +53,46 @@ async def estimate_format(
 
 
 EstimateFormatDep = Annotated[EstimateFormat, Depends(estimate_format)]
+
+
+LANGUAGES: tuple[Language, ...] = ("en", "id")
+
+
+def answer_language(
+    request: Request,
+    lang: Annotated[
+        str | None,
+        Query(
+            description="Language of the total in words (terbilang): id or en; without it, "
+            "the `Accept-Language` header, then English."
+        ),
+    ] = None,
+) -> Language:
+    """`lang` when given, else the first of id and en the `Accept-Language` header prefers
+    (by q value, then order), else English."""
+    if lang is not None:
+        chosen = lang.strip().lower()
+        for known in LANGUAGES:
+            if chosen == known:
+                return known
+        raise InvalidInput(f"unknown language {lang!r}; use id or en", field="lang")
+    ranked: list[tuple[float, int, Language]] = []
+    for position, part in enumerate((request.headers.get("accept-language") or "").split(",")):
+        tag, _, params = part.partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        for known in LANGUAGES:
+            if primary == known and quality > 0:
+                ranked.append((-quality, position, known))
+    return min(ranked)[2] if ranked else "en"
+
+
+LanguageDep = Annotated[Language, Depends(answer_language)]
 
 
 def _download(content: bytes, media_type: str, filename: str) -> Response:

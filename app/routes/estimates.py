@@ -21,7 +21,12 @@ from app.routes.deps import (
     creator,
     estimates_visible,
 )
-from app.routes.downloads import EstimateFormat, EstimateFormatDep, estimate_response
+from app.routes.downloads import (
+    EstimateFormat,
+    EstimateFormatDep,
+    LanguageDep,
+    estimate_response,
+)
 from app.routes.errors import problems
 from app.routes.responses import ESTIMATE_CONTENT
 from app.service import EstimateQuery, rerun_saved, run_estimate, save_estimate
@@ -64,6 +69,7 @@ def create_estimate(
     settings: SettingsDep,
     caller: CallerDep,
     output: EstimateFormatDep,
+    lang: LanguageDep,
     body: Annotated[dict[str, Any], GEOJSON_BODY],
     template: Annotated[str | None, Query(description="Template id (or id@version).")] = None,
     catalog: Annotated[str | None, Query(description="Rate catalog id or id@version.")] = None,
@@ -83,13 +89,27 @@ def create_estimate(
     dissolve: Annotated[
         bool, Query(description="Pave overlapping parts of features only once.")
     ] = False,
+    project_items: Annotated[
+        bool,
+        Query(
+            description="Bill the catalog's project items (mobilisasi, papan nama, traffic "
+            "management, SMKK) once; false for a segment that joins a larger package."
+        ),
+    ] = True,
 ) -> Response:
     """Measure, quantify and price every feature; optionally save the estimate."""
     # in `owner` mode an estimate saved without a key would be no one's to read back
     key_required = estimates_visible(settings, caller).owner_only
     owner = creator(settings, caller, key_required) if save else None
     query = EstimateQuery.with_defaults(
-        settings, template, catalog, width_m=width_m, crs=crs, dissolve=dissolve
+        settings,
+        template,
+        catalog,
+        width_m=width_m,
+        crs=crs,
+        dissolve=dissolve,
+        project_items=project_items,
+        lang=lang,
     )
     run = run_estimate(repository, settings, body, query)
     if save and not len(run.result.bill):

@@ -20,8 +20,12 @@ GEOD = Geod(ellps="WGS84")
 STREET = [[106.6300, -6.1700], [106.6309, -6.1700], [106.6309, -6.1706]]
 
 
-def _idr(value: float) -> Decimal:
+def _idr(value: float | Decimal) -> Decimal:
     return Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+
+
+def _stated(quantity: float) -> Decimal:
+    return Decimal(quantity).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _street_length() -> float:
@@ -43,39 +47,51 @@ def test_a_neighbourhood_rigid_street_by_hand(client: TestClient) -> None:
     area = length * 3.0  # default width of jalan lingkungan: 3 m
     # net design quantities (the loss factors sit inside the AHSP unit prices), m2 / m3 / m
     quantities = {
-        # in the catalog's (Divisi) order, the order of the bill
+        # in the catalog's (Divisi) order, the order of the bill; lump sums once, first and
+        # last (Divisi 1 and SMKK)
+        "MOBILISASI": (1.0, 7_500_000),
+        "PAPAN-NAMA": (1.0, 1_500_000),
+        "TRAFFIC-MGMT": (1.0, 5_000_000),
         "SUBGRADE-PREP": (area, 3_200),
         "CONC-FC20": (area * 0.15, 1_300_000),  # 15 cm fc' 20 concrete
         "SAND-BED": (area * 0.05, 250_000),  # 5 cm sand bed
-        "TIE-BAR": (0.0, 19_000),
+        # no TIE-BAR nor LONG-JOINT line: 3 m is one slab, no longitudinal joint
         "FORMWORK": (length * 2 * 0.15, 175_000),  # both edges, 15 cm high
         "SAWN-JOINT": (area / 3.6, 45_000),  # a 3 m joint every 3.6 m
-        "LONG-JOINT": (0.0, 45_000),  # 3 m is one slab: no longitudinal joint
         "PLASTIC-SHEET": (area, 6_000),
+        "SMKK": (1.0, 10_000_000),
     }
-    amounts = {code: _idr(quantity * rate) for code, (quantity, rate) in quantities.items()}
+    # each line states its volume to 2 decimals (whole Ls) and its amount is that x rate
+    stated = {code: _stated(quantity) for code, (quantity, _) in quantities.items()}
+    amounts = {code: _idr(stated[code] * rate) for code, (_, rate) in quantities.items()}
     subtotal = sum(amounts.values(), start=Decimal(0))
-    tax = _idr(float(subtotal) * 0.11)  # PPN effective 11 %, no separate O&P (inside AHSP)
+    tax = _idr(subtotal * Decimal("0.11"))  # PPN effective 11 %, no separate O&P (in AHSP)
+    project = Decimal(24_000_000)
 
     assert result["totals"]["length_m"] == pytest.approx(length, rel=1e-9)
     assert result["totals"]["area_m2"] == pytest.approx(area, rel=1e-9)
     items = {item["code"]: item for item in result["items"]}
     assert list(items) == list(quantities)
-    for code, (quantity, _) in quantities.items():
-        assert items[code]["quantity"] == pytest.approx(quantity, rel=1e-9), code
+    for code in quantities:
+        assert Decimal(str(items[code]["quantity"])) == stated[code], code
         assert Decimal(items[code]["amount"]) == amounts[code], code
     assert items["CONC-FC20"]["unit"] == "m3"
     assert Decimal(result["totals"]["subtotal"]) == subtotal
     assert Decimal(result["totals"]["overhead_profit"]) == 0
     assert Decimal(result["totals"]["tax"]) == tax
     assert Decimal(result["totals"]["total"]) == subtotal + tax
+    assert Decimal(result["totals"]["rounded_total"]) == (subtotal + tax) // 1000 * 1000
+    assert sum(Decimal(d["amount"]) for d in result["divisions"]) == subtotal
+    assert result["vat_label"] == {"en": "VAT (PPN) 12 % x 11/12", "id": "PPN 12 % x 11/12"}
     assert result["currency"] == "IDR"
     assert result["template"]["slug"] == "neighbourhood-rigid"
     assert result["catalog"]["slug"] == "tangerang-sample"
     feature = result["features"][0]
     assert feature["length_method"] == "line"
     assert feature["mean_width_m"] == 3.0
-    assert Decimal(feature["total"]) == subtotal + tax
+    # a feature has no project item: its subtotal is the road's lines alone
+    assert Decimal(feature["subtotal"]) == subtotal - project
+    assert "MOBILISASI" not in {item["code"] for item in feature["items"]}
 
 
 def test_same_input_gives_identical_bytes(client: TestClient) -> None:
@@ -134,10 +150,9 @@ def test_geojson_answer_has_flat_properties_for_qgis(client: TestClient) -> None
     assert properties["length_m"] == round(_street_length(), 2)  # the bill's decimals for m
     assert "ac_wc_t" in properties and "lpa_m3" in properties
     assert not any(isinstance(value, dict | list) for value in properties.values())
-    json_total = client.post("/estimates", params={"template": "local-flexible"}, json=body).json()[
-        "totals"
-    ]["total"]
-    assert Decimal(str(properties["total"])) == Decimal(json_total)
+    answer = client.post("/estimates", params={"template": "local-flexible"}, json=body).json()
+    # a row is a feature: its total, without the estimate's project items
+    assert Decimal(str(properties["total"])) == Decimal(answer["features"][0]["total"])
 
 
 def test_downloads(client: TestClient, tmp_path: Path) -> None:
@@ -150,7 +165,14 @@ def test_downloads(client: TestClient, tmp_path: Path) -> None:
     xlsx = client.post(url, params={"f": "xlsx"}, json=body)
     assert xlsx.headers["content-disposition"] == 'attachment; filename="estimate.xlsx"'
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
-    assert book.sheetnames == ["Summary", "Items", "Assumptions"]
+    assert book.sheetnames == [
+        "Summary",
+        "Items",
+        "RAB",
+        "REKAPITULASI",
+        "Volume back-up",
+        "Assumptions",
+    ]
     total_row = [
         row
         for row in book["Summary"].iter_rows(values_only=True)
@@ -188,7 +210,7 @@ def test_save_get_and_delete(client: TestClient) -> None:
     assert loaded["request"]["template_versions"] == {"local-flexible": 1}
     again = client.get(saved.headers["location"], params={"f": "geojson"}).json()
     assert again["features"][0]["properties"]["total"] == pytest.approx(
-        float(saved.json()["totals"]["total"])
+        float(saved.json()["features"][0]["total"])
     )
     item = client.get(f"/collections/estimates/items/{estimate_id}").json()
     assert item["geometry"]["type"] == "MultiPolygon"
@@ -300,8 +322,8 @@ def test_request_level_overrides_apply_to_every_feature(client: TestClient) -> N
         "/estimates", params={"template": "neighbourhood-rigid"}, json=collection
     ).json()
     concrete = next(item for item in result["items"] if item["code"] == "CONC-FC20")
-    quantity = _street_length() * 3.0 * 0.20  # 20 cm instead of 15 cm, net
-    assert concrete["quantity"] == pytest.approx(quantity, rel=1e-9)
+    quantity = _stated(_street_length() * 3.0 * 0.20)  # 20 cm instead of 15 cm, net
+    assert Decimal(str(concrete["quantity"])) == quantity
     assert concrete["unit_rate"] == "1450000"
     assert Decimal(concrete["amount"]) == _idr(quantity * 1_450_000)
 

@@ -61,9 +61,10 @@ def test_rows_asking_for_another_vat_fail_alone_and_the_rest_are_priced(tmp_path
     assert {row["total"] for row in rest} == {""}
     summary = " ".join(run.stdout.split())
     assert "1,101 rows: 1 estimated, 1,100 with errors" in summary
-    # the bill is that one row's: its total, printed with thousands separators
+    # the bill is that one row's and the project items' (24,000,000 + 11 % PPN: 26,640,000),
+    # printed with thousands separators
     total_line = next(line for line in run.stdout.splitlines() if " Total " in line)
-    assert f" {int(Decimal(first['total'])):,} " in total_line
+    assert f" {int(Decimal(first['total'])) + 26_640_000:,} " in total_line
 
 
 class _Collect:

@@ -45,21 +45,20 @@ def test_neighbourhood_rigid_100_m_by_3_m(templates, catalogs):
             "PLASTIC-SHEET": (300.0, "1800000"),
             # 300 x 0.15 m = 45 m3; 45 x 1,300,000 = 58,500,000
             "CONC-FC20": (45.0, "58500000"),
-            # one 3 m joint every 3.6 m: 300 / 3.6 = 83.333 m; x 45,000 = 3,750,000
-            "SAWN-JOINT": (300 / 3.6, "3750000"),
+            # one 3 m joint every 3.6 m: 300 / 3.6 = 83.333... m, stated 83.33 m;
+            # 83.33 x 45,000 = 3,749,850
+            "SAWN-JOINT": (83.33, "3749850"),
             # 100 m x 2 edges x 0.15 m = 30 m2; 30 x 175,000 = 5,250,000
             "FORMWORK": (30.0, "5250000"),
-            # 3 m fits one 3.5 m slab: no longitudinal joint, no tie bars
-            "LONG-JOINT": (0.0, "0"),
-            "TIE-BAR": (0.0, "0"),
+            # 3 m fits one 3.5 m slab: no longitudinal joint, no tie bars, so no line
         },
     )
     totals = bill.totals
-    # 960,000 + 3,750,000 + 1,800,000 + 58,500,000 + 3,750,000 + 5,250,000 = 74,010,000
-    assert totals.subtotal == Decimal("74010000")
+    # 960,000 + 3,750,000 + 1,800,000 + 58,500,000 + 3,749,850 + 5,250,000 = 74,009,850
+    assert totals.subtotal == Decimal("74009850")
     assert totals.overhead_profit == Decimal("0")  # AHSP rates include it: 0 %
-    assert totals.tax == Decimal("8141100")  # 74,010,000 x 11 % = 8,141,100
-    assert totals.total == Decimal("82151100")
+    assert totals.tax == Decimal("8141084")  # 74,009,850 x 11 % = 8,141,083.5 -> 8,141,084
+    assert totals.total == Decimal("82150934")
     assert totals.length_m == 100.0
     assert totals.area_m2 == 300.0
     assert bill.currency == "IDR"
@@ -135,8 +134,8 @@ def test_base_layers_wider_than_the_surface_with_a_measured_polygon_area(templat
             "LPA": (97.2, "55421982"),
             # 612 x 1.0 x 0.60 residue = 367.2 L; 367.2 x 22,131 = 8,126,503.2 -> 8,126,503
             "PRIME-COAT": (367.2, "8126503"),
-            # 612 x 0.05 x 2.32 = 70.992 t; 70.992 x 1,400,000 = 99,388,800
-            "AC-WC": (70.992, "99388800"),
+            # 612 x 0.05 x 2.32 = 70.992 t, stated 70.99 t; 70.99 x 1,400,000 = 99,386,000
+            "AC-WC": (70.99, "99386000"),
             # 120 m x 2 sides x 1.0 m x 0.15 m = 36 m3; 36 x 420,000 = 15,120,000
             "SHOULDER": (36.0, "15120000"),
         },
@@ -335,9 +334,9 @@ def test_overhead_profit_and_vat_overrides(templates, catalogs):
         catalog=catalogs["tangerang-sample"],
         overrides=Overrides(overhead_profit_pct=Decimal("10"), vat_pct=Decimal("12")),
     )
-    # subtotal 74,010,000 (see the 100 m x 3 m test); O&P 10 % = 7,401,000
-    # tax 12 % x 81,411,000 = 9,769,320; total 74,010,000 + 7,401,000 + 9,769,320
-    assert bill.totals.overhead_profit == Decimal("7401000")
-    assert bill.totals.tax == Decimal("9769320")
-    assert bill.totals.total == Decimal("91180320")
+    # subtotal 74,009,850 (see the 100 m x 3 m test); O&P 10 % = 7,400,985
+    # tax 12 % x 81,410,835 = 9,769,300.2 -> 9,769,300; total 74,009,850 + 7,400,985 + 9,769,300
+    assert bill.totals.overhead_profit == Decimal("7400985")
+    assert bill.totals.tax == Decimal("9769300")
+    assert bill.totals.total == Decimal("91180135")
     assert bill.vat_pct == Decimal("12")

@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 from app.estimate.money import (
     from_minor,
     line_amount,
-    minor_units,
     percent_of,
     percent_of_minor,
     round_money,
+    stated_amounts,
 )
+from app.estimate.units import stated_quantity, stated_units
 
 rates = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("5000000"), places=2)
 quantities = st.floats(min_value=0, max_value=1e6, allow_nan=False)
@@ -23,32 +24,36 @@ quantities = st.floats(min_value=0, max_value=1e6, allow_nan=False)
 
 def test_half_up_on_exact_ties():
     # 0.5 x 1 = 0.5 -> 1; 2.5 x 1 = 2.5 -> 3 (not banker's 2); 0.125 x 0.1 (EUR) = 0.0125 -> 0.01
-    assert line_amount(0.5, Decimal(1), 0) == Decimal(1)
-    assert line_amount(2.5, Decimal(1), 0) == Decimal(3)
+    assert line_amount(Decimal("0.5"), Decimal(1), 0) == Decimal(1)
+    assert line_amount(Decimal("2.5"), Decimal(1), 0) == Decimal(3)
     assert round_money(Decimal("0.005"), 2) == Decimal("0.01")
-    assert minor_units(np.array([0.5, 2.5, 1802.5]), Decimal(1), 0).tolist() == [1, 3, 1803]
+    # 50, 250 and 180250 hundredths of a unit at 1 per unit
+    units = np.array([50, 250, 180250], dtype=np.int64)
+    assert stated_amounts(units, 2, Decimal(1), 0).tolist() == [1, 3, 1803]
 
 
-def test_the_exact_value_of_a_float_decides_near_ties():
-    # 0.1 is stored as 0.1000000000000000055...: x 5 it is just above 0.5, so it rounds up;
-    # 0.7 is stored as 0.6999999999999999555...: x 5 = 3.4999... rounds down
-    assert minor_units(np.array([0.1, 0.7]), Decimal(5), 0).tolist() == [1, 3]
-    assert [line_amount(q, Decimal(5), 0) for q in (0.1, 0.7)] == [Decimal(1), Decimal(3)]
+def test_the_stated_quantity_decides_not_its_float():
+    # 0.15 m3 is stored as 0.1499999999999999944...; stated as 0.15, x 10 = 1.5 -> 2, as a
+    # spreadsheet multiplying the shown volume by the rate and rounding gets it
+    assert stated_quantity(0.15, "m3") == Decimal("0.15")
+    assert line_amount(stated_quantity(0.15, "m3"), Decimal(10), 0) == Decimal(2)
+    units = stated_units(np.array([0.15, 0.7]), "m3")
+    assert stated_amounts(units, 2, Decimal(5), 0).tolist() == [1, 4]  # 0.75 -> 1, 3.5 -> 4
+
+
+def test_quantities_are_stated_with_their_units_decimals():
+    # 138.888... m of joint -> 138.89; 1,234.5 kg of steel -> 1,235 kg; 0.004 m2 -> 0
+    assert stated_quantity(500 / 3.6, "m") == Decimal("138.89")
+    assert stated_quantity(1234.5, "kg") == Decimal("1235")
+    assert stated_quantity(0.004, "m2") == Decimal("0.00")
 
 
 @given(st.lists(quantities, min_size=1, max_size=50), rates, st.sampled_from([0, 2]))
 def test_vectorised_line_amounts_equal_decimal_ones(values, rate, exponent):
-    got = minor_units(np.array(values), rate, exponent)
-    expected = [line_amount(q, rate, exponent) for q in values]
+    units = stated_units(np.array(values), "t")
+    got = stated_amounts(units, 2, rate, exponent)
+    expected = [line_amount(stated_quantity(q, "t"), rate, exponent) for q in values]
     assert [from_minor(m, exponent) for m in got.tolist()] == expected
-
-
-@given(st.integers(0, 10**6), rates, st.sampled_from([0, 2]))
-def test_constructed_ties_agree(whole, rate, exponent):
-    # quantities whose product with the rate lands on (or within float error of) a half unit
-    quantity = (whole + 0.5) / float(rate.scaleb(exponent))
-    got = minor_units(np.array([quantity]), rate, exponent)
-    assert from_minor(int(got[0]), exponent) == line_amount(quantity, rate, exponent)
 
 
 @given(

@@ -8,9 +8,15 @@ residue (litres of product x 0.60), the euro example per litre of product.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+import numpy as np
 import pytest
 
+from app.batch.bill import BillAccumulator
 from app.estimate import Measures, price_bill
+from app.estimate.grand_total import grand_total_figures
+from app.estimate.project import with_project_items
 from app.estimate.quantities import order_quantities
 from tests.estimate.conftest import in_catalog_order
 
@@ -75,7 +81,7 @@ NET_TANGERANG = {
         "SAND-BED": 25.0,  # 500 x 0.05
         "PLASTIC-SHEET": 500.0,
         "CONC-FC20": 75.0,  # 500 x 0.15
-        "SAWN-JOINT": 138.88888888888889,  # 500 / 3.6
+        "SAWN-JOINT": 138.89,  # 500 / 3.6 = 138.888..., stated to the centimetre
         "FORMWORK": 30.0,  # 100 x 2 x 0.15
         "LONG-JOINT": 100.0,  # 5 m > one 3.5 m slab: 1 joint x 100 m
         "TIE-BAR": 83.0,  # 100 m x 0.83 kg/m
@@ -132,9 +138,10 @@ def test_tie_bars_only_where_the_width_needs_two_slabs(templates, catalogs):
         catalog=catalogs["tangerang-sample"],
     )
     ties = [
-        {line.code: line.quantity for line in bill.feature_lines(i)}["TIE-BAR"] for i in range(3)
+        {line.code: line.quantity for line in bill.feature_lines(i)}.get("TIE-BAR")
+        for i in range(3)
     ]
-    assert ties == [0.0, pytest.approx(83.0), pytest.approx(166.0)]
+    assert ties == [None, 83.0, 166.0]  # no line where there is no joint
 
 
 def test_material_order_adds_the_losses_the_bill_leaves_out(templates, catalogs):
@@ -153,3 +160,161 @@ def test_material_order_adds_the_losses_the_bill_leaves_out(templates, catalogs)
     assert order["PRIME-COAT"] == pytest.approx(515.0)  # 500 L x 1.03
     assert order["AC-WC"] == pytest.approx(59.74)  # 58 x 1.03
     assert order["EXCAVATION"] == pytest.approx(196.0)  # no loss stated
+
+
+# --- the bill as an auditor checks it: stated volumes, amounts, Divisi, project items ---
+
+NEIGHBOURHOOD_RIGID_LINES = {
+    # code: (stated volume, amount = volume x rate, rounded once)
+    "SUBGRADE-PREP": (500.0, Decimal("1600000")),  # 500 m2 x 3,200
+    "CONC-FC20": (75.0, Decimal("97500000")),  # 75 m3 x 1,300,000
+    "SAND-BED": (25.0, Decimal("6250000")),  # 25 m3 x 250,000
+    "TIE-BAR": (83.0, Decimal("1577000")),  # 83 kg x 19,000
+    "FORMWORK": (30.0, Decimal("5250000")),  # 30 m2 x 175,000
+    # 500 / 3.6 = 138.888... m stated 138.89 m; 138.89 x 45,000 = 6,250,050 (not 6,250,000)
+    "SAWN-JOINT": (138.89, Decimal("6250050")),
+    "LONG-JOINT": (100.0, Decimal("4500000")),  # 100 m x 45,000
+    "PLASTIC-SHEET": (500.0, Decimal("3000000")),  # 500 m2 x 6,000
+}
+PROJECT_LINES = {
+    "MOBILISASI": (1.0, Decimal("7500000")),
+    "PAPAN-NAMA": (1.0, Decimal("1500000")),
+    "TRAFFIC-MGMT": (1.0, Decimal("5000000")),
+    "SMKK": (1.0, Decimal("10000000")),
+}
+
+
+def _lines(lines):
+    return {line.code: (line.quantity, line.amount) for line in lines}
+
+
+def test_stated_volumes_and_amounts_of_a_100_by_5_m_rigid_road(templates, catalogs):
+    catalog = catalogs["tangerang-sample"]
+    bill = price_bill(ROAD, "neighbourhood-rigid", templates=templates, catalog=catalog)
+    assert _lines(bill.items) == NEIGHBOURHOOD_RIGID_LINES
+    assert _lines(bill.feature_lines(0)) == NEIGHBOURHOOD_RIGID_LINES
+    # 1,600,000 + 97,500,000 + 6,250,000 + 1,577,000 + 5,250,000 + 6,250,050 + 4,500,000
+    #   + 3,000,000 = 125,927,050
+    assert bill.totals.subtotal == Decimal("125927050")
+    assert [(d.division, d.amount) for d in bill.divisions] == [
+        ("3", Decimal("1600000")),
+        ("5", Decimal("124327050")),
+    ]
+    json_items = bill.to_dict()["items"]
+    sawn = next(item for item in json_items if item["code"] == "SAWN-JOINT")
+    assert (sawn["quantity"], sawn["amount"], sawn["division"], sawn["pay_item"]) == (
+        138.89,
+        "6250050",
+        "5",
+        None,
+    )
+
+
+def test_project_items_once_for_three_roads_and_in_no_feature(templates, catalogs):
+    catalog = catalogs["tangerang-sample"]
+    roads = Measures.from_columns([100.0] * 3, [5.0] * 3)
+    road_bill = price_bill(roads, "neighbourhood-rigid", templates=templates, catalog=catalog)
+    bill = with_project_items(road_bill, catalog)
+    lines = _lines(bill.items)
+    for code, expected in PROJECT_LINES.items():
+        assert lines[code] == expected, code
+    assert [line.code for line in bill.items].count("MOBILISASI") == 1
+    assert list(lines) == in_catalog_order(list(lines), catalog)
+    for index in range(3):
+        codes = {line.code for line in bill.feature_lines(index)}
+        assert codes == set(NEIGHBOURHOOD_RIGID_LINES), index  # no project item
+        assert bill.feature_lines(index) == road_bill.feature_lines(index)
+    # 3 roads: 3 x 125,927,050 = 377,781,150 (each line 3 x, e.g. 416.67 m sawn joint:
+    # round(3 x 138.888...) = 416.67 x 45,000 = 18,750,150), + 24,000,000 project items
+    assert lines["SAWN-JOINT"] == (416.67, Decimal("18750150"))
+    assert bill.totals.subtotal == Decimal("401781150")
+    assert sum(line.amount for line in bill.items) == bill.totals.subtotal
+    assert sum(d.amount for d in bill.divisions) == bill.totals.subtotal
+    assert [(d.division, d.amount) for d in bill.divisions] == [
+        ("1", Decimal("14000000")),
+        ("3", Decimal("4800000")),
+        ("5", Decimal("372981150")),
+        ("11", Decimal("10000000")),
+    ]
+    # PPN 11 % of 401,781,150 = 44,195,926.5 -> 44,195,927
+    assert bill.totals.tax == Decimal("44195927")
+    assert bill.totals.total == Decimal("445977077")
+    assert with_project_items(road_bill, catalog, include=False) == road_bill
+
+
+def test_an_aggregated_line_states_the_sum_of_unrounded_volumes(templates, catalogs):
+    # three 100 x 3 m rigid roads: each has 300 / 3.6 = 83.333... m of sawn joint, stated
+    # 83.33 m (3,749,850); the bill states round(250.000) = 250.00 m (11,250,000), not
+    # 3 x 83.33 = 249.99 m: the DKH rounds the total of the volume back-up once
+    catalog = catalogs["tangerang-sample"]
+    roads = Measures.from_columns([100.0] * 3, [3.0] * 3)
+    bill = price_bill(roads, "neighbourhood-rigid", templates=templates, catalog=catalog)
+    assert _lines(bill.items)["SAWN-JOINT"] == (250.0, Decimal("11250000"))
+    assert [_lines(bill.feature_lines(i))["SAWN-JOINT"] for i in range(3)] == [
+        (83.33, Decimal("3749850"))
+    ] * 3
+    assert "LONG-JOINT" not in _lines(bill.items)  # 3 m: one slab, no joint, no line
+    assert "TIE-BAR" not in _lines(bill.items)
+
+
+def test_a_batch_of_one_bills_what_a_single_estimate_does(templates, catalogs):
+    catalog = catalogs["tangerang-sample"]
+    roads = Measures.from_columns([100.0, 100.0, 100.0], [3.0, 3.0, 3.0])
+    single = with_project_items(
+        price_bill(roads, "neighbourhood-rigid", templates=templates, catalog=catalog), catalog
+    )
+    for chunks in ([[0, 1, 2]], [[0], [1], [2]], [[2], [0, 1]]):
+        accumulator = BillAccumulator(catalog)
+        for rows in chunks:
+            accumulator.add(
+                price_bill(
+                    roads.take(np.array(rows)),
+                    "neighbourhood-rigid",
+                    templates=templates,
+                    catalog=catalog,
+                )
+            )
+        batch = accumulator.bill()
+        assert batch.items == single.items, chunks
+        assert batch.divisions == single.divisions, chunks
+        assert batch.totals == single.totals, chunks
+    assert BillAccumulator(catalog).bill().items == ()  # no road priced: no mobilisation
+    alone = BillAccumulator(catalog, project_items=False)
+    alone.add(price_bill(roads, "neighbourhood-rigid", templates=templates, catalog=catalog))
+    assert "MOBILISASI" not in _lines(alone.bill().items)
+    # 24,000,000 of project items less
+    assert alone.bill().totals.subtotal == single.totals.subtotal - Decimal("24000000")
+
+
+@pytest.mark.parametrize(
+    ("total", "rounded", "indonesian", "english"),
+    [
+        (
+            Decimal("445977077"),
+            "445977000",
+            "Empat Ratus Empat Puluh Lima Juta Sembilan Ratus Tujuh Puluh Tujuh Ribu Rupiah",
+            "Four hundred and forty-five million, nine hundred and seventy-seven thousand rupiah",
+        ),
+        (
+            Decimal("2150934999"),
+            "2150934000",
+            "Dua Miliar Seratus Lima Puluh Juta Sembilan Ratus Tiga Puluh Empat Ribu Rupiah",
+            "Two billion, one hundred and fifty million, nine hundred and thirty-four "
+            "thousand rupiah",
+        ),
+        (
+            Decimal("31000000500"),
+            "31000000000",
+            "Tiga Puluh Satu Miliar Rupiah",
+            "Thirty-one billion rupiah",
+        ),
+        (Decimal("999"), "0", "Nol Rupiah", "Zero rupiah"),
+    ],
+)
+def test_rounded_total_and_terbilang_of_an_answer(total, rounded, indonesian, english):
+    unit = Decimal("1000")
+    assert grand_total_figures(total, unit, "id", "IDR") == {
+        "rounded_total": rounded,
+        "total_in_words": indonesian,
+    }
+    assert grand_total_figures(total, unit, "en", "IDR")["total_in_words"] == english

@@ -187,12 +187,19 @@ def test_every_route_writes_the_same_workbook(outputs: dict[str, Any]) -> None:
     ]
     assert {row[0] for row in assumptions} >= {"collector-rigid", "asphalt-overlay"}
     assert summary[0][:3] == ("No", "Code", "Description")
-    assert summary[-1][2].startswith("Total") and summary[-1][7] > 0
+    assert summary[-2][2].startswith("Total") and summary[-2][7] > 0
+    assert summary[-1][2] == "Rounded / Dibulatkan"
     assert len(items) == COUNT + 1
-    total = outputs["json"]["totals"]["total"]
-    assert str(summary[-1][7]) == total
+    totals = outputs["json"]["totals"]
+    assert str(summary[-2][7]) == totals["total"]
+    assert str(summary[-1][7]) == totals["rounded_total"]
     for route in ("batch.xlsx", "cli.xlsx"):
         assert _sheet(outputs[route], "Summary") == summary, route
+        backup = _sheet(outputs["estimates.xlsx"], "Volume back-up")
+        assert {row[0] for row in backup[1:]} == set(range(1, COUNT + 1))  # every row's lines
+        for sheet in ("RAB", "REKAPITULASI", "Volume back-up"):
+            mine = _sheet(outputs["estimates.xlsx"], sheet)
+            assert _sheet(outputs[route], sheet) == mine, (route, sheet)
         theirs = _sheet(outputs[route], "Items")
         assert theirs[0] == items[0], route
         assert _without(theirs, ECHOED_IN_ITEMS) == _without(items, ECHOED_IN_ITEMS), route
