@@ -26,7 +26,7 @@ from app.pipeline import (
     plan_features,
     read_overrides,
 )
-from app.resolve import resolve_catalog, resolve_templates
+from app.resolve import haul_overrides, resolve_catalog, resolve_templates
 from app.settings import Settings
 from app.store.repository import NewEstimate, Repository, StoredEstimate
 
@@ -40,6 +40,7 @@ class EstimateQuery:
     width_m: float | None = None
     crs: str | None = None
     dissolve: bool = False
+    haul_km: float | None = None
 
     @classmethod
     def with_defaults(
@@ -88,7 +89,9 @@ def run_estimate(
         catalog=query.catalog,
         width_m=query.width_m,
         dissolve=query.dissolve,
-        overrides=read_overrides(body.get("overrides") or {}, prefix=("overrides",)),
+        overrides=haul_overrides(
+            query.haul_km, read_overrides(body.get("overrides") or {}, prefix=("overrides",))
+        ),
         max_overlap_checks=settings.limits.max_overlap_checks,
         max_dissolve_pairs=settings.limits.max_dissolve_pairs,
     )

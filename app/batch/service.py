@@ -22,7 +22,7 @@ from app.io.rows import money_number
 from app.io.sources import open_source
 from app.io.writers import needs_geometry, open_sink, output_format
 from app.pipeline import EstimateOptions
-from app.resolve import item_codes, resolve_catalog, resolve_templates
+from app.resolve import haul_overrides, item_codes, resolve_catalog, resolve_templates
 from app.settings import Settings
 from app.store.repository import Repository
 
@@ -43,6 +43,8 @@ class BatchRequest:
     encoding: str = "utf-8"
     workers: int = 1
     dissolve: bool = False
+    haul_km: float | None = None
+    """Haul distance L (km) of analysed hauled items for rows that give none."""
 
 
 @dataclass
@@ -113,6 +115,7 @@ def open_batch(
             catalog=request.catalog or settings.estimate.default_catalog,
             width_m=request.width_m,
             dissolve=request.dissolve,
+            overrides=haul_overrides(request.haul_km),
         ),
         template_map=mapping,
         width_from=rule,

@@ -157,6 +157,8 @@ class RateCatalog(Sourced):
         """
         if not isinstance(data, dict) or not data.get("analyses"):
             return data
+        # what GET /catalogs/{id} adds is worked out again from the analyses, never read
+        data = {key: value for key, value in data.items() if key != "analysis_results"}
         try:
             costing = _Costing.model_validate(
                 {key: data[key] for key in _Costing.model_fields if key in data}

@@ -36,10 +36,22 @@ def _body(document: DocumentVersion) -> dict[str, Any]:
     return {**document.body, "version": document.version}
 
 
+def _catalog_body(document: DocumentVersion) -> dict[str, Any]:
+    """A catalog as stored, with each analysis worked out at the catalog's haul distance
+    (lines, coefficient x basic price = amount, totals, HSP) under `analysis_results`."""
+    body = _body(document)
+    if not body.get("analyses"):
+        return body
+    catalog = RateCatalog.model_validate(body)
+    results = {code: catalog.costing(code).to_dict() for code in catalog.analyses}
+    return {**body, "analysis_results": results}
+
+
 def document_router(
     kind: str,
     model: type[Template] | type[RateCatalog],
     documents: Callable[[Repository], VersionedDocuments[Any]],
+    view: Callable[[DocumentVersion], dict[str, Any]] = _body,
 ) -> APIRouter:
     """Routes for one kind of versioned document (`templates` or `catalogs`)."""
     router = APIRouter(prefix=f"/{kind}", tags=[kind])
@@ -60,7 +72,7 @@ def document_router(
 
     @router.get("/{slug}", name=f"get_{kind}", summary=f"Newest version of one {kind[:-1]}")
     def get_document(slug: str, repository: RepositoryDep) -> dict[str, Any]:
-        return _body(documents(repository).get(slug))
+        return view(documents(repository).get(slug))
 
     @router.get("/{slug}/versions", summary="Every version, oldest first")
     def list_versions(slug: str, repository: RepositoryDep) -> list[VersionInfo]:
@@ -71,7 +83,7 @@ def document_router(
 
     @router.get("/{slug}/versions/{version}", summary="One version, as it was")
     def get_version(slug: str, version: int, repository: RepositoryDep) -> dict[str, Any]:
-        return _body(documents(repository).get(slug, version))
+        return view(documents(repository).get(slug, version))
 
     @router.post(
         "",
@@ -97,4 +109,6 @@ def document_router(
 
 
 templates_router = document_router("templates", Template, lambda repository: repository.templates)
-catalogs_router = document_router("catalogs", RateCatalog, lambda repository: repository.catalogs)
+catalogs_router = document_router(
+    "catalogs", RateCatalog, lambda repository: repository.catalogs, _catalog_body
+)

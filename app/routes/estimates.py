@@ -28,7 +28,7 @@ GEOJSON_BODY = Body(
     description="A GeoJSON Geometry, Feature or FeatureCollection (lon/lat WGS84 unless `crs` "
     "says otherwise). Feature properties `template`, `width_m`, `name`, `centerline` and "
     "overrides (`thickness`, `density`, `spray_rate`, `material_loss`, `rates`, "
-    "`overhead_profit_pct`, `vat_pct`) apply to that feature.",
+    "`overhead_profit_pct`, `vat_pct`, `haul_km`) apply to that feature.",
     examples=[
         {
             "type": "Feature",
@@ -66,13 +66,28 @@ def create_estimate(
     dissolve: Annotated[
         bool, Query(description="Pave overlapping parts of features only once.")
     ] = False,
+    haul_km: Annotated[
+        float | None,
+        Query(
+            ge=0,
+            le=1000,
+            description="Average haul distance L (km) from base camp or plant to site for "
+            "analysed hauled items (default: the catalog's); a feature's `haul_km` wins.",
+        ),
+    ] = None,
 ) -> Response:
     """Measure, quantify and price every feature; optionally save the estimate."""
     # in `owner` mode an estimate saved without a key would be no one's to read back
     key_required = estimates_visible(settings, caller).owner_only
     owner = creator(settings, caller, key_required) if save else None
     query = EstimateQuery.with_defaults(
-        settings, template, catalog, width_m=width_m, crs=crs, dissolve=dissolve
+        settings,
+        template,
+        catalog,
+        width_m=width_m,
+        crs=crs,
+        dissolve=dissolve,
+        haul_km=haul_km,
     )
     run = run_estimate(repository, settings, body, query)
     answer = run.result.to_dict()
