@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from decimal import Decimal
 from pathlib import Path
@@ -206,3 +207,34 @@ def test_http_import_needs_a_key_and_saves_a_version(client: TestClient, data_di
     assert body["items"]["KERB"]["rate"] == "182500"
     assert body["basic_prices"]["E.DUMP"]["price"] == "465000"
     assert body["analysis_results"]["AC-WC"]["hsp"] == body["items"]["AC-WC"]["rate"]
+
+
+def test_saved_estimate_is_priced_again_with_its_own_version_and_distance(
+    client: TestClient, data_dir: Path
+) -> None:
+    folder = data_dir / "pricelists"
+    key = {"X-API-Key": API_KEY}
+    workbook = (WORKBOOK, (folder / WORKBOOK).read_bytes())
+    form = {"slug": "kota-pinned", "base": "tangerang-ahsp-sample"}
+    first = {"file": workbook, "crosswalk": (CROSSWALK, (folder / CROSSWALK).read_bytes())}
+    assert client.post("/catalogs/import", files=first, data=form, headers=key).status_code == 201
+    road = {
+        "type": "Feature",
+        "properties": {"template": "asphalt-overlay"},
+        "geometry": {"type": "LineString", "coordinates": [[106.63, -6.17], [106.631, -6.17]]},
+    }
+    params = {"catalog": "kota-pinned", "haul_km": 25, "save": "true"}
+    saved = client.post("/estimates", params=params, json=road).json()
+    ac_wc = next(line for line in saved["items"] if line["code"] == "AC-WC")
+    assert ac_wc["haul_km"] == 25.0
+
+    # a dearer truck in the next version of the list
+    dearer = {"file": workbook, "crosswalk": ("c.csv", b"item_code,list_code\nE.DUMP,3.1.02\n")}
+    again = client.post("/catalogs/import", files=dearer, data={"slug": "kota-pinned"}, headers=key)
+    assert again.json()["version"] == 2
+    now = client.post("/estimates", params={**params, "save": "false"}, json=road).json()
+    assert next(i for i in now["items"] if i["code"] == "AC-WC")["unit_rate"] > ac_wc["unit_rate"]
+
+    table = client.get(f"/estimates/{saved['id']}", params={"f": "csv"}).text
+    row = next(csv.DictReader(io.StringIO(table)))
+    assert row["ac_wc_amount"] == ac_wc["amount"]
