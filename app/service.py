@@ -14,7 +14,7 @@ import shapely
 
 from app.errors import TooLarge
 from app.estimate.bom import quantity_column
-from app.estimate.catalogs import RateCatalog
+from app.estimate.catalogs import RateCatalog, priced_catalog
 from app.estimate.templates import Template
 from app.geo.parse import parse_geojson
 from app.geo.validate import validate
@@ -97,7 +97,7 @@ def run_estimate(
     )
     plan = plan_features(features, options)
     templates = resolve_templates(repository, plan.templates, pins)
-    catalog = resolve_catalog(repository, query.catalog)
+    catalog = priced_catalog(resolve_catalog(repository, query.catalog), options.overrides.haul_km)
     result = estimate_features(features, plan, options, templates, catalog)
     used = list({template.slug: template for template in templates.values()}.values())
     return EstimateRun(result=result, templates=used, catalog=catalog)

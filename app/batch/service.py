@@ -16,6 +16,7 @@ from typing import Any
 from app.batch.mapping import TemplateMap, WidthRule, load_template_map
 from app.batch.runner import BatchOptions, BatchRunner, BatchSummary, Sink
 from app.errors import InvalidInput
+from app.estimate.catalogs import priced_catalog
 from app.estimate.templates import Template
 from app.geo.crs import resolve_crs
 from app.io.rows import money_number
@@ -123,7 +124,9 @@ def open_batch(
         workers=request.workers,
         want_geometry=needs_geometry(outputs, wkt),
     )
-    catalog = resolve_catalog(repository, options.estimate.catalog)
+    catalog = priced_catalog(
+        resolve_catalog(repository, options.estimate.catalog), options.estimate.overrides.haul_km
+    )
 
     def resolve(reference: str) -> Template:
         return resolve_templates(repository, [reference])[reference]

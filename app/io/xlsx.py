@@ -19,6 +19,7 @@ from app import __version__
 from app.errors import InvalidInput, TooLarge
 from app.estimate.bom import BillOfMaterials
 from app.estimate.units import quantity_decimals
+from app.io.analysis_sheets import write_analysis_sheets
 from app.io.csvout import CsvFormat
 from app.io.rows import OutputChunk, money_number, output_table
 from app.io.safety import neutralise, neutralise_table
@@ -150,4 +151,5 @@ class XlsxSink:
                     sheet.append(
                         _cells((template.slug, template.version, parameter, value, source))
                     )
+        write_analysis_sheets(self.book, catalog, bill)
         self.book.save(self.path)

@@ -3,11 +3,14 @@ analyses shown with their computed HSP."""
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 
 from app.estimate.catalogs import load_builtin_catalogs
 
@@ -74,3 +77,24 @@ def test_catalog_shows_each_analysis_worked_out(client: TestClient) -> None:
     assert body["analysis_results"]["PRIME-COAT"]["hsp"] == "22151"
     assert "MOBILISASI" not in body["analysis_results"]
     assert body["items"]["MOBILISASI"]["rate"] == "7500000"
+
+
+def test_workbook_has_an_analysis_sheet_per_analysed_item(client: TestClient) -> None:
+    both = {"type": "FeatureCollection", "features": [_road(106.63), _road(106.64, haul_km=5)]}
+    answer = client.post(
+        "/estimates", params={"catalog": CATALOG, "haul_km": 25, "f": "xlsx"}, json=both
+    )
+    assert answer.status_code == 200, answer.text
+    book = load_workbook(io.BytesIO(answer.content), read_only=True)
+    assert {"AHSP AC-WC", "AHSP TACK-COAT"} <= set(book.sheetnames)
+    rows = [(*row, *[None] * 7)[:7] for row in book["AHSP AC-WC"].iter_rows(values_only=True)]
+    facts = {row[0]: row[1] for row in rows if row[0]}
+    assert facts["Mata pembayaran"] == "6.3.(5a)"
+    assert facts["Jarak angkut rata-rata L (km)"] == 25
+    assert facts["Baris lain pada tagihan"] == "dihitung dengan L fitur sendiri: 1407961"
+    truck = next(row for row in rows if row[2] == "E.DUMP")
+    assert truck[4] == pytest.approx(104.55 / 498)  # Ts at 25 km / (V x Fa x 60), hours
+    assert truck[6] == pytest.approx(450000 * 104.55 / 498)
+    rounded = next(row for row in rows if row[1] == "DIBULATKAN")
+    assert rounded[6] == 1480702
+    assert "AHSP MOBILISASI" not in book.sheetnames
