@@ -11,7 +11,9 @@ stockpile, batching plant) to site, with the sheets' formulas:
     Q  = V x Fa x 60 / (Ts x carried per pay unit)                             pay units / hour
     coefficient = 1 / Q                                                        hours / pay unit
 
-so the same road costs more the further it is from the plant. Everything is `Decimal`,
+as the Bina Marga sheets write them for a dump truck (e.g. Analisa Harga Dasar Satuan Bahan
+M01a, E09: "Waktu tempuh isi = (L : v1) x 60", "Kap. Prod. / jam = V x Fa x 60 / (Ts2 x Bil)",
+"Koefisien Alat = 1 : Q2"), so the same road costs more the further it is from the plant. Everything is `Decimal`,
 computed at 50 significant digits; only the HSP is rounded.
 """
 
