@@ -13,8 +13,8 @@ stockpile, batching plant) to site, with the sheets' formulas:
 
 as the Bina Marga sheets write them for a dump truck (e.g. Analisa Harga Dasar Satuan Bahan
 M01a, E09: "Waktu tempuh isi = (L : v1) x 60", "Kap. Prod. / jam = V x Fa x 60 / (Ts2 x Bil)",
-"Koefisien Alat = 1 : Q2"), so the same road costs more the further it is from the plant. Everything is `Decimal`,
-computed at 50 significant digits; only the HSP is rounded.
+"Koefisien Alat = 1 : Q2"), so the same road costs more the further it is from the plant.
+Everything is `Decimal`, computed at 50 significant digits; only the HSP is rounded.
 """
 
 from __future__ import annotations
