@@ -116,8 +116,22 @@ def _find_header(
         names = [_name(cell) for cell in cells]
         found: dict[str, int] = {}
         for role in ROLES:
-            for position, name in enumerate(names):
-                if name in wanted[role] and position not in found.values():
+            # a known name as it stands first ("Kode Barang" beside "Kode Kelompok Barang"),
+            # else one followed by more words ("Harga Satuan Tahun 2025")
+            for exact in (True, False):
+                position = next(
+                    (
+                        position
+                        for position, name in enumerate(names)
+                        if position not in found.values()
+                        and any(
+                            name == known or (not exact and name.startswith(known + " "))
+                            for known in wanted[role]
+                        )
+                    ),
+                    None,
+                )
+                if position is not None:
                     found[role] = position
                     break
         if len(found) == len(ROLES):

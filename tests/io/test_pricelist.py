@@ -238,3 +238,34 @@ def test_saved_estimate_is_priced_again_with_its_own_version_and_distance(
     table = client.get(f"/estimates/{saved['id']}", params={"f": "csv"}).text
     row = next(csv.DictReader(io.StringIO(table)))
     assert row["ac_wc_amount"] == ac_wc["amount"]
+
+
+def test_header_names_as_a_regional_ssh_export_writes_them() -> None:
+    data = _workbook(
+        [
+            ["STANDAR SATUAN HARGA TAHUN ANGGARAN 2025"],
+            [],
+            [
+                "Kode Kelompok Barang",
+                "Uraian Kelompok Barang",
+                "Kode Barang",
+                "Uraian Barang",
+                "Spesifikasi",
+                "Satuan",
+                "Harga Satuan Tahun 2025",
+            ],
+            [
+                "1.1.7",
+                "Bahan bangunan",
+                "1.1.7.01.01",
+                "Semen Portland",
+                "50 kg",
+                "Zak",
+                "Rp 78.500,00",
+            ],
+        ]
+    )
+    prices = read_price_list(data, "ssh.xlsx")
+    assert prices.header_row == 3
+    row = prices.rows["1.1.7.01.01"]
+    assert (row.description, row.unit, row.price) == ("Semen Portland", "Zak", Decimal(78500))
