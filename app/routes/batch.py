@@ -54,6 +54,10 @@ def create_batch(
     width_from: Annotated[
         str | None, Query(description="Width rule on numeric columns, e.g. lanes * 3.5.")
     ] = None,
+    haul_km: Annotated[
+        float | None,
+        Query(ge=0, le=1000, description="Haul distance L (km) for rows giving none."),
+    ] = None,
     prefer: Annotated[str | None, Header(description="respond-async: always a job.")] = None,
 ) -> Response:
     """Every input row comes back, in order, with `status` and `error`."""
@@ -65,6 +69,7 @@ def create_batch(
         wkt_column=wkt_column,
         template_map=shipped_map(template_map),
         width_from=width_from,
+        haul_km=haul_km,
     )
     job_id = new_job_id()
     folder = job_folder(settings, job_id)

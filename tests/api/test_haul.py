@@ -3,6 +3,7 @@ analyses shown with their computed HSP."""
 
 from __future__ import annotations
 
+import csv
 import io
 from decimal import Decimal
 from pathlib import Path
@@ -98,3 +99,22 @@ def test_workbook_has_an_analysis_sheet_per_analysed_item(client: TestClient) ->
     rounded = next(row for row in rows if row[1] == "DIBULATKAN")
     assert rounded[6] == 1480702
     assert "AHSP MOBILISASI" not in book.sheetnames
+
+
+def test_batch_upload_takes_a_haul_distance_for_rows_giving_none(client: TestClient) -> None:
+    line = "LINESTRING (106.63 -6.17, 106.631 -6.17)"
+    upload = (
+        "name,wkt,template,haul_km\n"
+        f'near,"{line}",asphalt-overlay,5\n'
+        f'far,"{line}",asphalt-overlay,\n'
+    )
+    answer = client.post(
+        "/batch",
+        params={"catalog": CATALOG, "haul_km": 25},
+        files={"file": ("roads.csv", upload.encode(), "text/csv")},
+    )
+    assert answer.status_code == 200, answer.text
+    rows = {row["name"]: row for row in csv.DictReader(io.StringIO(answer.text))}
+    # the same road: the amounts stand in the ratio of the HSPs at 25 and 5 km
+    ratio = Decimal(rows["far"]["ac_wc_amount"]) / Decimal(rows["near"]["ac_wc_amount"])
+    assert abs(ratio - Decimal(1480702) / Decimal(1407961)) < Decimal("0.000001")
