@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
@@ -24,8 +25,9 @@ from pydantic import ValidationError
 
 from app.errors import InvalidGeometry, InvalidParameter, TakeoffError
 from app.estimate.bom import BillOfMaterials
-from app.estimate.catalogs import RateCatalog
+from app.estimate.catalogs import RateCatalog, priced_catalog
 from app.estimate.grand_total import Language, grand_total_figures
+from app.estimate.haul import feature_haul_overrides, haul_of_lines
 from app.estimate.overrides import Overrides
 from app.estimate.plausibility import default_width_warning, plausibility_warnings
 from app.estimate.pricing import PricedFeatures, price_features
@@ -290,6 +292,8 @@ class EstimateResult:
     bill: BillOfMaterials
     surfaces: npt.NDArray[np.object_]
     warnings: list[str]
+    haul: Mapping[tuple[str, Decimal], list[Decimal]] = field(default_factory=dict)
+    """The haul distances L that priced each (item code, unit rate) of hauled items."""
 
     def feature_warnings(self, index: int) -> list[str]:
         """Warnings about one feature: from reading it and from measuring it."""
@@ -317,7 +321,9 @@ class EstimateResult:
                     "area_m2": float(columns.area_m2[index]),
                     "mean_width_m": float(columns.width_m[index]),
                     "length_method": str(self.measurements.length_method[index]),
-                    "items": [line.to_dict() for line in self.bill.feature_lines(index)],
+                    "items": [
+                        self._line(line.to_dict()) for line in self.bill.feature_lines(index)
+                    ],
                     "subtotal": format(totals.subtotal, "f"),
                     "overhead_profit": format(totals.overhead_profit, "f"),
                     "tax": format(totals.tax, "f"),
@@ -346,10 +352,19 @@ class EstimateResult:
                 ),
             },
             "divisions": bill["divisions"],
-            "items": bill["items"],
+            "items": [self._line(line) for line in bill["items"]],
             "features": features,
             "warnings": all_warnings,
         }
+
+    def _line(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """A line's JSON form; a hauled item's also says the L it was priced with."""
+        distances = self.haul.get((answer["code"], Decimal(answer["unit_rate"])))
+        if distances:
+            answer["haul_km"] = (
+                [float(d) for d in distances] if len(distances) > 1 else float(distances[0])
+            )
+        return answer
 
 
 @dataclass(frozen=True)
@@ -470,6 +485,7 @@ def estimate_chunk(
     feature paves: earlier in this chunk, or in the earlier chunks `paved` has seen.
     """
     count = len(geometries)
+    catalog, plan = priced_for_haul(catalog, plan, options, templates)
     if skip is None:
         rows, chosen = np.arange(count), plan
         measured = measure_features(geometries, plan, options, templates)
@@ -500,6 +516,21 @@ def estimate_chunk(
         _place(again.problems, rows[which], problems)
         which, bill = which[again.priced], again.bill
     return ChunkEstimate(rows, measured, bill, rows[which], problems)
+
+
+def priced_for_haul(
+    catalog: RateCatalog,
+    plan: FeaturePlan,
+    options: EstimateOptions,
+    templates: Mapping[str, Template],
+) -> tuple[RateCatalog, FeaturePlan]:
+    """The catalog priced at the request's haul distance, and each feature's own haul
+    distance as rates for its hauled items (`app.estimate.haul`)."""
+    catalog = priced_catalog(catalog, options.overrides.haul_km)
+    if not catalog.hauled_items() or all(own is None for own in plan.overrides):
+        return catalog, plan
+    own = feature_haul_overrides(plan.overrides, plan.templates, templates, catalog)
+    return catalog, replace(plan, overrides=own)
 
 
 def _price(
@@ -569,6 +600,7 @@ def estimate_features(
         bill=with_project_items(chunk.bill, catalog, include=options.project_items),
         surfaces=chunk.measured.surfaces,
         warnings=chunk.measured.warnings,
+        haul=haul_of_lines(priced_catalog(catalog, options.overrides.haul_km), plan.overrides),
     )
 
 

@@ -6,10 +6,12 @@ A reference is `slug` (the newest version) or `slug@N` (version N, to reproduce 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from app.errors import InvalidInput, NotFound, UnknownCatalog, UnknownTemplate
 from app.estimate.catalogs import RateCatalog
+from app.estimate.overrides import Overrides
 from app.estimate.templates import Template
 from app.store.repository import Repository, VersionedDocuments
 
@@ -62,6 +64,15 @@ def resolve_catalog(repository: Repository, reference: str) -> RateCatalog:
     except NotFound as exc:
         known = ", ".join(d.slug for d in repository.catalogs.latest_all()) or "none"
         raise UnknownCatalog(f"{exc.detail}; known catalogs: {known}", field="catalog") from exc
+
+
+def haul_overrides(haul_km: float | None, overrides: Overrides | None = None) -> Overrides:
+    """Request-level overrides with the haul distance a query or command line gives (it wins
+    over one in the body's overrides)."""
+    overrides = overrides or Overrides()
+    if haul_km is None:
+        return overrides
+    return overrides.model_copy(update={"haul_km": Decimal(str(haul_km))})
 
 
 def resolve_templates(

@@ -14,7 +14,7 @@ import shapely
 
 from app.errors import TooLarge
 from app.estimate.bom import quantity_column
-from app.estimate.catalogs import RateCatalog
+from app.estimate.catalogs import RateCatalog, priced_catalog
 from app.estimate.grand_total import Language
 from app.estimate.templates import Template
 from app.geo.parse import parse_geojson
@@ -27,7 +27,7 @@ from app.pipeline import (
     plan_features,
     read_overrides,
 )
-from app.resolve import resolve_catalog, resolve_templates
+from app.resolve import haul_overrides, resolve_catalog, resolve_templates
 from app.settings import Settings
 from app.store.repository import NewEstimate, Repository, StoredEstimate
 
@@ -43,6 +43,7 @@ class EstimateQuery:
     dissolve: bool = False
     project_items: bool = True
     lang: Language = "en"
+    haul_km: float | None = None
 
     @classmethod
     def with_defaults(
@@ -93,13 +94,15 @@ def run_estimate(
         dissolve=query.dissolve,
         project_items=query.project_items,
         lang=query.lang,
-        overrides=read_overrides(body.get("overrides") or {}, prefix=("overrides",)),
+        overrides=haul_overrides(
+            query.haul_km, read_overrides(body.get("overrides") or {}, prefix=("overrides",))
+        ),
         max_overlap_checks=settings.limits.max_overlap_checks,
         max_dissolve_pairs=settings.limits.max_dissolve_pairs,
     )
     plan = plan_features(features, options)
     templates = resolve_templates(repository, plan.templates, pins)
-    catalog = resolve_catalog(repository, query.catalog)
+    catalog = priced_catalog(resolve_catalog(repository, query.catalog), options.overrides.haul_km)
     result = estimate_features(features, plan, options, templates, catalog)
     used = list({template.slug: template for template in templates.values()}.values())
     return EstimateRun(result=result, templates=used, catalog=catalog)

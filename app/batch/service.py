@@ -16,6 +16,7 @@ from typing import Any
 from app.batch.mapping import TemplateMap, WidthRule, load_template_map
 from app.batch.runner import BatchOptions, BatchRunner, BatchSummary, Sink
 from app.errors import InvalidInput
+from app.estimate.catalogs import priced_catalog
 from app.estimate.grand_total import rounded_total
 from app.estimate.templates import Template
 from app.geo.crs import resolve_crs
@@ -23,7 +24,7 @@ from app.io.rows import money_number
 from app.io.sources import open_source
 from app.io.writers import needs_geometry, open_sink, output_format
 from app.pipeline import EstimateOptions
-from app.resolve import item_codes, resolve_catalog, resolve_templates
+from app.resolve import haul_overrides, item_codes, resolve_catalog, resolve_templates
 from app.settings import Settings
 from app.store.repository import Repository
 
@@ -45,6 +46,8 @@ class BatchRequest:
     workers: int = 1
     dissolve: bool = False
     project_items: bool = True
+    haul_km: float | None = None
+    """Haul distance L (km) of analysed hauled items for rows that give none."""
 
 
 @dataclass
@@ -116,6 +119,7 @@ def open_batch(
             width_m=request.width_m,
             dissolve=request.dissolve,
             project_items=request.project_items,
+            overrides=haul_overrides(request.haul_km),
         ),
         template_map=mapping,
         width_from=rule,
@@ -123,7 +127,9 @@ def open_batch(
         workers=request.workers,
         want_geometry=needs_geometry(outputs, wkt),
     )
-    catalog = resolve_catalog(repository, options.estimate.catalog)
+    catalog = priced_catalog(
+        resolve_catalog(repository, options.estimate.catalog), options.estimate.overrides.haul_km
+    )
 
     def resolve(reference: str) -> Template:
         return resolve_templates(repository, [reference])[reference]

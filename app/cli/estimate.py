@@ -144,6 +144,16 @@ def estimate(
         ),
     ] = None,
     strict: Annotated[bool, typer.Option(help="Exit 1 when any row fails.")] = False,
+    haul_km: Annotated[
+        float | None,
+        typer.Option(
+            "--haul-km",
+            min=0,
+            max=1000,
+            help="Haul distance L (km) for analysed hauled items, for rows without a "
+            "haul_km column value (default: the catalog's).",
+        ),
+    ] = None,
     dissolve: Annotated[
         bool,
         typer.Option(
@@ -206,6 +216,7 @@ def estimate(
         workers=workers,
         dissolve=dissolve,
         project_items=project_items,
+        haul_km=haul_km,
     )
     batch = open_batch(Repository(store), settings, input_file, output, request, errors)
     if engine == Engine.dask:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from app.cli.estimate import estimate
 from app.errors import TakeoffError
 from app.io.layers import read_layer
+from app.io.pricelist import PriceListError, save_price_list
 from app.settings import get_settings, setting_problem
 from app.store import database
 from app.store.repository import Repository
@@ -24,6 +25,8 @@ cli = typer.Typer(
 )
 db = typer.Typer(help="Database schema.", no_args_is_help=True)
 cli.add_typer(db, name="db")
+catalog = typer.Typer(help="Rate catalogs.", no_args_is_help=True)
+cli.add_typer(catalog, name="catalog")
 cli.command("estimate")(estimate)
 
 
@@ -85,6 +88,62 @@ def load_layer(
         layer.metadata["attribution"] = attribution
     info = Repository(engine).create_layer(layer, replace=replace)
     typer.echo(f"collection {info.slug!r}: {info.feature_count} features")
+
+
+@catalog.command("import")
+def catalog_import(
+    file: Annotated[Path, typer.Argument(help="The city's price list (HSPK / SSH), XLSX or CSV.")],
+    slug: Annotated[str, typer.Option(help="Catalog id the new version is saved under.")],
+    crosswalk: Annotated[
+        Path, typer.Option(help="CSV item_code,list_code: which list row prices what.")
+    ],
+    base: Annotated[
+        str | None,
+        typer.Option(
+            help="Catalog (id or id@version) the new version starts from (default: SLUG)."
+        ),
+    ] = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Header names when they are not the usual ones: "
+            "'code=Kode Barang,description=Uraian,unit=Satuan,price=Harga 2025'."
+        ),
+    ] = None,
+    decimal: Annotated[
+        str, typer.Option(help="Decimal mark of prices written as text: ',' (1.400.000,00) or '.'.")
+    ] = ",",
+) -> None:
+    """Read a price list into a new catalog version; nothing is saved if a row the crosswalk
+    needs is missing or unreadable (exit 1 with the list)."""
+    settings = get_settings()
+    engine = database.create_store_engine(settings.store)
+    prepare_store(engine, settings)
+    try:
+        imported, version = save_price_list(
+            Repository(engine),
+            file.read_bytes(),
+            file.name,
+            crosswalk.read_bytes(),
+            slug=slug,
+            base=base,
+            columns=columns,
+            decimal=decimal,
+        )
+    except PriceListError as exc:
+        for problem in exc.problems:
+            typer.echo(f"takeoff: error: {problem}", err=True)
+        typer.echo(f"takeoff: nothing saved: {len(exc.problems)} problem(s)", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    for problem in imported.unused_problems:
+        typer.echo(f"takeoff: warning: {problem} (no crosswalk row needs it)", err=True)
+    typer.echo(
+        f"catalog {slug!r} version {version}: {len(imported.items)} item rate(s), "
+        f"{len(imported.basic_prices)} basic price(s) from the crosswalk, "
+        f"{len(imported.added)} other row(s) kept as basic prices"
+    )
 
 
 def main() -> None:

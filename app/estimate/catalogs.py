@@ -9,26 +9,33 @@ A catalog also says how its items stand in a priced bill of quantities (DKH): ea
 Divisi of the Spesifikasi Umum and its pay item number (mata pembayaran), with the names of
 the divisions, and which items are project items (lump sums added once per estimate).
 Catalog versions saved before these fields existed still load: their items carry none.
+
+A catalog may also hold basic prices (HSD) and AHSP analyses (`app.estimate.ahsp`): an
+analysed item's rate is its HSP, computed when the catalog is validated at the catalog's
+default haul distance `haul_km`, and again by `priced_catalog` for another one. Flat rates and
+analyses mix freely in one catalog.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     field_validator,
     model_validator,
 )
 
 from app.errors import UnknownCatalog
+from app.estimate.ahsp import Analysis, BasicPrice, Costing, HaulKm, PriceCode, cost, missing_prices
 from app.estimate.datafiles import load_directory
 from app.estimate.localized import LocalizedText
 from app.estimate.money import quantum
@@ -133,6 +140,39 @@ class RateCatalog(Sourced):
     rounding_unit: Rate | None = None
     vat_label: LocalizedText | None = None
     """How a bill names the tax line, e.g. "PPN 12 % x 11/12" for an effective 11 %."""
+    basic_prices: dict[PriceCode, BasicPrice] = Field(default_factory=dict)
+    analyses: dict[ItemCode, Analysis] = Field(default_factory=dict)
+    haul_km: HaulKm | None = None
+    """The default average haul distance L (km) of analyses that haul material."""
+    hsp_rounding: Rate | None = None
+    """HSPs are rounded half up to a whole number of this (default: the minor unit)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _analysed_rates(cls, data: Any) -> Any:
+        """Give each analysed item that states no rate its HSP at the default L.
+
+        Analyses that do not validate here are left alone: the field validation that
+        follows reports them where they are.
+        """
+        if not isinstance(data, dict) or not data.get("analyses"):
+            return data
+        # what GET /catalogs/{id} adds is worked out again from the analyses, never read
+        data = {key: value for key, value in data.items() if key != "analysis_results"}
+        try:
+            costing = _Costing.model_validate(
+                {key: data[key] for key in _Costing.model_fields if key in data}
+            )
+            items = data.get("items")
+            if not isinstance(items, dict):
+                return data
+            filled = dict(items)
+            for code, item in items.items():
+                if isinstance(item, dict) and "rate" not in item and code in costing.analyses:
+                    filled[code] = {**item, "rate": costing.hsp(code, costing.haul_km).hsp}
+        except (ValidationError, ValueError, KeyError):
+            return data
+        return {**data, "items": filled}
 
     @model_validator(mode="after")
     def _divisions_named_and_rounding_fits(self) -> RateCatalog:
@@ -143,6 +183,7 @@ class RateCatalog(Sourced):
         unnamed = sorted({d for d in placed.values() if d and d not in self.divisions}, key=int)
         if unnamed:
             raise ValueError(f"divisions without a name in 'divisions': {', '.join(unnamed)}")
+        self._check_analyses()
         if self.rounding_unit is not None:
             minor = quantum(self.currency_exponent)
             if self.rounding_unit % minor:
@@ -152,15 +193,95 @@ class RateCatalog(Sourced):
                 )
         return self
 
+    def _check_analyses(self) -> None:
+        for code, analysis in self.analyses.items():
+            if code not in self.items:
+                raise ValueError(f"analysis {code} prices no item: add it to items")
+            missing = missing_prices(analysis, self.basic_prices)
+            if missing:
+                raise ValueError(
+                    f"analysis {code} names unknown basic prices: {', '.join(missing)}"
+                )
+            if analysis.hauled and self.haul_km is None:
+                raise ValueError(f"analysis {code} hauls material: give the catalog a haul_km")
+            hsp = self.costing(code).hsp
+            if hsp <= 0:
+                raise ValueError(f"analysis {code} gives an HSP of {hsp}")
+            if self.items[code].rate != hsp:
+                raise ValueError(
+                    f"item {code} states rate {self.items[code].rate}, but its analysis gives "
+                    f"{hsp} at haul_km {self.haul_km}: leave the rate out of analysed items"
+                )
+
+    def costing(self, code: str, haul_km: Decimal | None = None) -> Costing:
+        """Item `code`'s analysis worked out at `haul_km` (None: the catalog's L)."""
+        return _Costing.model_construct(
+            basic_prices=self.basic_prices,
+            analyses=self.analyses,
+            haul_km=self.haul_km,
+            hsp_rounding=self.hsp_rounding,
+            currency_exponent=self.currency_exponent,
+        ).hsp(code, self.haul_km if haul_km is None else haul_km)
+
+    def hauled_items(self) -> list[str]:
+        """Items whose HSP depends on the haul distance L."""
+        return [code for code, analysis in self.analyses.items() if analysis.hauled]
+
     def sourced_parameters(self) -> set[str]:
-        """Markups, the currency's minor unit, the division names and the rounding unit are
-        the catalog-level figures to cite."""
+        """Markups, the currency's minor unit, the division names, the rounding unit, the
+        default haul distance and the HSP rounding are the catalog-level figures to cite."""
         parameters = {"overhead_profit_pct", "vat_pct", "currency_exponent"}
+        for name in ("rounding_unit", "haul_km", "hsp_rounding"):
+            if getattr(self, name) is not None:
+                parameters.add(name)
         if self.divisions:
             parameters.add("divisions")
-        if self.rounding_unit is not None:
-            parameters.add("rounding_unit")
         return parameters
+
+
+class _Costing(BaseModel):
+    """The part of a catalog an HSP is computed from."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    basic_prices: dict[PriceCode, BasicPrice] = Field(default_factory=dict)
+    analyses: dict[ItemCode, Analysis] = Field(default_factory=dict)
+    haul_km: HaulKm | None = None
+    hsp_rounding: Rate | None = None
+    currency_exponent: int = Field(default=0, ge=0, le=4)
+
+    def hsp(self, code: str, haul_km: Decimal | None) -> Costing:
+        return cost(
+            self.analyses[code],
+            self.basic_prices,
+            haul_km=haul_km,
+            rounding=self.hsp_rounding or quantum(self.currency_exponent),
+        )
+
+
+def priced_catalog(catalog: RateCatalog, haul_km: Decimal | None = None) -> RateCatalog:
+    """The catalog with its hauled items priced at `haul_km` (None: as it is).
+
+    Only rates change, so pricing reads `items[code].rate` as for any flat rate; the result
+    says the L it was priced at in its `haul_km`.
+    """
+    if haul_km is None or haul_km == catalog.haul_km or not catalog.hauled_items():
+        return catalog
+    items = dict(catalog.items)
+    for code, rate in haul_rates(catalog, haul_km).items():
+        items[code] = items[code].model_copy(update={"rate": rate})
+    return catalog.model_copy(update={"items": items, "haul_km": haul_km})
+
+
+def haul_rates(
+    catalog: RateCatalog, haul_km: Decimal, codes: Collection[str] | None = None
+) -> dict[str, Decimal]:
+    """The HSP of each hauled item (of `codes`, when given) at `haul_km`."""
+    return {
+        code: catalog.costing(code, haul_km).hsp
+        for code in catalog.hauled_items()
+        if codes is None or code in codes
+    }
 
 
 def find_catalog(

@@ -3,7 +3,8 @@
 Shape (every key optional; item parameters are keyed by item code):
 `{"width_m": 4, "thickness": {"AC-WC": 0.05}, "density": {"AC-WC": 2.3},
 "spray_rate": {"PRIME-COAT": 0.8}, "material_loss": {"LPA": 0.1}, "rates": {"AC-WC": "1500000"},
-"overhead_profit_pct": 10, "vat_pct": 11}`.
+"overhead_profit_pct": 10, "vat_pct": 11, "haul_km": 25}`; `haul_km` is the average haul distance
+L (km) an analysed catalog prices its hauled items at (`app.estimate.haul`).
 
 Request-level overrides apply to every feature; a feature's own overrides are merged on top,
 key by key (the feature wins). A request-level entry applies to the features whose template
@@ -21,6 +22,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.errors import InvalidParameter
+from app.estimate.ahsp import HaulKm
 from app.estimate.templates import Template, TemplateItem
 from app.estimate.units import Basis
 from app.geo.validate import MAX_WIDTH_M
@@ -39,6 +41,7 @@ class Overrides(BaseModel):
     rates: dict[str, Decimal] = Field(default_factory=dict)
     overhead_profit_pct: Decimal | None = None
     vat_pct: Decimal | None = None
+    haul_km: HaulKm | None = None
     waste: None = None
     """The former name of `material_loss`: refused with a message, never silently ignored."""
 
@@ -68,6 +71,7 @@ class Overrides(BaseModel):
             rates={**self.rates, **feature.rates},
             overhead_profit_pct=_first(feature.overhead_profit_pct, self.overhead_profit_pct),
             vat_pct=_first(feature.vat_pct, self.vat_pct),
+            haul_km=_first(feature.haul_km, self.haul_km),
         )
 
     def key(self) -> Hashable:
@@ -83,6 +87,7 @@ class Overrides(BaseModel):
             self.width_m,
             self.overhead_profit_pct,
             self.vat_pct,
+            self.haul_km,
             *((name, tuple(sorted(values.items()))) for name, values in maps.items() if values),
         )
 

@@ -51,10 +51,12 @@ _SPELLINGS = {
     "t": ("t", "ton", "tons", "tonne", "tonnes", "metric ton"),
     "L": ("l", "ltr", "lt", "litre", "litres", "liter", "liters"),
     "m2": ("m2", "m²", "m^2", "sq m", "sqm", "square metre", "square meter"),
-    "m": ("m", "m'", "m1", "lm", "metre", "meter", "linear metre", "linear meter"),
+    "m": ("m", "m'", "m1", "lm", "mtr", "metre", "meter", "linear metre", "linear meter"),
     "kg": ("kg", "kgs", "kilogram", "kilograms"),
     "unit": ("unit", "units", "each", "ea", "no", "nr", "pc", "pcs", "bh", "buah"),
     "Ls": ("ls", "l.s", "l.s.", "lump sum", "lumpsum", "ls."),
+    "hour": ("hour", "hours", "h", "hr", "hrs", "jam", "oj", "orang jam"),
+    "OH": ("oh", "o.h", "o.h.", "org/hari", "orang hari", "orang-hari", "man-day", "man day"),
 }
 _CANONICAL = {spelling: unit for unit, spellings in _SPELLINGS.items() for spelling in spellings}
 

@@ -38,6 +38,7 @@ from app.estimate.bom import BillOfMaterials, quantity_column
 from app.estimate.grand_total import rounded_total, total_in_words
 from app.estimate.templates import CountItem, LinearItem, Template, TemplateItem
 from app.estimate.units import Basis, quantity_decimals
+from app.io.analysis_sheets import write_analysis_sheets
 from app.io.csvout import CsvFormat
 from app.io.rows import MONEY_COLUMNS, OutputChunk, money_number, output_table
 from app.io.safety import neutralise, neutralise_table
@@ -376,6 +377,7 @@ class XlsxSink:
                     parameter = f"{item.code} {name}"
                     parameters.append((template.slug, template.version, parameter, value, source))
         self._rows(sheet, row + 1, parameters)
+        write_analysis_sheets(self.book, catalog, bill)
         self.book.close()
 
     @staticmethod

@@ -69,6 +69,10 @@ def create_batch(
     project_items: Annotated[
         bool, Query(description="Bill the catalog's project items once for the whole file.")
     ] = True,
+    haul_km: Annotated[
+        float | None,
+        Query(ge=0, le=1000, description="Haul distance L (km) for rows giving none."),
+    ] = None,
     prefer: Annotated[str | None, Header(description="respond-async: always a job.")] = None,
 ) -> Response:
     """Every input row comes back, in order, with `status` and `error`."""
@@ -81,6 +85,7 @@ def create_batch(
         template_map=shipped_map(template_map),
         width_from=width_from,
         project_items=project_items,
+        haul_km=haul_km,
     )
     job_id = new_job_id()
     folder = job_folder(settings, job_id)

@@ -5,13 +5,14 @@ Both are versioned documents with the same routes, so one factory builds both ro
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from pydantic import BaseModel
 
 from app.estimate.catalogs import RateCatalog
 from app.estimate.templates import Template
+from app.io.pricelist import save_price_list
 from app.routes.deps import RepositoryDep, WriteAccess
 from app.routes.errors import problems
 from app.store.repository import DocumentVersion, Repository, VersionedDocuments
@@ -37,10 +38,22 @@ def _body(document: DocumentVersion) -> dict[str, Any]:
     return {**document.body, "version": document.version}
 
 
+def _catalog_body(document: DocumentVersion) -> dict[str, Any]:
+    """A catalog as stored, with each analysis worked out at the catalog's haul distance
+    (lines, coefficient x basic price = amount, totals, HSP) under `analysis_results`."""
+    body = _body(document)
+    if not body.get("analyses"):
+        return body
+    catalog = RateCatalog.model_validate(body)
+    results = {code: catalog.costing(code).to_dict() for code in catalog.analyses}
+    return {**body, "analysis_results": results}
+
+
 def document_router(
     kind: str,
     model: type[Template] | type[RateCatalog],
     documents: Callable[[Repository], VersionedDocuments[Any]],
+    view: Callable[[DocumentVersion], dict[str, Any]] = _body,
 ) -> APIRouter:
     """Routes for one kind of versioned document (`templates` or `catalogs`)."""
     router = APIRouter(prefix=f"/{kind}", tags=[kind])
@@ -61,7 +74,7 @@ def document_router(
 
     @router.get("/{slug}", name=f"get_{kind}", summary=f"Newest version of one {kind[:-1]}")
     def get_document(slug: str, repository: RepositoryDep) -> dict[str, Any]:
-        return _body(documents(repository).get(slug))
+        return view(documents(repository).get(slug))
 
     @router.get("/{slug}/versions", summary="Every version, oldest first")
     def list_versions(slug: str, repository: RepositoryDep) -> list[VersionInfo]:
@@ -72,7 +85,7 @@ def document_router(
 
     @router.get("/{slug}/versions/{version}", summary="One version, as it was")
     def get_version(slug: str, version: int, repository: RepositoryDep) -> dict[str, Any]:
-        return _body(documents(repository).get(slug, version))
+        return view(documents(repository).get(slug, version))
 
     @router.post(
         "",
@@ -99,4 +112,49 @@ def document_router(
 
 
 templates_router = document_router("templates", Template, lambda repository: repository.templates)
-catalogs_router = document_router("catalogs", RateCatalog, lambda repository: repository.catalogs)
+catalogs_router = document_router(
+    "catalogs", RateCatalog, lambda repository: repository.catalogs, _catalog_body
+)
+
+
+@catalogs_router.post(
+    "/import",
+    status_code=201,
+    dependencies=[WriteAccess],
+    summary="Import a city's price list (HSPK / SSH, XLSX or CSV) as a new catalog version",
+)
+def import_catalog(
+    request: Request,
+    response: Response,
+    repository: RepositoryDep,
+    file: Annotated[UploadFile, File(description="The price list, XLSX or CSV.")],
+    crosswalk: Annotated[UploadFile, File(description="CSV item_code,list_code.")],
+    slug: Annotated[str, Form(description="Catalog id of the new version.")],
+    base: Annotated[str | None, Form(description="Catalog it starts from (default: slug).")] = None,
+    columns: Annotated[
+        str | None, Form(description="code=...,description=...,unit=...,price=...")
+    ] = None,
+    decimal: Annotated[str, Form(description="Decimal mark of prices written as text.")] = ",",
+) -> dict[str, Any]:
+    """Nothing is saved when a row the crosswalk needs is missing or unreadable: the answer
+    (422) lists every such row and why."""
+    imported, version = save_price_list(
+        repository,
+        file.file.read(),
+        file.filename or "price list",
+        crosswalk.file.read(),
+        slug=slug,
+        base=base,
+        columns=columns,
+        decimal=decimal,
+    )
+    url = request.url_for("get_catalogs", slug=slug)
+    response.headers["Location"] = f"{url}/versions/{version}"
+    return {
+        "id": slug,
+        "version": version,
+        "items": imported.items,
+        "basic_prices": imported.basic_prices,
+        "added_basic_prices": imported.added,
+        "unreadable_rows": imported.unused_problems,
+    }

@@ -37,7 +37,7 @@ GEOJSON_BODY = Body(
     description="A GeoJSON Geometry, Feature or FeatureCollection (lon/lat WGS84 unless `crs` "
     "says otherwise). Feature properties `template`, `width_m`, `name`, `centerline` and "
     "overrides (`thickness`, `density`, `spray_rate`, `material_loss`, `rates`, "
-    "`overhead_profit_pct`, `vat_pct`) apply to that feature.",
+    "`overhead_profit_pct`, `vat_pct`, `haul_km`) apply to that feature.",
     examples=[
         {
             "type": "Feature",
@@ -96,6 +96,15 @@ def create_estimate(
             "management, SMKK) once; false for a segment that joins a larger package."
         ),
     ] = True,
+    haul_km: Annotated[
+        float | None,
+        Query(
+            ge=0,
+            le=1000,
+            description="Average haul distance L (km) from base camp or plant to site for "
+            "analysed hauled items (default: the catalog's); a feature's `haul_km` wins.",
+        ),
+    ] = None,
 ) -> Response:
     """Measure, quantify and price every feature; optionally save the estimate."""
     # in `owner` mode an estimate saved without a key would be no one's to read back
@@ -110,6 +119,7 @@ def create_estimate(
         dissolve=dissolve,
         project_items=project_items,
         lang=lang,
+        haul_km=haul_km,
     )
     run = run_estimate(repository, settings, body, query)
     if save and not len(run.result.bill):

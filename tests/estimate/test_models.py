@@ -27,7 +27,7 @@ SHIPPED_TEMPLATES = {
 
 def test_shipped_templates_and_catalogs_are_present(templates, catalogs):
     assert set(templates) == SHIPPED_TEMPLATES
-    assert set(catalogs) == {"tangerang-sample", "example-eur"}
+    assert set(catalogs) == {"tangerang-sample", "tangerang-ahsp-sample", "example-eur"}
     for slug, template in templates.items():
         assert template.slug == slug
         assert template.version is None
