@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
+from app.batch.jobs import JobPool
 from app.routes import batch, estimates, health, jobs, ogc, processes, web
 from app.routes.documents import catalogs_router, templates_router
 from app.routes.errors import add_exception_handlers
@@ -29,7 +30,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_store_engine(settings.store)
         prepare_store(engine, settings)
         app.state.repository = Repository(engine)
+        app.state.jobs = JobPool(app.state.repository, settings)
         yield
+        app.state.jobs.close()
         engine.dispose()
 
     app = FastAPI(
