@@ -13,6 +13,7 @@ from app.batch.jobs import JobPool
 from app.routes import batch, estimates, health, jobs, ogc, processes, web
 from app.routes.documents import catalogs_router, templates_router
 from app.routes.errors import add_exception_handlers
+from app.routes.limits import add_request_limits
 from app.settings import Settings, get_settings
 from app.store.database import create_store_engine
 from app.store.repository import Repository
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    add_request_limits(app, settings.limits)
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.api.cors_origins, allow_methods=["*"]
