@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
 from app.batch.jobs import JobPool
-from app.routes import batch, estimates, health, jobs, ogc, processes, web
+from app.routes import batch, docs, estimates, health, jobs, ogc, processes, web
 from app.routes.documents import catalogs_router, templates_router
 from app.routes.errors import add_exception_handlers
 from app.routes.limits import add_request_limits
@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Road geometries in, priced bill of materials out.",
         root_path=settings.api.root_path,
         lifespan=lifespan,
+        docs_url=None,  # served by app.routes.docs with local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     add_request_limits(app, settings.limits)
@@ -51,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     add_exception_handlers(app)
     app.include_router(health.router)
+    app.include_router(docs.router)
     app.include_router(ogc.router)
     app.include_router(templates_router)
     app.include_router(catalogs_router)
