@@ -1,7 +1,7 @@
 FROM node:20-bookworm-slim AS web
 WORKDIR /web
 COPY app/web/package.json app/web/package-lock.json ./
-RUN npm ci --no-audit --no-fund --loglevel=error
+RUN npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
 FROM python:3.11-slim-bookworm
 WORKDIR /srv/takeoff
