@@ -204,7 +204,8 @@ class JobPool:
     def dismiss(self, job_id: str) -> None:
         """Stop the job at its next chunk if this worker runs it (others read the store)."""
         with self._lock:
-            self._dismissed.add(job_id)
+            if job_id in self._mine:
+                self._dismissed.add(job_id)
 
     def _check(self, job_id: str) -> None:
         """Between chunks: stop if the service stops or the job was dismissed, here at once,
@@ -255,10 +256,7 @@ def run_job(
 
     try:
         summary = batch.run(progress)
-    except JobCancelled as exc:
-        end(status="failed", message=str(exc))
-        return
-    except TakeoffError as exc:
+    except (JobCancelled, TakeoffError) as exc:  # a dismissed job keeps its status
         end(status="failed", message=str(exc))
         return
     except Exception as exc:  # a job must end in a state a client can read
