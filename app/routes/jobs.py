@@ -111,6 +111,8 @@ def job_results(
     stored = readable_job(repository, job_id, caller)
     if stored.status == "failed":
         raise InvalidInput(f"job {job_id} failed: {stored.message}")
+    if stored.status == "dismissed":
+        raise NotFound(f"job {job_id} was dismissed before it finished: it has no results")
     path = job_folder(settings, job_id) / (stored.result_file or "")
     if stored.status != "successful" or not stored.result_file:
         raise NotFound(f"job {job_id} is {stored.status}: its results are not ready yet")

@@ -177,7 +177,11 @@ def test_delete_dismisses_a_running_job_and_removes_its_files(
         gate.set()  # too late: the batch stopped at its next chunk, without a result
         time.sleep(0.2)
         assert not folder.exists()
-        assert client.get("/jobs/to-stop/results", headers=AS_OWNER).status_code == 404
+        results = client.get("/jobs/to-stop/results", headers=AS_OWNER)
+        assert results.status_code == 404
+        assert results.json()["detail"] == (
+            "job to-stop was dismissed before it finished: it has no results"
+        )
 
 
 def test_delete_removes_a_queued_job_before_it_starts(pool_of: Callable[..., JobPool]) -> None:
