@@ -9,10 +9,12 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.routes import batch, estimates, health, jobs, ogc, processes, roads, web
+from app.batch.jobs import JobPool
+from app.routes import batch, docs, estimates, health, jobs, ogc, processes, roads, web
 from app.routes.documents import catalogs_router, templates_router
 from app.routes.errors import add_exception_handlers, install_openapi
 from app.routes.guard import UnstorableTextGuard
+from app.routes.limits import add_request_limits
 from app.settings import Settings, get_settings
 from app.store.database import create_store_engine
 from app.store.repository import Repository
@@ -30,7 +32,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_store_engine(settings.store)
         prepare_store(engine, settings)
         app.state.repository = Repository(engine)
+        app.state.jobs = JobPool(app.state.repository, settings)
         yield
+        app.state.jobs.close()
         engine.dispose()
 
     app = FastAPI(
@@ -39,9 +43,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Road geometries in, priced bill of materials out.",
         root_path=settings.api.root_path,
         lifespan=lifespan,
+        docs_url=None,  # served by app.routes.docs with local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.add_middleware(UnstorableTextGuard)  # inside CORS, so its answers carry CORS headers
+    add_request_limits(app, settings.limits)
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.api.cors_origins, allow_methods=["*"]
@@ -49,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_exception_handlers(app, settings)
     install_openapi(app)
     app.include_router(health.router)
+    app.include_router(docs.router)
     app.include_router(ogc.router)
     app.include_router(templates_router)
     app.include_router(catalogs_router)

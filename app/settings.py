@@ -134,6 +134,29 @@ class LimitSettings(BaseSettings):
     items_default_limit: int = Field(default=100, gt=0)
     items_max_limit: int = Field(default=1_000, gt=0)
     async_batch_rows: int = Field(default=5_000, gt=0)
+    max_body_bytes: int = Field(
+        default=32 * 1024**2, gt=0, description="Bytes of a JSON request body; more get 413."
+    )
+    max_upload_bytes: int = Field(
+        default=1024**3, gt=0, description="Bytes of an uploaded file (POST /batch); more get 413."
+    )
+    max_json_depth: int = Field(
+        default=64, gt=0, description="Nesting of arrays and objects in a JSON request body."
+    )
+    max_running_jobs: int = Field(
+        default=2, gt=0, description="Jobs one web worker runs at once; the rest wait, queued."
+    )
+    job_retention_hours: float = Field(
+        default=168,
+        gt=0,
+        description="Hours a finished job and its result are kept before they are removed.",
+    )
+    job_heartbeat_timeout_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="A queued or running job not heard from for this long has lost its worker "
+        "and is marked failed.",
+    )
 
     @model_validator(mode="after")
     def _default_within_max(self) -> LimitSettings:

@@ -5,7 +5,8 @@ worker behind the proxy answers `/jobs/{id}` whichever worker runs the job. Inpu
 are files under `TAKEOFF_DATA_DIR/jobs/<id>/`, not database rows: a result can be hundreds of
 megabytes, which a file serves with constant memory and a database value would have to load
 whole (several workers on several hosts share the folder as a volume). The job runs in a thread
-of the worker that accepted it, on one core: the web tier does not fork process pools.
+of the worker that accepted it (its `JobPool`), on one core: the web tier does not fork
+process pools.
 """
 
 from __future__ import annotations
@@ -16,17 +17,19 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from app.batch.service import BatchRequest, OpenBatch, open_batch, summary_dict
 from app.errors import InvalidInput, TakeoffError
 from app.io import vector, xlsx
 from app.io.sources import FORMATS
 from app.settings import Settings
-from app.store.repository import Repository, StoredJob
+from app.store.repository import UNFINISHED_JOB_STATES, Repository, StoredJob
 
 PROCESS_ID = "batch"
 UPLOAD_FORMATS = (".csv", ".geojson", ".json", ".gpkg")
@@ -92,63 +95,184 @@ def open_upload(
     return open_batch(repository, settings, upload, folder / f"result.{fmt}", request)
 
 
-def start_job(
+class JobCancelled(Exception):
+    """Raised between chunks when the job's owner dismissed it or the service is stopping."""
+
+
+class JobPool:
+    """The jobs of one web worker: at most `max_running_jobs` run at once, the rest wait
+    queued (`accepted`).
+
+    A worker that is alive stamps its jobs in the store every few seconds; a queued or
+    running job not stamped for `job_heartbeat_timeout_seconds` lost its worker (a crash, a
+    kill) and is marked failed, by the next worker to start or by any worker's next sweep.
+    The same sweep removes finished jobs, and their folders, past the retention period.
+    A job stops between two chunks when its status turns `dismissed` (`DELETE /jobs/{id}`,
+    from any worker) or when this worker stops.
+    """
+
+    def __init__(self, repository: Repository, settings: Settings) -> None:
+        self.repository = repository
+        self.settings = settings
+        limits = settings.limits
+        self._executor = ThreadPoolExecutor(limits.max_running_jobs, thread_name_prefix="job")
+        self._mine: set[str] = set()
+        self._dismissed: set[str] = set()
+        self._asked: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._sweeper = threading.Thread(target=self._sweep_forever, name="job-sweep", daemon=True)
+        self.sweep()
+        self._sweeper.start()
+
+    @property
+    def sweep_seconds(self) -> float:
+        """How often jobs are stamped and the store swept: a few times per timeout."""
+        return self.settings.limits.job_heartbeat_timeout_seconds / 4
+
+    def start(
+        self,
+        job_id: str,
+        batch: OpenBatch,
+        fmt: str,
+        request: BatchRequest,
+        rows: int,
+        owner: str | None = None,
+    ) -> StoredJob:
+        """Record the job as `owner`'s (a key digest, or None) and queue it."""
+        job = self.repository.create_job(
+            job_id,
+            PROCESS_ID,
+            {"format": fmt, "options": asdict(request)},
+            rows_total=rows,
+            owner=owner,
+        )
+        with self._lock:
+            self._mine.add(job_id)
+        self._executor.submit(self._run, job_id, batch, fmt)
+        return job
+
+    def sweep(self) -> None:
+        """Stamp this worker's jobs, fail the ones whose worker died, remove expired ones."""
+        limits = self.settings.limits
+        with self._lock:
+            mine = list(self._mine)
+        self.repository.heartbeat_jobs(mine)
+        now = _now()
+        silent = now - timedelta(seconds=limits.job_heartbeat_timeout_seconds)
+        lost = self.repository.fail_silent_jobs(silent, LOST_MESSAGE)
+        if lost:
+            log.warning("jobs %s lost their worker: marked failed", ", ".join(lost))
+        expired = now - timedelta(hours=limits.job_retention_hours)
+        for job_id in self.repository.delete_finished_jobs(expired):
+            shutil.rmtree(job_folder(self.settings, job_id), ignore_errors=True)
+
+    def close(self) -> None:
+        """Stop: running jobs stop at their next chunk, queued ones never start; both are
+        marked failed so a client knows to submit them again."""
+        self._stopping.set()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            left = list(self._mine)
+        for job_id in left:
+            self._end(job_id, "failed", STOPPED_MESSAGE)
+
+    def _sweep_forever(self) -> None:
+        while not self._stopping.wait(self.sweep_seconds):
+            try:
+                self.sweep()
+            except Exception:  # a store outage must not end the sweeps
+                log.exception("sweeping jobs failed")
+
+    def _run(self, job_id: str, batch: OpenBatch, fmt: str) -> None:
+        try:
+            if self._stopping.is_set():
+                return
+            if not self.repository.transition_job(
+                job_id, ("accepted",), status="running", started_at=_now()
+            ):
+                return  # dismissed while it waited
+            run_job(self.repository, job_id, batch, fmt, self._check)
+        finally:
+            with self._lock:
+                self._mine.discard(job_id)
+                self._dismissed.discard(job_id)
+                self._asked.pop(job_id, None)
+            if self.repository.get_job(job_id).status == "dismissed":
+                shutil.rmtree(job_folder(self.settings, job_id), ignore_errors=True)
+
+    def dismiss(self, job_id: str) -> None:
+        """Stop the job at its next chunk if this worker runs it (others read the store)."""
+        with self._lock:
+            if job_id in self._mine:
+                self._dismissed.add(job_id)
+
+    def _check(self, job_id: str) -> None:
+        """Between chunks: stop if the service stops or the job was dismissed, here at once,
+        by another worker within a second."""
+        if self._stopping.is_set():
+            raise JobCancelled(STOPPED_MESSAGE)
+        with self._lock:
+            dismissed = job_id in self._dismissed
+            due = time.monotonic() - self._asked.get(job_id, 0.0) >= _PROGRESS_SECONDS
+            if due:
+                self._asked[job_id] = time.monotonic()
+        if dismissed or (due and self.repository.get_job(job_id).status == "dismissed"):
+            raise JobCancelled("dismissed")
+
+    def _end(self, job_id: str, status: str, message: str) -> None:
+        self.repository.transition_job(
+            job_id, UNFINISHED_JOB_STATES, status=status, message=message, finished_at=_now()
+        )
+
+
+LOST_MESSAGE = "the worker running this job stopped before it finished; submit it again"
+STOPPED_MESSAGE = "the service stopped before this job finished; submit it again"
+
+
+def run_job(
     repository: Repository,
-    settings: Settings,
     job_id: str,
     batch: OpenBatch,
     fmt: str,
-    request: BatchRequest,
-    rows: int,
-    owner: str | None = None,
-) -> StoredJob:
-    """Record the job as `owner`'s (a key digest, or None) and run it in a background thread."""
-    job = repository.create_job(
-        job_id,
-        PROCESS_ID,
-        {"format": fmt, "options": asdict(request)},
-        rows_total=rows,
-        owner=owner,
-    )
-    thread = threading.Thread(
-        target=run_job, args=(repository, job_id, batch, fmt), name=f"job-{job_id}", daemon=True
-    )
-    thread.start()
-    return job
-
-
-def run_job(repository: Repository, job_id: str, batch: OpenBatch, fmt: str) -> None:
-    """Run the batch, keeping the job's status and progress in the store up to date."""
-    repository.update_job(job_id, status="running", started_at=_now())
+    check: Callable[[str], None] | None = None,
+) -> None:
+    """Run the batch, keeping the job's status and progress in the store up to date;
+    `check(job_id)`, called after each chunk, raises `JobCancelled` to stop it."""
     done = 0
     reported = time.monotonic()
 
     def progress(rows: int) -> None:
         nonlocal done, reported
         done += rows
+        if check is not None:
+            check(job_id)
         if time.monotonic() - reported >= _PROGRESS_SECONDS:
-            repository.update_job(job_id, rows_done=done)
+            repository.transition_job(job_id, ("running",), rows_done=done)
             reported = time.monotonic()
+
+    def end(**changes: Any) -> None:
+        repository.transition_job(job_id, ("running",), finished_at=_now(), **changes)
 
     try:
         summary = batch.run(progress)
-    except TakeoffError as exc:
-        repository.update_job(job_id, status="failed", message=str(exc), finished_at=_now())
+    except (JobCancelled, TakeoffError) as exc:  # a dismissed job keeps its status
+        end(status="failed", message=str(exc))
         return
     except Exception as exc:  # a job must end in a state a client can read
         log.exception("job %s failed", job_id)
-        message = f"the batch stopped unexpectedly ({type(exc).__name__}); try again"
-        repository.update_job(job_id, status="failed", message=message, finished_at=_now())
+        end(
+            status="failed",
+            message=f"the batch stopped unexpectedly ({type(exc).__name__}); try again",
+        )
         return
-    repository.update_job(
-        job_id,
+    end(
         status="successful",
         rows_done=summary.rows,
         message=f"{summary.rows} rows: {summary.succeeded} estimated, {summary.failed} with errors",
         summary=summary_dict(summary),
         result_file=f"result.{fmt}",
         result_media_type=OUTPUTS[fmt],
-        finished_at=_now(),
     )
 
 

@@ -35,6 +35,15 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    worker_timeout: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="With --workers: seconds a worker may take to start or to answer the "
+            "supervisor's health check (while busy with a large request) before it is "
+            "restarted.",
+        ),
+    ] = 60,
 ) -> None:
     """Run the HTTP service (the embedded store is created and upgraded by itself)."""
     import uvicorn  # here: the other commands start without the server
@@ -49,7 +58,14 @@ def serve(
         else "PostGIS"
     )
     typer.echo(f"Takeoff on http://{host}:{port}/ ({where})", err=True)
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_worker_healthcheck=worker_timeout,
+    )
 
 
 @db.command("upgrade")

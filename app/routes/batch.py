@@ -22,13 +22,12 @@ from app.batch.jobs import (
     open_upload,
     save_upload,
     shipped_map,
-    start_job,
 )
 from app.batch.service import BatchRequest
 from app.geo.validate import MAX_WIDTH_M
 from app.routes.deps import CreatorDep, RepositoryDep, SettingsDep
 from app.routes.errors import problems
-from app.routes.jobs import status_info
+from app.routes.jobs import job_pool, status_info
 from app.routes.responses import MediaType
 
 router = APIRouter(tags=["batch"])
@@ -95,7 +94,7 @@ def create_batch(
         rows = batch.runner.source.count_rows()
         wants_async = "respond-async" in (prefer or "")
         if wants_async or rows > settings.limits.async_batch_rows:
-            job = start_job(repository, settings, job_id, batch, f, options, rows, owner)
+            job = job_pool(request).start(job_id, batch, f, options, rows, owner)
             headers = {"Location": str(request.url_for("job", job_id=job_id))}
             if wants_async:
                 headers["Preference-Applied"] = "respond-async"

@@ -3,26 +3,38 @@
 The state comes from the store, so any web worker answers for a job another one runs.
 A job is its creator's: its id is unguessable, `/jobs` lists a caller only the jobs made
 with their key, and a job made with a key is read only with that key. Anyone else gets the
-same 404 as for a job that does not exist, so no one learns which ids are taken.
+same 404 as for a job that does not exist, so no one learns which ids are taken. Whoever may
+read a job may also dismiss it (`DELETE`).
 """
 
 from __future__ import annotations
 
+import shutil
+from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
-from app.batch.jobs import job_folder
+from app.batch.jobs import JobPool, job_folder
 from app.errors import InvalidInput, NotFound
 from app.routes.deps import CallerDep, RepositoryDep, SettingsDep
 from app.routes.ogc import link
 from app.routes.responses import MediaType
-from app.store.repository import Repository, StoredJob, Visibility
+from app.store.repository import UNFINISHED_JOB_STATES, Repository, StoredJob, Visibility
 
 router = APIRouter(prefix="/jobs", tags=["OGC API Processes"])
 
 RESULTS_REL = "http://www.opengis.net/def/rel/ogc/1.0/results"
+
+
+DISMISSED_MESSAGE = "dismissed by its owner before it finished"
+
+
+def job_pool(request: Request) -> JobPool:
+    """The jobs this worker runs, made at start-up."""
+    pool: JobPool = request.app.state.jobs
+    return pool
 
 
 def _time(value: Any) -> str | None:
@@ -99,6 +111,8 @@ def job_results(
     stored = readable_job(repository, job_id, caller)
     if stored.status == "failed":
         raise InvalidInput(f"job {job_id} failed: {stored.message}")
+    if stored.status == "dismissed":
+        raise NotFound(f"job {job_id} was dismissed before it finished: it has no results")
     path = job_folder(settings, job_id) / (stored.result_file or "")
     if stored.status != "successful" or not stored.result_file:
         raise NotFound(f"job {job_id} is {stored.status}: its results are not ready yet")
@@ -107,3 +121,35 @@ def job_results(
     return FileResponse(
         path, media_type=stored.result_media_type, filename=f"estimate-{job_id}{path.suffix}"
     )
+
+
+@router.delete(
+    "/{job_id}",
+    name="dismiss_job",
+    summary="Cancel a queued or running job, or remove a finished one and its result",
+    responses={204: {"description": "The finished job and its result are removed"}},
+)
+def dismiss_job(
+    job_id: str,
+    request: Request,
+    repository: RepositoryDep,
+    settings: SettingsDep,
+    caller: CallerDep,
+) -> Response:
+    """A queued or running job becomes `dismissed` (200 with its status; a running one stops
+    after its current chunk, its files are removed); a finished one is removed with its
+    result (204)."""
+    readable_job(repository, job_id, caller)
+    dismissed = repository.transition_job(
+        job_id,
+        UNFINISHED_JOB_STATES,
+        status="dismissed",
+        message=DISMISSED_MESSAGE,
+        finished_at=datetime.now(UTC),
+    )
+    if dismissed:
+        job_pool(request).dismiss(job_id)
+        return JSONResponse(status_info(request, repository.get_job(job_id)))
+    repository.delete_job(job_id)
+    shutil.rmtree(job_folder(settings, job_id), ignore_errors=True)
+    return Response(status_code=204)

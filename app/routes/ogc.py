@@ -208,11 +208,7 @@ def landing_document(request: Request) -> dict[str, Any]:
             MediaType.openapi_json,
             "The API definition (OpenAPI 3.1)",
         ),
-    ]
-    if request.app.docs_url:
-        docs = str(request.base_url) + request.app.docs_url.lstrip("/")
-        links.append(link(docs, "service-doc", MediaType.html, "The API documentation"))
-    links += [
+        link(request.url_for("docs"), "service-doc", MediaType.html, "The API documentation"),
         link(request.url_for("conformance"), "conformance", MediaType.json, "Conformance"),
         link(request.url_for("collections"), "data", MediaType.json, "Collections"),
     ]

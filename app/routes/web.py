@@ -22,6 +22,7 @@ NODE_MODULES = WEB / "node_modules"
 LIBRARIES = {
     "leaflet": NODE_MODULES / "leaflet" / "dist",
     "leaflet-geoman": NODE_MODULES / "@geoman-io" / "leaflet-geoman-free" / "dist",
+    "swagger-ui": NODE_MODULES / "swagger-ui-dist",
 }
 TILE_URL_MARK = "{{tile_url}}"
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -218,7 +219,8 @@ def _bbox_shape(bbox: BBox) -> shapely.Geometry:
 
 
 JOB_STATES = ("accepted", "running", "successful", "failed", "dismissed")
-"""OGC API Processes job states used here."""
+"""OGC API Processes job states used here; `dismissed` is a job its owner cancelled."""
+UNFINISHED_JOB_STATES = ("accepted", "running")
 
 
 @dataclass(frozen=True)
@@ -659,6 +661,76 @@ class Repository:
                 setattr(row, name, value)
             session.commit()
             return self._as_job(row)
+
+    def transition_job(self, job_id: str, states: Sequence[str], **changes: Any) -> bool:
+        """Change the job as `update_job` does, but only while its status is one of `states`
+        (a job dismissed while it ran is not then marked successful); True if it changed."""
+        unknown = set(changes) - set(StoredJob.__dataclass_fields__)
+        if unknown or changes.get("status", "accepted") not in JOB_STATES:
+            raise InvalidInput(f"cannot set {sorted(unknown) or changes['status']} on a job")
+        query = (
+            sa.update(Job)
+            .where(Job.id == job_id, Job.status.in_(states))
+            .values(**changes, updated_at=_now())
+        )
+        with Session(self.engine) as session:
+            changed = cast(sa.CursorResult[Any], session.execute(query)).rowcount
+            session.commit()
+        return bool(changed)
+
+    def heartbeat_jobs(self, job_ids: Sequence[str]) -> None:
+        """Stamp `updated_at` of these queued or running jobs: their worker is alive."""
+        if not job_ids:
+            return
+        query = (
+            sa.update(Job)
+            .where(Job.id.in_(job_ids), Job.status.in_(UNFINISHED_JOB_STATES))
+            .values(updated_at=_now())
+        )
+        with Session(self.engine) as session:
+            session.execute(query)
+            session.commit()
+
+    def fail_silent_jobs(self, silent_since: datetime, message: str) -> list[str]:
+        """Mark failed, with `message`, the queued or running jobs not heard from since
+        `silent_since` (their worker died); their ids."""
+        now = _now()
+        with Session(self.engine) as session:
+            ids = list(
+                session.scalars(
+                    sa.select(Job.id).where(
+                        Job.status.in_(UNFINISHED_JOB_STATES), Job.updated_at < silent_since
+                    )
+                )
+            )
+            if ids:
+                session.execute(
+                    sa.update(Job)
+                    .where(Job.id.in_(ids), Job.status.in_(UNFINISHED_JOB_STATES))
+                    .values(status="failed", message=message, finished_at=now, updated_at=now)
+                )
+            session.commit()
+        return ids
+
+    def delete_finished_jobs(self, finished_before: datetime) -> list[str]:
+        """Remove the jobs that finished before `finished_before`; their ids."""
+        finished = sa.and_(
+            Job.status.not_in(UNFINISHED_JOB_STATES), Job.finished_at < finished_before
+        )
+        with Session(self.engine) as session:
+            ids = list(session.scalars(sa.select(Job.id).where(finished)))
+            if ids:
+                session.execute(sa.delete(Job).where(Job.id.in_(ids), finished))
+            session.commit()
+        return ids
+
+    def delete_job(self, job_id: str) -> None:
+        """Remove a job's record; `NotFound` when there is none."""
+        with Session(self.engine) as session:
+            deleted = session.execute(sa.delete(Job).where(Job.id == job_id))
+            if cast(sa.CursorResult[Any], deleted).rowcount == 0:
+                raise NotFound(f"there is no job {job_id!r}")
+            session.commit()
 
     def get_job(self, job_id: str) -> StoredJob:
         """A job by id; `NotFound` when there is none."""
