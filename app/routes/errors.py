@@ -112,9 +112,13 @@ _PATH_PARAMETER = re.compile(r"\\{[^/]+?\\}")
 
 def documented_methods(app: FastAPI, path: str) -> list[str]:
     """The methods the API document lists for `path` (FastAPI's own 405 names only those of
-    the first route that matched, where several routes share a path)."""
+    the first route that matched, where several routes share a path). As OpenAPI matches
+    paths, a concrete path (`/catalogs/import`) wins over a templated one (`/catalogs/{id}`)."""
+    paths = app.openapi().get("paths", {})
+    if path in paths:
+        return sorted(method.upper() for method in paths[path])
     methods: set[str] = set()
-    for template, operations in app.openapi().get("paths", {}).items():
+    for template, operations in paths.items():
         pattern = _PATH_PARAMETER.sub("[^/]+", re.escape(template))
         if re.fullmatch(pattern, path):
             methods.update(method.upper() for method in operations)
