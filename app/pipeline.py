@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from app.errors import InvalidGeometry, InvalidParameter, TakeoffError
 from app.estimate.bom import BillOfMaterials
 from app.estimate.catalogs import RateCatalog
+from app.estimate.materials import MaterialView, material_view
 from app.estimate.overrides import Overrides
 from app.estimate.pricing import PricedFeatures, price_features
 from app.estimate.quantities import FloatArray, Measures
@@ -273,6 +274,7 @@ class EstimateResult:
     bill: BillOfMaterials
     surfaces: npt.NDArray[np.object_]
     warnings: list[str]
+    materials: MaterialView = field(default_factory=MaterialView)
 
     def feature_warnings(self, index: int) -> list[str]:
         """Warnings about one feature: from reading it and from measuring it."""
@@ -321,6 +323,7 @@ class EstimateResult:
             "totals": bill["totals"],
             "items": bill["items"],
             "features": features,
+            "materials": self.materials.to_list(),
             "warnings": all_warnings,
         }
 
@@ -501,6 +504,7 @@ def estimate_features(
     problem = chunk.first_problem()
     if problem is not None:
         raise problem
+    materials = material_view(chunk.bill.items, templates.values(), catalog, options.overrides)
     return EstimateResult(
         options=options,
         features=features,
@@ -508,7 +512,8 @@ def estimate_features(
         measurements=chunk.measured.measurements,
         bill=chunk.bill,
         surfaces=chunk.measured.surfaces,
-        warnings=chunk.measured.warnings,
+        warnings=[*chunk.measured.warnings, *materials.warnings],
+        materials=materials,
     )
 
 
