@@ -7,7 +7,7 @@ the original body, the options, and the exact template and catalog versions used
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import shapely
@@ -17,6 +17,7 @@ from app.estimate.bom import quantity_column
 from app.estimate.catalogs import RateCatalog
 from app.estimate.templates import Template
 from app.geo.parse import parse_geojson
+from app.geo.routing import nearest_hauls, site_point
 from app.geo.validate import validate
 from app.io.rows import money_number
 from app.pipeline import (
@@ -95,9 +96,28 @@ def run_estimate(
     plan = plan_features(features, options)
     templates = resolve_templates(repository, plan.templates, pins)
     catalog = resolve_catalog(repository, query.catalog)
-    result = estimate_features(features, plan, options, templates, catalog)
+    result = with_hauls(
+        repository, estimate_features(features, plan, options, templates, catalog), catalog
+    )
     used = list({template.slug: template for template in templates.values()}.values())
     return EstimateRun(result=result, templates=used, catalog=catalog)
+
+
+def with_hauls(
+    repository: Repository, result: EstimateResult, catalog: RateCatalog
+) -> EstimateResult:
+    """The result with each material's nearest source and haul distance (`app.geo.routing`)."""
+    view = result.materials
+    if catalog.vehicles is None or not view.lines:
+        return result
+    codes = [line.material for line in view.lines]
+    site = site_point(result.features.geometries)
+    hauls = nearest_hauls(
+        site, codes, repository.sources_supplying(codes), catalog.vehicles.detour_factor
+    )
+    hauled = view.with_hauls(hauls, catalog.vehicles.detour_factor)
+    added = hauled.warnings[len(view.warnings) :]
+    return replace(result, materials=hauled, warnings=[*result.warnings, *added])
 
 
 def surface_geometry(result: EstimateResult) -> shapely.Geometry:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from app.cli.estimate import estimate
 from app.errors import TakeoffError
 from app.io.layers import read_layer
+from app.io.material_sources import read_sources
 from app.settings import get_settings
 from app.store import database
 from app.store.repository import Repository
@@ -85,6 +86,20 @@ def load_layer(
         layer.metadata["attribution"] = attribution
     info = Repository(engine).create_layer(layer, replace=replace)
     typer.echo(f"collection {info.slug!r}: {info.feature_count} features")
+
+
+@cli.command("load-sources")
+def load_sources(
+    file: Annotated[
+        Path, typer.Argument(help="GeoJSON or GeoPackage points: name, kind, materials.")
+    ],
+) -> None:
+    """Add material sources (plants, quarries, base camps) to the `sources` collection."""
+    settings = get_settings()
+    engine = database.create_store_engine(settings.store)
+    prepare_store(engine, settings)
+    ids = Repository(engine).add_sources(read_sources(file))
+    typer.echo(f"collection 'sources': {len(ids)} sources added")
 
 
 def _setting_problem(exc: ValidationError) -> str:

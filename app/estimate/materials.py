@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.errors import ConfigurationError
@@ -31,6 +31,8 @@ from app.estimate.localized import LocalizedText
 from app.estimate.overrides import Overrides
 from app.estimate.templates import Layer, Template, TemplateItem
 
+STRAIGHT_LINE = "straight-line"
+"""The haul method of a geodesic distance times the catalog's detour factor."""
 _DECIMALS = 3
 _FULL = 1e-9
 """Slack when counting loads: 70.000000001 m3 in 7 m3 mixers is 10 loads, not 11."""
@@ -56,6 +58,22 @@ class Vehicle:
 
 
 @dataclass(frozen=True)
+class Haul:
+    """The nearest source of one material and how far it is from the site."""
+
+    source_id: int
+    name: str
+    kind: str
+    straight_km: float
+    haul_km: float
+    method: str
+
+    def source_dict(self) -> dict[str, Any]:
+        """The `source` of a material in a JSON answer."""
+        return {"id": self.source_id, "name": self.name, "kind": self.kind}
+
+
+@dataclass(frozen=True)
 class MaterialLine:
     """One material to order: quantities in its delivery unit, conversions where they apply."""
 
@@ -71,6 +89,7 @@ class MaterialLine:
     cement_bags: int | None
     vehicle: Vehicle
     loads: int
+    haul: Haul | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; conversions that do not apply are left out."""
@@ -90,6 +109,10 @@ class MaterialLine:
             out["cement_bags"] = self.cement_bags
         out["vehicle"] = self.vehicle.to_dict()
         out["loads"] = self.loads
+        if self.haul is not None:
+            out["source"] = self.haul.source_dict()
+            out["haul_km"] = self.haul.haul_km
+            out["haul_method"] = self.haul.method
         return out
 
 
@@ -103,6 +126,23 @@ class MaterialView:
     def to_list(self) -> list[dict[str, Any]]:
         """The `materials` of a JSON answer."""
         return [line.to_dict() for line in self.lines]
+
+    def with_hauls(self, hauls: dict[str, Haul], detour_factor: float) -> MaterialView:
+        """The view with each material's nearest source and haul distance where one is
+        known, and a warning for each material no source supplies."""
+        lines = tuple(replace(line, haul=hauls.get(line.material)) for line in self.lines)
+        warnings = list(self.warnings)
+        if any(haul.method == STRAIGHT_LINE for haul in hauls.values()):
+            warnings.append(
+                f"haul distances are straight lines x the catalog's detour factor "
+                f"{detour_factor:g}, not distances along the road network"
+            )
+        warnings += [
+            f"{line.material}: no material source supplies it, so it has no haul distance"
+            for line in lines
+            if line.haul is None
+        ]
+        return MaterialView(lines, tuple(warnings))
 
 
 def _round(value: float) -> float:

@@ -1,4 +1,4 @@
-"""RAB-style Excel workbook streamed to disk: Summary, Items and Assumptions sheets.
+"""RAB-style Excel workbook streamed to disk: Summary, Items, Material and Assumptions sheets.
 
 Summary is the bill of materials (`app.io.summary`), Items one row per feature or input row
 (the same columns as the CSV, without WKT: a cell holds 32,767 characters), Assumptions the
@@ -10,7 +10,7 @@ openpyxl is imported when a workbook is asked for, so other outputs start withou
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from app import __version__
 from app.errors import InvalidInput, TooLarge
 from app.estimate.bom import BillOfMaterials
+from app.estimate.materials import MaterialView, material_view
 from app.estimate.units import quantity_decimals
 from app.io.csvout import CsvFormat
 from app.io.rows import OutputChunk, money_number, output_table
@@ -114,6 +115,9 @@ class XlsxSink:
         assert bill is not None and outcome.catalog is not None
         self._summary(bill)
         catalog = outcome.catalog
+        material_sheet(
+            self.book, self._header, material_view(bill.items, outcome.templates, catalog)
+        )
         sheet = self.book.create_sheet("Assumptions")
         self._header(sheet, ["Assumption", "Value", "Version"])
         general: list[Sequence[Any]] = [
@@ -151,3 +155,53 @@ class XlsxSink:
                         _cells((template.slug, template.version, parameter, value, source))
                     )
         self.book.save(self.path)
+
+
+MATERIAL_HEADER = (
+    "Material",
+    "Name",
+    "Unit",
+    "Net quantity",
+    "Loss %",
+    "Order quantity",
+    "Loose volume m3",
+    "Mass t",
+    "Pieces",
+    "Cement bags",
+    "Vehicle",
+    "Capacity",
+    "Capacity unit",
+    "Loads",
+)
+
+
+def material_sheet(
+    book: Any, header: Callable[[WriteOnlyWorksheet, Sequence[str]], None], view: MaterialView
+) -> None:
+    """The "Material" sheet: what to order and deliver (`app.estimate.materials`), one row a
+    material; order quantities use the templates' material losses."""
+    sheet = book.create_sheet("Material")
+    header(sheet, MATERIAL_HEADER)
+    for line in view.lines:
+        sheet.append(
+            _cells(
+                (
+                    line.material,
+                    line.name.en,
+                    line.unit,
+                    line.net_quantity,
+                    line.loss_pct,
+                    line.order_quantity,
+                    line.loose_volume_m3,
+                    line.mass_t,
+                    line.pieces,
+                    line.cement_bags,
+                    line.vehicle.name.en,
+                    line.vehicle.capacity,
+                    line.vehicle.capacity_unit,
+                    line.loads,
+                )
+            )
+        )
+    for warning in view.warnings:
+        sheet.append(_cells((warning,)))

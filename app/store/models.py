@@ -136,3 +136,16 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MaterialSource(Footprint, Base):
+    """A plant, quarry or base camp (a point) and, in `properties`, the materials it supplies."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(40))
+    properties: Mapped[dict[str, Any]]
+    owner: Mapped[str | None] = mapped_column(String(OWNER_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -22,6 +22,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 
 from app.errors import InvalidInput, NotFound
 from app.io.layers import LayerData
+from app.io.material_sources import SourceData
 from app.store.models import (
     CatalogVersion,
     Estimate,
@@ -29,15 +30,16 @@ from app.store.models import (
     Job,
     Layer,
     LayerFeature,
+    MaterialSource,
     TemplateVersion,
     VersionedDocument,
 )
 from app.store.types import SRID
 
 BBox = tuple[float, float, float, float]
-RESERVED_COLLECTIONS = frozenset({"estimates"})
+RESERVED_COLLECTIONS = frozenset({"estimates", "sources"})
 DocumentRow = TypeVar("DocumentRow", TemplateVersion, CatalogVersion)
-FeatureRow = TypeVar("FeatureRow", Estimate, LayerFeature)
+FeatureRow = TypeVar("FeatureRow", Estimate, LayerFeature, MaterialSource)
 Selection = TypeVar("Selection", bound=sa.Select)
 
 FRESHNESS_SECONDS = 2.0
@@ -529,7 +531,55 @@ class Repository:
             raise NotFound(f"collection {slug!r} has no feature {feature_pk}")
         return page.features[0]
 
-    # shared by both feature collections
+    # material sources
+
+    def add_sources(self, sources: list[SourceData], owner: str | None = None) -> list[int]:
+        """Store material sources (all or none); their ids in the order given."""
+        created = _now()
+        with Session(self.engine) as session:
+            rows = [
+                MaterialSource(
+                    name=source.name,
+                    kind=source.kind,
+                    properties=source.all_properties(),
+                    owner=owner,
+                    created_at=created,
+                    geom=source.geometry,
+                    **_bbox_values(source.geometry),
+                )
+                for source in sources
+            ]
+            session.add_all(rows)
+            session.commit()
+            return [row.id for row in rows]
+
+    def source_page(self, limit: int, offset: int = 0, bbox: BBox | None = None) -> FeaturePage:
+        """Material sources in id order, as features."""
+        return self._page(MaterialSource, sa.true(), limit, offset, bbox)
+
+    def source_feature(self, source_id: int) -> StoredFeature:
+        """One material source by its id."""
+        page = self._page(MaterialSource, MaterialSource.id == source_id, 1)
+        if not page.features:
+            raise NotFound(f"collection 'sources' has no feature {source_id}")
+        return page.features[0]
+
+    def source_extent(self) -> BBox | None:
+        """Bounding box of every material source."""
+        return self._extent(MaterialSource, sa.true())
+
+    def sources_supplying(self, materials: list[str]) -> list[StoredFeature]:
+        """Every source that supplies at least one of `materials` (the table is small: the
+        plants and quarries of a city), in id order."""
+        wanted = set(materials)
+        page = self._page(MaterialSource, sa.true(), limit=2**31 - 1)
+        return [
+            source
+            for source in page.features
+            if wanted.intersection(source.properties.get("materials", []))
+        ]
+
+    # shared by the feature collections
 
     def _page(
         self,
