@@ -7,7 +7,7 @@ straight line: `haul_method` says "straight-line" so nobody takes it for a route
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import shapely
@@ -19,7 +19,7 @@ from app.store.repository import StoredFeature
 _GEOD = Geod(ellps="WGS84")
 
 
-def site_point(geometries: Sequence[shapely.Geometry]) -> shapely.Point:
+def site_point(geometries: Iterable[shapely.Geometry]) -> shapely.Point:
     """Where material is delivered: the centre of the estimate's geometries (EPSG:4326)."""
     return shapely.centroid(shapely.GeometryCollection(list(geometries)))
 
