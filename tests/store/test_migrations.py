@@ -14,6 +14,7 @@ TABLES = {
     "jobs",
     "layer_features",
     "layers",
+    "sources",
     "template_versions",
 }
 
@@ -26,7 +27,7 @@ def _up_down_up(settings: StoreSettings) -> sa.Engine:
     engine = create_store_engine(settings)
     upgrade(engine)
     assert _tables(engine) == TABLES
-    assert schema_revisions(engine) == ("0003", "0003")
+    assert schema_revisions(engine) == ("0004", "0004")
     downgrade(engine, "base")
     assert _tables(engine) == set()
     assert schema_revisions(engine)[0] is None
@@ -39,18 +40,20 @@ def test_upgrade_and_downgrade_on_sqlite(tmp_path: Path) -> None:
     engine = _up_down_up(StoreSettings(database_url=None, data_dir=tmp_path / "new" / "dir"))
     indexes = {i["name"] for i in sa.inspect(engine).get_indexes("layer_features")}
     assert "ix_layer_features_bbox" in indexes
+    assert "ix_sources_bbox" in {i["name"] for i in sa.inspect(engine).get_indexes("sources")}
     engine.dispose()
 
 
 def test_upgrade_and_downgrade_on_postgis(make_postgis_database: Callable[..., str]) -> None:
     engine = _up_down_up(StoreSettings(database_url=make_postgis_database()))
     with engine.connect() as connection:
-        column = connection.exec_driver_sql(
-            "select type, srid from geometry_columns where f_table_name = 'layer_features'"
-        ).one()
-        index = connection.exec_driver_sql(
-            "select indexdef from pg_indexes where indexname = 'ix_layer_features_geom'"
-        ).scalar_one()
-    assert tuple(column) == ("GEOMETRY", 4326)
-    assert "USING gist (geom)" in index
+        for table in ("layer_features", "sources"):
+            column = connection.exec_driver_sql(
+                f"select type, srid from geometry_columns where f_table_name = '{table}'"
+            ).one()
+            index = connection.exec_driver_sql(
+                f"select indexdef from pg_indexes where indexname = 'ix_{table}_geom'"
+            ).scalar_one()
+            assert tuple(column) == ("GEOMETRY", 4326)
+            assert "USING gist (geom)" in index
     engine.dispose()
