@@ -150,7 +150,14 @@ def test_downloads(client: TestClient, tmp_path: Path) -> None:
     xlsx = client.post(url, params={"f": "xlsx"}, json=body)
     assert xlsx.headers["content-disposition"] == 'attachment; filename="estimate.xlsx"'
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
-    assert book.sheetnames == ["Summary", "Items", "Assumptions"]
+    assert book.sheetnames == ["Summary", "Items", "Material", "Assumptions"]
+    header, *materials = book["Material"].iter_rows(values_only=True)
+    answered = client.post(url, json=body).json()["materials"]
+    assert [row[0] for row in materials] == [line["material"] for line in answered]
+    assert [row[header.index("Loads")] for row in materials] == [line["loads"] for line in answered]
+    assert [row[header.index("Order quantity")] for row in materials] == [
+        line["order_quantity"] for line in answered
+    ]
     total_row = [
         row
         for row in book["Summary"].iter_rows(values_only=True)

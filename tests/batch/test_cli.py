@@ -149,7 +149,7 @@ def test_every_output_format_opens(tmp_path: Path, suffix: str) -> None:
     assert run.returncode == 0, run.stderr
     if suffix == "xlsx":
         book = load_workbook(out)
-        assert book.sheetnames == ["Summary", "Items", "Assumptions"]
+        assert book.sheetnames == ["Summary", "Items", "Material", "Assumptions"]
         assert book["Items"].max_row == 143
     elif suffix == "csv":
         rows = _rows(out)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.batch.bill import BillAccumulator
 from app.estimate import Measures, Overrides, price_bill
 from app.estimate.materials import material_view
 
@@ -166,3 +167,24 @@ def test_a_catalog_without_vehicles_has_no_material_view(templates, catalogs):
         catalog=catalog,
     )
     assert material_view(bill.items, [templates["asphalt-overlay"]], catalog).lines == ()
+
+
+def test_a_batch_orders_for_the_whole_file(templates, catalogs):
+    catalog = catalogs["tangerang-sample"]
+
+    def bill(lengths):
+        return price_bill(
+            Measures.from_columns(lengths, [5.0] * len(lengths)),
+            "local-flexible",
+            templates=templates,
+            catalog=catalog,
+        )
+
+    batch = BillAccumulator(catalog)
+    batch.add(bill([60.0]))
+    batch.add(bill([40.0]))
+    whole = material_view(batch.bill().items, [templates["local-flexible"]], catalog)
+    # LPA ordered per chunk: 60 m -> 100.17 t (11 loads), 40 m -> 66.78 t (7 loads) = 18;
+    # the file as a whole: 166.95 t -> 17 loads, as the single 100 m road
+    assert rows(whole) == rows(view(templates, catalogs, "local-flexible"))
+    assert rows(whole)["LPA"]["loads"] == 17
