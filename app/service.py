@@ -115,9 +115,7 @@ def with_hauls(
     hauls = nearest_hauls(
         site, codes, repository.sources_supplying(codes), catalog.vehicles.detour_factor
     )
-    hauled = view.with_hauls(hauls, catalog.vehicles.detour_factor)
-    added = hauled.warnings[len(view.warnings) :]
-    return replace(result, materials=hauled, warnings=[*result.warnings, *added])
+    return replace(result, materials=view.with_hauls(hauls))
 
 
 def surface_geometry(result: EstimateResult) -> shapely.Geometry:

@@ -67,6 +67,7 @@ class Haul:
     straight_km: float
     haul_km: float
     method: str
+    detour_factor: float
 
     def source_dict(self) -> dict[str, Any]:
         """The `source` of a material in a JSON answer."""
@@ -90,6 +91,8 @@ class MaterialLine:
     vehicle: Vehicle
     loads: int
     haul: Haul | None = None
+    hauled: bool = False
+    """Whether sources were looked up (an answer made without the store has no haul)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; conversions that do not apply are left out."""
@@ -113,6 +116,14 @@ class MaterialLine:
             out["source"] = self.haul.source_dict()
             out["haul_km"] = self.haul.haul_km
             out["haul_method"] = self.haul.method
+            if self.haul.method == STRAIGHT_LINE:
+                out["haul_warning"] = (
+                    f"straight line x the catalog's detour factor {self.haul.detour_factor:g}, "
+                    "not a distance along the road network"
+                )
+        elif self.hauled:
+            out["source"] = out["haul_km"] = out["haul_method"] = None
+            out["haul_warning"] = "no material source supplies it: no haul distance"
         return out
 
 
@@ -127,22 +138,13 @@ class MaterialView:
         """The `materials` of a JSON answer."""
         return [line.to_dict() for line in self.lines]
 
-    def with_hauls(self, hauls: dict[str, Haul], detour_factor: float) -> MaterialView:
-        """The view with each material's nearest source and haul distance where one is
-        known, and a warning for each material no source supplies."""
-        lines = tuple(replace(line, haul=hauls.get(line.material)) for line in self.lines)
-        warnings = list(self.warnings)
-        if any(haul.method == STRAIGHT_LINE for haul in hauls.values()):
-            warnings.append(
-                f"haul distances are straight lines x the catalog's detour factor "
-                f"{detour_factor:g}, not distances along the road network"
-            )
-        warnings += [
-            f"{line.material}: no material source supplies it, so it has no haul distance"
-            for line in lines
-            if line.haul is None
-        ]
-        return MaterialView(lines, tuple(warnings))
+    def with_hauls(self, hauls: dict[str, Haul]) -> MaterialView:
+        """The view with each material's nearest source and haul distance, where a source
+        supplies it."""
+        lines = tuple(
+            replace(line, haul=hauls.get(line.material), hauled=True) for line in self.lines
+        )
+        return MaterialView(lines, self.warnings)
 
 
 def _round(value: float) -> float:

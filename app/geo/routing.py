@@ -58,5 +58,6 @@ def nearest_hauls(
             straight_km=round(km, 3),
             haul_km=round(km * detour_factor, 3),
             method=STRAIGHT_LINE,
+            detour_factor=detour_factor,
         )
     return hauls

@@ -96,7 +96,7 @@ def test_estimate_materials_name_the_nearest_source_and_haul(client: TestClient)
         "kind": "AMP",
     }
     assert materials["TACK-COAT"]["haul_km"] == pytest.approx(far_km * 1.3, abs=1e-3)
-    assert any("detour factor 1.3" in warning for warning in answer["warnings"])
+    assert "detour factor 1.3" in materials["AC-WC"]["haul_warning"]
 
 
 def test_load_sources_reads_a_geopackage_with_comma_separated_materials(

@@ -9,10 +9,13 @@ dump truck 10 t / 7 m3 loose, truck mixer 7 m3, asphalt distributor 4,000 L.
 from __future__ import annotations
 
 import pytest
+import shapely
 
 from app.batch.bill import BillAccumulator
 from app.estimate import Measures, Overrides, price_bill
 from app.estimate.materials import material_view
+from app.geo.routing import nearest_hauls
+from app.store.repository import StoredFeature
 
 
 def view(templates, catalogs, slug, overrides=None):
@@ -188,3 +191,21 @@ def test_a_batch_orders_for_the_whole_file(templates, catalogs):
     # the file as a whole: 166.95 t -> 17 loads, as the single 100 m road
     assert rows(whole) == rows(view(templates, catalogs, "local-flexible"))
     assert rows(whole)["LPA"]["loads"] == 17
+
+
+def test_a_material_no_source_supplies_says_so(templates, catalogs):
+    site = shapely.Point(110.0, -7.0)
+    quarry = StoredFeature(
+        id=7,
+        feature_id=None,
+        geometry=shapely.Point(110.0, -7.01),
+        properties={"name": "Quarry", "kind": "quarry", "materials": ["LPA"]},
+    )
+    hauls = nearest_hauls(site, ["AC-WC", "LPA"], [quarry], detour_factor=1.3)
+    assert list(hauls) == ["LPA"]
+    got = rows(view(templates, catalogs, "local-flexible").with_hauls(hauls))
+    assert got["LPA"]["source"] == {"id": 7, "name": "Quarry", "kind": "quarry"}
+    # 0.01 deg of latitude at 7 deg S is 1.10591 km on the WGS84 ellipsoid; x 1.3
+    assert got["LPA"]["haul_km"] == pytest.approx(1.10591 * 1.3, abs=1e-3)
+    assert got["AC-WC"]["source"] is None and got["AC-WC"]["haul_km"] is None
+    assert got["AC-WC"]["haul_warning"] == "no material source supplies it: no haul distance"
