@@ -16,6 +16,7 @@ from app.errors import TooLarge
 from app.estimate.bom import quantity_column
 from app.estimate.catalogs import RateCatalog
 from app.estimate.templates import Template
+from app.geo.network import RoadNetwork, cached_network
 from app.geo.parse import parse_geojson
 from app.geo.routing import nearest_hauls, site_point
 from app.geo.validate import validate
@@ -113,9 +114,28 @@ def with_hauls(
     codes = [line.material for line in view.lines]
     site = site_point(result.features.geometries)
     hauls = nearest_hauls(
-        site, codes, repository.sources_supplying(codes), catalog.vehicles.detour_factor
+        site,
+        codes,
+        repository.sources_supplying(codes),
+        catalog.vehicles.detour_factor,
+        road_network(repository),
     )
     return replace(result, materials=view.with_hauls(hauls))
+
+
+def road_network(repository: Repository) -> RoadNetwork | None:
+    """The published road layers as one network, built once per version of the layers."""
+    layers = repository.list_layers()
+    version = tuple((layer.slug, layer.created_at, layer.feature_count) for layer in layers)
+
+    def geometries() -> list[shapely.Geometry]:
+        return [
+            feature.geometry
+            for layer in layers
+            for feature in repository.layer_page(layer.slug, limit=layer.feature_count).features
+        ]
+
+    return cached_network((str(repository.engine.url), version), geometries)
 
 
 def surface_geometry(result: EstimateResult) -> shapely.Geometry:

@@ -33,6 +33,8 @@ from app.estimate.templates import Layer, Template, TemplateItem
 
 STRAIGHT_LINE = "straight-line"
 """The haul method of a geodesic distance times the catalog's detour factor."""
+NETWORK = "network"
+"""The haul method of a shortest path over the published road layers."""
 _DECIMALS = 3
 _FULL = 1e-9
 """Slack when counting loads: 70.000000001 m3 in 7 m3 mixers is 10 loads, not 11."""
@@ -67,7 +69,7 @@ class Haul:
     straight_km: float
     haul_km: float
     method: str
-    detour_factor: float
+    warning: str | None = None
 
     def source_dict(self) -> dict[str, Any]:
         """The `source` of a material in a JSON answer."""
@@ -116,11 +118,8 @@ class MaterialLine:
             out["source"] = self.haul.source_dict()
             out["haul_km"] = self.haul.haul_km
             out["haul_method"] = self.haul.method
-            if self.haul.method == STRAIGHT_LINE:
-                out["haul_warning"] = (
-                    f"straight line x the catalog's detour factor {self.haul.detour_factor:g}, "
-                    "not a distance along the road network"
-                )
+            if self.haul.warning:
+                out["haul_warning"] = self.haul.warning
         elif self.hauled:
             out["source"] = out["haul_km"] = out["haul_method"] = None
             out["haul_warning"] = "no material source supplies it: no haul distance"

@@ -1,8 +1,9 @@
-"""Haul distances from material sources to a site.
+"""Haul distances from material sources to a site: the nearest source of each material.
 
-The distance is geodesic (on the WGS84 ellipsoid, never degrees) from the source to the
-site, times the catalog's stated detour factor for the roads a truck takes instead of the
-straight line: `haul_method` says "straight-line" so nobody takes it for a routed distance.
+Over the road network where the site and a supplying source are on it and a path joins them
+(`app.geo.network`, `haul_method` "network"); otherwise the geodesic distance (WGS84
+ellipsoid, never degrees) times the catalog's stated detour factor for the roads a truck
+takes instead of the straight line, `haul_method` "straight-line" with a warning saying why.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import numpy as np
 import shapely
 from pyproj import Geod
 
-from app.estimate.materials import STRAIGHT_LINE, Haul
+from app.estimate.materials import NETWORK, STRAIGHT_LINE, Haul
+from app.geo.network import RoadNetwork
 from app.store.repository import StoredFeature
 
 _GEOD = Geod(ellps="WGS84")
@@ -38,9 +40,16 @@ def nearest_hauls(
     materials: Sequence[str],
     sources: Sequence[StoredFeature],
     detour_factor: float,
+    network: RoadNetwork | None = None,
 ) -> dict[str, Haul]:
-    """For each material some source supplies, the nearest such source (ties: lowest id)."""
-    distances = straight_km(site, [source.geometry for source in sources])
+    """For each material some source supplies, the nearest such source (ties: lowest id):
+    by road where any supplying source can be reached over `network`, else in a straight
+    line."""
+    points = [source.geometry for source in sources]
+    straight = straight_km(site, points)
+    by_road = (
+        np.full(len(sources), np.inf) if network is None else network.distances_km(site, points)
+    )
     hauls = {}
     for material in materials:
         supplying = [
@@ -48,16 +57,26 @@ def nearest_hauls(
         ]
         if not supplying:
             continue
-        best = min(supplying, key=lambda i: (distances[i], sources[i].id))
+        reachable = [i for i in supplying if np.isfinite(by_road[i])]
+        if reachable:
+            best = min(reachable, key=lambda i: (by_road[i], sources[i].id))
+            km, method, warning = float(by_road[best]), NETWORK, None
+        else:
+            best = min(supplying, key=lambda i: (straight[i], sources[i].id))
+            km, method = float(straight[best]) * detour_factor, STRAIGHT_LINE
+            why = "no road layer" if network is None else "no path over the road layers"
+            warning = (
+                f"{why} joins the site and a source: straight line x the catalog's "
+                f"detour factor {detour_factor:g}"
+            )
         source = sources[best]
-        km = float(distances[best])
         hauls[material] = Haul(
             source_id=source.id,
             name=source.properties["name"],
             kind=source.properties["kind"],
-            straight_km=round(km, 3),
-            haul_km=round(km * detour_factor, 3),
-            method=STRAIGHT_LINE,
-            detour_factor=detour_factor,
+            straight_km=round(float(straight[best]), 3),
+            haul_km=round(km, 3),
+            method=method,
+            warning=warning,
         )
     return hauls
