@@ -139,7 +139,8 @@ class MaterialDelivery(Sourced):
     `density_t_m3` is the mass per m3 of the pay volume (compacted, in place);
     `loose_factor` the loose volume per m3 compacted (granular material); `mass_t_per_m2` and
     `pieces_per_m2` turn an area of paving into tonnes and pieces; `cement_kg_m3` the cement
-    in one m3 of concrete, ordered in bags of the section's `cement_bag_kg`.
+    in one m3 of concrete, ordered in bags of the section's `cement_bag_kg`; `daily_output`
+    what one crew or plant places in a working day, in the item's unit (for the schedule).
     """
 
     material: LocalizedText
@@ -149,10 +150,18 @@ class MaterialDelivery(Sourced):
     mass_t_per_m2: PositiveFinite | None = None
     pieces_per_m2: PositiveFinite | None = None
     cement_kg_m3: PositiveFinite | None = None
+    daily_output: PositiveFinite | None = None
 
     def sourced_parameters(self) -> set[str]:
         """Every stated conversion is a figure to cite."""
-        names = ("density_t_m3", "loose_factor", "mass_t_per_m2", "pieces_per_m2", "cement_kg_m3")
+        names = (
+            "density_t_m3",
+            "loose_factor",
+            "mass_t_per_m2",
+            "pieces_per_m2",
+            "cement_kg_m3",
+            "daily_output",
+        )
         return {name for name in names if getattr(self, name) is not None}
 
 

@@ -7,7 +7,9 @@ order = net x (1 + loss) | loose volume = order x loose factor (granular, m3) |
 mass = order (t) or order x density (m3) or order x mass per m2 (paving) |
 pieces = order x pieces per m2 | cement bags = ceil(order x cement kg/m3 / bag kg) |
 loads = ceil(the largest of mass / vehicle t, loose volume (or m3 of concrete) / vehicle m3,
-litres / vehicle L), the limit reached first naming the vehicle capacity shown.
+litres / vehicle L), the limit reached first naming the vehicle capacity shown |
+working days = ceil(order / daily output of one crew or plant) |
+loads per day = ceil(loads / working days).
 
 Sprayed binders are paid per litre of residue in some catalogs; a distributor carries the
 product, so their litres are turned back into litres of product with the template's residue
@@ -92,6 +94,9 @@ class MaterialLine:
     cement_bags: int | None
     vehicle: Vehicle
     loads: int
+    daily_output: float | None = None
+    working_days: int | None = None
+    loads_per_day: int | None = None
     haul: Haul | None = None
     hauled: bool = False
     """Whether sources were looked up (an answer made without the store has no haul)."""
@@ -114,6 +119,9 @@ class MaterialLine:
             out["cement_bags"] = self.cement_bags
         out["vehicle"] = self.vehicle.to_dict()
         out["loads"] = self.loads
+        out["daily_output"] = self.daily_output
+        out["working_days"] = self.working_days
+        out["loads_per_day"] = self.loads_per_day
         if self.haul is not None:
             out["source"] = self.haul.source_dict()
             out["haul_km"] = self.haul.haul_km
@@ -231,6 +239,10 @@ def _line(
     if delivery.cement_kg_m3 and unit == "m3":
         bags = math.ceil(order * delivery.cement_kg_m3 / bag_kg - _FULL)
     carrier, loads = _loads(amounts, delivery.vehicle, vehicle)
+    days = per_day = None
+    if delivery.daily_output is not None:
+        days = math.ceil(order / delivery.daily_output - _FULL) if order > 0 else 0
+        per_day = math.ceil(loads / days) if days else 0
     return MaterialLine(
         material=code,
         name=delivery.material,
@@ -244,6 +256,9 @@ def _line(
         cement_bags=bags,
         vehicle=carrier,
         loads=loads,
+        daily_output=delivery.daily_output,
+        working_days=days,
+        loads_per_day=per_day,
     )
 
 

@@ -115,9 +115,10 @@ class XlsxSink:
         assert bill is not None and outcome.catalog is not None
         self._summary(bill)
         catalog = outcome.catalog
-        material_sheet(
-            self.book, self._header, material_view(bill.items, outcome.templates, catalog)
-        )
+        materials = outcome.materials
+        if materials is None:  # a batch: the view of the whole file
+            materials = material_view(bill.items, outcome.templates, catalog)
+        material_sheet(self.book, self._header, materials)
         sheet = self.book.create_sheet("Assumptions")
         self._header(sheet, ["Assumption", "Value", "Version"])
         general: list[Sequence[Any]] = [
@@ -172,14 +173,21 @@ MATERIAL_HEADER = (
     "Capacity",
     "Capacity unit",
     "Loads",
+    "Daily output",
+    "Working days",
+    "Loads per day",
+    "Source",
+    "Haul km",
+    "Haul method",
 )
 
 
 def material_sheet(
     book: Any, header: Callable[[WriteOnlyWorksheet, Sequence[str]], None], view: MaterialView
 ) -> None:
-    """The "Material" sheet: what to order and deliver (`app.estimate.materials`), one row a
-    material; order quantities use the templates' material losses."""
+    """The "Material" sheet: what to order and deliver (`app.estimate.materials`) and the
+    delivery schedule, one row a material; order quantities use the templates' material
+    losses."""
     sheet = book.create_sheet("Material")
     header(sheet, MATERIAL_HEADER)
     for line in view.lines:
@@ -200,6 +208,12 @@ def material_sheet(
                     line.vehicle.capacity,
                     line.vehicle.capacity_unit,
                     line.loads,
+                    line.daily_output,
+                    line.working_days,
+                    line.loads_per_day,
+                    None if line.haul is None else line.haul.name,
+                    None if line.haul is None else line.haul.haul_km,
+                    None if line.haul is None else line.haul.method,
                 )
             )
         )

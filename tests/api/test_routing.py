@@ -17,7 +17,6 @@ of longitude, 6,679.169 m, times the detour factor 1.3.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient

@@ -209,3 +209,18 @@ def test_a_material_no_source_supplies_says_so(templates, catalogs):
     assert got["LPA"]["haul_km"] == pytest.approx(1.10591 * 1.3, abs=1e-3)
     assert got["AC-WC"]["source"] is None and got["AC-WC"]["haul_km"] is None
     assert got["AC-WC"]["haul_warning"] == "no material source supplies it: no haul distance"
+
+
+def test_the_delivery_schedule_follows_one_crew_or_plant_a_day(templates, catalogs):
+    rigid = rows(view(templates, catalogs, "collector-rigid"))
+    # slab 142.8 m3 at 100 m3 a day: 2 working days; 21 mixer loads over 2 days: 11 a day
+    assert (rigid["CONC-FC30"]["working_days"], rigid["CONC-FC30"]["loads_per_day"]) == (2, 11)
+    # lean concrete 57.12 m3: one day, all 9 loads
+    assert (rigid["LEAN-CONC"]["working_days"], rigid["LEAN-CONC"]["loads_per_day"]) == (1, 9)
+    paving = rows(view(templates, catalogs, "neighbourhood-paving"))
+    # 515 m2 of blocks at 150 m2 a day: 3.43 -> 4 days; 10 loads: 3 a day
+    assert paving["PAVING-K300-8"]["daily_output"] == 150
+    assert (paving["PAVING-K300-8"]["working_days"], paving["PAVING-K300-8"]["loads_per_day"]) == (
+        4,
+        3,
+    )
