@@ -15,6 +15,7 @@ import shapely
 from app.errors import TooLarge
 from app.estimate.bom import quantity_column
 from app.estimate.catalogs import RateCatalog
+from app.estimate.materials import with_delivery_overrides
 from app.estimate.templates import Template
 from app.geo.network import RoadNetwork, cached_network
 from app.geo.parse import parse_geojson
@@ -31,6 +32,9 @@ from app.pipeline import (
 from app.resolve import resolve_catalog, resolve_templates
 from app.settings import Settings
 from app.store.repository import NewEstimate, Repository, StoredEstimate
+
+DELIVERY_OVERRIDES = ("vehicles", "daily_output")
+"""Request overrides of the material view only (`app.estimate.materials`), not of the bill."""
 
 
 @dataclass(frozen=True)
@@ -85,18 +89,24 @@ def run_estimate(
             f"{settings.limits.max_request_vertices:,} (send larger batches to POST /batch)"
         )
     validate(features, max_vertices=settings.limits.max_vertices)
+    given = body.get("overrides") or {}
+    delivery = {}
+    if isinstance(given, dict):
+        delivery = {key: given[key] for key in DELIVERY_OVERRIDES if key in given}
+        given = {key: value for key, value in given.items() if key not in DELIVERY_OVERRIDES}
     options = EstimateOptions(
         template=query.template,
         catalog=query.catalog,
         width_m=query.width_m,
         dissolve=query.dissolve,
-        overrides=read_overrides(body.get("overrides") or {}, prefix=("overrides",)),
+        overrides=read_overrides(given, prefix=("overrides",)),
         max_overlap_checks=settings.limits.max_overlap_checks,
         max_dissolve_pairs=settings.limits.max_dissolve_pairs,
     )
     plan = plan_features(features, options)
     templates = resolve_templates(repository, plan.templates, pins)
     catalog = resolve_catalog(repository, query.catalog)
+    catalog = with_delivery_overrides(catalog, delivery)
     result = with_hauls(
         repository, estimate_features(features, plan, options, templates, catalog), catalog
     )

@@ -14,6 +14,7 @@ loads per day = ceil(loads / working days).
 Sprayed binders are paid per litre of residue in some catalogs; a distributor carries the
 product, so their litres are turned back into litres of product with the template's residue
 share. The loss of an item is the request's `material_loss` override, else the template's;
+a request may also change vehicle capacities and daily outputs (`with_delivery_overrides`);
 where two templates of one bill state different losses for an item, the larger is used and
 a warning says so. Figures are rounded to 3 decimals (the bill keeps full precision).
 """
@@ -21,11 +22,11 @@ a warning says so. Figures are rounded to 3 decimals (the bill keeps full precis
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from app.errors import ConfigurationError
+from app.errors import ConfigurationError, InvalidParameter
 from app.estimate.binders import paid_litres_per_litre
 from app.estimate.bom import BomLine
 from app.estimate.catalogs import MaterialDelivery, RateCatalog, VehicleClass
@@ -297,3 +298,62 @@ def material_view(
             _line(code, unit, quantity, loss, delivery, vehicle, section.cement_bag_kg)
         )
     return MaterialView(tuple(materials), tuple(warnings))
+
+
+_OVERRIDDEN = "set by the request [I]"
+_CAPACITIES = ("capacity_t", "capacity_m3", "capacity_l")
+
+
+def _positive(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise InvalidParameter(f"must be a number > 0, got {value!r}", field=field)
+    return float(value)
+
+
+def _mapping(given: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = given.get(name) or {}
+    if not isinstance(value, Mapping):
+        raise InvalidParameter(
+            f"{name} must be an object, got {value!r}", field=f"overrides.{name}"
+        )
+    return value
+
+
+def with_delivery_overrides(catalog: RateCatalog, given: Mapping[str, Any]) -> RateCatalog:
+    """`catalog` with a request's `vehicles` capacities ({"dump-truck-10t": {"capacity_t":
+    12}}) and `daily_output` per material ({"AC-WC": 300}) in place of its defaults; each
+    changed figure is cited as set by the request. Prices are untouched."""
+    section = catalog.vehicles
+    if not given:
+        return catalog
+    if section is None:
+        raise InvalidParameter(
+            f"catalog {catalog.slug} has no vehicles section to override", field="overrides"
+        )
+    classes = dict(section.classes)
+    for slug, changes in _mapping(given, "vehicles").items():
+        field = f"overrides.vehicles.{slug}"
+        if slug not in classes:
+            known = ", ".join(sorted(classes))
+            raise InvalidParameter(f"unknown vehicle {slug!r}; vehicles: {known}", field=field)
+        if not isinstance(changes, Mapping) or not changes or set(changes) - set(_CAPACITIES):
+            raise InvalidParameter(f"give one or more of {', '.join(_CAPACITIES)}", field=field)
+        values = {name: _positive(value, f"{field}.{name}") for name, value in changes.items()}
+        vehicle = classes[slug]
+        sources = {**vehicle.sources, **dict.fromkeys(values, _OVERRIDDEN)}
+        classes[slug] = vehicle.model_copy(update={**values, "sources": sources})
+    materials = dict(section.materials)
+    for code, value in _mapping(given, "daily_output").items():
+        field = f"overrides.daily_output.{code}"
+        if code not in materials:
+            known = ", ".join(materials)
+            raise InvalidParameter(f"unknown material {code!r}; materials: {known}", field=field)
+        delivery = materials[code]
+        materials[code] = delivery.model_copy(
+            update={
+                "daily_output": _positive(value, field),
+                "sources": {**delivery.sources, "daily_output": _OVERRIDDEN},
+            }
+        )
+    vehicles = section.model_copy(update={"classes": classes, "materials": materials})
+    return catalog.model_copy(update={"vehicles": vehicles})

@@ -117,3 +117,33 @@ def test_load_sources_reads_a_geopackage_with_comma_separated_materials(
     quarry = next(f for f in body["features"] if f["properties"]["name"] == "Quarry A")
     assert quarry["properties"]["materials"] == ["LPA", "LPB"]
     assert quarry["geometry"]["coordinates"] == pytest.approx([110.1, -7.1])
+
+
+def test_a_request_overrides_vehicle_capacity_and_daily_output(client: TestClient) -> None:
+    # 1,000 m x 5 m of overlay: 5,000 m2 x 0.04 m x 2.32 t/m3 = 464 t, x 1.03 = 477.92 t
+    road = {
+        "type": "Feature",
+        "properties": {},
+        "geometry": {"type": "LineString", "coordinates": [[0.0, 0.0], [0.0, 0.0090437]]},
+    }
+    overrides = {
+        "vehicles": {"dump-truck-10t": {"capacity_t": 20}},
+        "daily_output": {"AC-WC": 100},
+        "material_loss": {"AC-WC": 0.03},
+    }
+    params = {"template": "asphalt-overlay", "width_m": 5}
+    answer = client.post("/estimates", json={**road, "overrides": overrides}, params=params)
+    assert answer.status_code == 200, answer.text
+    asphalt = {line["material"]: line for line in answer.json()["materials"]}["AC-WC"]
+    assert asphalt["order_quantity"] == pytest.approx(477.92, abs=0.01)
+    assert asphalt["vehicle"]["capacity"] == 20
+    assert asphalt["loads"] == 24  # 477.92 / 20 = 23.9
+    assert (asphalt["daily_output"], asphalt["working_days"], asphalt["loads_per_day"]) == (
+        100,
+        5,  # 477.92 / 100 = 4.78
+        5,  # 24 loads over 5 days
+    )
+    unknown = {"vehicles": {"lorry": {"capacity_t": 5}}}
+    refused = client.post("/estimates", json={**road, "overrides": unknown}, params=params)
+    assert refused.status_code == 422
+    assert "overrides.vehicles.lorry" in refused.text and "dump-truck-10t" in refused.text
