@@ -7,9 +7,12 @@ the original body, the options, and the exact template and catalog versions used
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import shapely
 
 from app.errors import TooLarge
@@ -17,7 +20,7 @@ from app.estimate.bom import quantity_column
 from app.estimate.catalogs import RateCatalog
 from app.estimate.materials import with_delivery_overrides
 from app.estimate.templates import Template
-from app.geo.network import RoadNetwork, cached_network
+from app.geo.network import Edges, RoadNetwork, ShortestPaths, cached_network
 from app.geo.parse import parse_geojson
 from app.geo.routing import nearest_hauls, site_point
 from app.geo.validate import validate
@@ -128,15 +131,18 @@ def with_hauls(
         codes,
         repository.sources_supplying(codes),
         catalog.vehicles.detour_factor,
-        road_network(repository),
+        *road_network(repository),
     )
     return replace(result, materials=view.with_hauls(hauls))
 
 
-def road_network(repository: Repository) -> RoadNetwork | None:
-    """The published road layers as one network, built once per version of the layers."""
+def road_network(repository: Repository) -> tuple[RoadNetwork | None, ShortestPaths | None]:
+    """The published road layers as one network, built once per version of the layers, and
+    the database's shortest-path solver where it has one (pgRouting on PostGIS)."""
     layers = repository.list_layers()
-    version = tuple((layer.slug, layer.created_at, layer.feature_count) for layer in layers)
+    version = tuple(
+        (layer.slug, layer.created_at.isoformat(), layer.feature_count) for layer in layers
+    )
 
     def geometries() -> list[shapely.Geometry]:
         return [
@@ -145,7 +151,23 @@ def road_network(repository: Repository) -> RoadNetwork | None:
             for feature in repository.layer_page(layer.slug, limit=layer.feature_count).features
         ]
 
-    return cached_network((str(repository.engine.url), version), geometries)
+    network = cached_network((str(repository.engine.url), version), geometries)
+    if network is None or not repository.has_pgrouting():
+        return network, None
+    digest = hashlib.sha256(repr(version).encode()).hexdigest()
+
+    def in_database(
+        network: RoadNetwork, links: Edges, origin: int, targets: npt.NDArray[np.intp]
+    ) -> npt.NDArray[np.float64]:
+        return repository.pgrouting_distances(
+            digest,
+            (network.ends, network.lengths_m),
+            (links.rows, links.cols, links.weights_m),
+            origin,
+            targets,
+        )
+
+    return network, in_database
 
 
 def surface_geometry(result: EstimateResult) -> shapely.Geometry:

@@ -101,48 +101,73 @@ class RoadNetwork:
         return Snap(int(edge), along / total if total else 0.0, float(access))
 
     def distances_km(
-        self, site: shapely.Point, targets: Sequence[shapely.Geometry]
+        self,
+        site: shapely.Point,
+        targets: Sequence[shapely.Geometry],
+        shortest: ShortestPaths | None = None,
     ) -> npt.NDArray[np.float64]:
         """Shortest distance in km from `site` to each target over the network; infinity
-        where either is off the network or no path joins them."""
+        where either is off the network or no path joins them. `shortest` solves the graph
+        (the network's edges plus the connections of the snapped points); scipy's Dijkstra
+        in this process by default."""
         result = np.full(len(targets), np.inf)
         start = self.snap(site)
         if start is None:
             return result
         snaps = [self.snap(target) for target in targets]
-        rows = [self.ends[:, 0]]
-        cols = [self.ends[:, 1]]
-        weights = [self.lengths_m]
-        extra = self.node_count
-        placed = [(start, extra)]
-        for snap in snaps:
-            extra += 1
-            if snap is not None:
-                placed.append((snap, extra))
+        origin = self.node_count
+        nodes = np.arange(origin + 1, origin + 1 + len(targets))
+        placed = [(start, origin)] + [
+            (snap, int(node)) for snap, node in zip(snaps, nodes, strict=True) if snap is not None
+        ]
+        rows, cols, weights = [], [], []
         for snap, node in placed:
             a, b = self.ends[snap.edge]
             length = self.lengths_m[snap.edge]
-            rows.append(np.array([node, node]))
-            cols.append(np.array([a, b]))
-            weights.append(
-                np.array([snap.share * length, (1 - snap.share) * length]) + snap.access_m
-            )
-        for snap, node in placed[1:]:
-            if snap.edge == start.edge:  # on the same road: no need to go round by a junction
-                direct = abs(snap.share - start.share) * self.lengths_m[snap.edge]
-                rows.append(np.array([self.node_count]))
-                cols.append(np.array([node]))
-                weights.append(np.array([direct + snap.access_m + start.access_m]))
-        graph = _min_graph(
-            np.concatenate(rows), np.concatenate(cols), np.concatenate(weights), extra + 1
-        )
-        reached = dijkstra(graph, directed=False, indices=self.node_count)
-        node = self.node_count
-        for index, snap in enumerate(snaps):
-            node += 1
-            if snap is not None:
-                result[index] = reached[node] / 1000.0
+            rows += [node, node]
+            cols += [int(a), int(b)]
+            weights += [
+                snap.share * length + snap.access_m,
+                (1 - snap.share) * length + snap.access_m,
+            ]
+            if node != origin and snap.edge == start.edge:  # same road: no need for a junction
+                rows.append(origin)
+                cols.append(node)
+                direct = abs(snap.share - start.share) * length
+                weights.append(direct + snap.access_m + start.access_m)
+        links = Edges(np.array(rows), np.array(cols), np.array(weights, dtype=np.float64))
+        reached = (shortest or in_process)(self, links, origin, nodes)
+        placed_targets = np.array([snap is not None for snap in snaps])
+        result[placed_targets] = reached[placed_targets] / 1000.0
         return result
+
+
+@dataclass(frozen=True)
+class Edges:
+    """Undirected edges between node ids, weighted in metres."""
+
+    rows: npt.NDArray[np.intp]
+    cols: npt.NDArray[np.intp]
+    weights_m: npt.NDArray[np.float64]
+
+
+ShortestPaths = Callable[[RoadNetwork, Edges, int, npt.NDArray[np.intp]], npt.NDArray[np.float64]]
+"""Metres from node `origin` to each of `targets` over the network's edges plus `links`
+(infinity where no path); the store may solve it in the database (pgRouting)."""
+
+
+def in_process(
+    network: RoadNetwork, links: Edges, origin: int, targets: npt.NDArray[np.intp]
+) -> npt.NDArray[np.float64]:
+    """`ShortestPaths` with scipy's Dijkstra in this process."""
+    graph = _min_graph(
+        np.concatenate([network.ends[:, 0], links.rows]),
+        np.concatenate([network.ends[:, 1], links.cols]),
+        np.concatenate([network.lengths_m, links.weights_m]),
+        int(max(origin, *targets)) + 1 if len(targets) else origin + 1,
+    )
+    reached = dijkstra(graph, directed=False, indices=origin)
+    return np.asarray(reached[targets], dtype=np.float64)
 
 
 def _cluster(points: npt.NDArray[np.float64], tolerance: float) -> npt.NDArray[np.intp]:

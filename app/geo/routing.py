@@ -15,7 +15,7 @@ import shapely
 from pyproj import Geod
 
 from app.estimate.materials import NETWORK, STRAIGHT_LINE, Haul
-from app.geo.network import RoadNetwork
+from app.geo.network import RoadNetwork, ShortestPaths
 from app.store.repository import StoredFeature
 
 _GEOD = Geod(ellps="WGS84")
@@ -41,14 +41,17 @@ def nearest_hauls(
     sources: Sequence[StoredFeature],
     detour_factor: float,
     network: RoadNetwork | None = None,
+    shortest: ShortestPaths | None = None,
 ) -> dict[str, Haul]:
     """For each material some source supplies, the nearest such source (ties: lowest id):
-    by road where any supplying source can be reached over `network`, else in a straight
-    line."""
+    by road where any supplying source can be reached over `network` (solved by `shortest`,
+    see `RoadNetwork.distances_km`), else in a straight line."""
     points = [source.geometry for source in sources]
     straight = straight_km(site, points)
     by_road = (
-        np.full(len(sources), np.inf) if network is None else network.distances_km(site, points)
+        np.full(len(sources), np.inf)
+        if network is None
+        else network.distances_km(site, points, shortest)
     )
     hauls = {}
     for material in materials:

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar, cast
 
+import numpy as np
+import numpy.typing as npt
 import shapely
 import sqlalchemy as sa
 from cachetools import TTLCache
@@ -578,6 +580,88 @@ class Repository:
             for source in page.features
             if wanted.intersection(source.properties.get("materials", []))
         ]
+
+    # routing over the road layers (PostGIS with pgRouting)
+
+    def has_pgrouting(self) -> bool:
+        """Whether shortest paths can be solved in the database."""
+        if self.engine.dialect.name != "postgresql":
+            return False
+        with self.engine.connect() as connection:
+            found = connection.exec_driver_sql(
+                "select 1 from pg_extension where extname = 'pgrouting'"
+            ).scalar()
+        return bool(found)
+
+    def pgrouting_distances(
+        self,
+        version: str,
+        edges: tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]],
+        links: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]],
+        origin: int,
+        targets: npt.NDArray[np.intp],
+    ) -> npt.NDArray[np.float64]:
+        """Metres from node `origin` to each target with pgRouting's undirected Dijkstra.
+
+        The road edges (`ends`, `lengths`) are stored once per `version` (a hex digest of the
+        layers' ids, dates and sizes; other versions are dropped); the `links` of the points
+        snapped for one request are added to them in the query. Node ids are shifted by one,
+        as pgRouting wants positive ids. Infinity where no path reaches a target.
+        """
+        ends, lengths = edges
+        rows, cols, weights = links
+        with Session(self.engine) as session:
+            stored = session.execute(
+                sa.text("select 1 from road_edges where version = :v limit 1"), {"v": version}
+            ).scalar()
+            if not stored:
+                session.execute(
+                    sa.text("delete from road_edges where version <> :v"), {"v": version}
+                )
+                session.execute(
+                    sa.text(
+                        "insert into road_edges (version, id, source, target, cost) "
+                        "values (:version, :id, :source, :target, :cost) on conflict do nothing"
+                    ),
+                    [
+                        {
+                            "version": version,
+                            "id": i + 1,
+                            "source": a + 1,
+                            "target": b + 1,
+                            "cost": c,
+                        }
+                        for i, (a, b, c) in enumerate(
+                            zip(
+                                ends[:, 0].tolist(),
+                                ends[:, 1].tolist(),
+                                lengths.tolist(),
+                                strict=True,
+                            )
+                        )
+                    ],
+                )
+            first = len(lengths) + 1
+            extra = ", ".join(
+                f"({first + i}, {int(a) + 1}, {int(b) + 1}, {float(c)!r})"
+                for i, (a, b, c) in enumerate(zip(rows, cols, weights, strict=True))
+            )
+            graph = (
+                "select id, source, target, cost, cost as reverse_cost from road_edges "
+                f"where version = '{version}' union all "
+                f"select id, source, target, cost, cost from (values {extra}) "
+                "as links(id, source, target, cost)"
+            )
+            found: list[tuple[int, float]] = session.execute(  # type: ignore[assignment]
+                sa.text(
+                    "select end_vid, agg_cost from pgr_dijkstraCost("
+                    ":graph, cast(:origin as bigint), cast(:targets as bigint[]), false)"
+                ),
+                {"graph": graph, "origin": origin + 1, "targets": [int(t) + 1 for t in targets]},
+            ).all()
+            session.commit()
+        reached = {node - 1: cost for node, cost in found}
+        return np.array([reached.get(int(t), np.inf) for t in targets], dtype=np.float64)
 
     # shared by the feature collections
 

@@ -1,5 +1,8 @@
 """Material sources: plants, quarries and base camps as points with the materials they supply.
 
+On PostGIS also the routing graph of the road layers (`road_edges`, one set of edges per
+version of the layers) and pgRouting where the server has it.
+
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-02
@@ -33,11 +36,28 @@ def upgrade() -> None:
         sa.Column("maxx", sa.Float, nullable=False),
         sa.Column("maxy", sa.Float, nullable=False),
     )
-    if op.get_bind().dialect.name == "postgresql":
-        op.create_index("ix_sources_geom", "sources", ["geom"], postgresql_using="gist")
-    else:
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
         op.create_index("ix_sources_bbox", "sources", ["minx", "maxx", "miny", "maxy"])
+        return
+    op.create_index("ix_sources_geom", "sources", ["geom"], postgresql_using="gist")
+    op.create_table(
+        "road_edges",
+        sa.Column("version", sa.String(64), nullable=False),
+        sa.Column("id", sa.BigInteger, nullable=False),
+        sa.Column("source", sa.BigInteger, nullable=False),
+        sa.Column("target", sa.BigInteger, nullable=False),
+        sa.Column("cost", sa.Float, nullable=False),
+        sa.PrimaryKeyConstraint("version", "id"),
+    )
+    available = bind.exec_driver_sql(
+        "select 1 from pg_available_extensions where name = 'pgrouting'"
+    ).scalar()
+    if available:
+        op.execute("create extension if not exists pgrouting")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_table("road_edges")
     op.drop_table("sources")

@@ -83,3 +83,21 @@ def test_haul_follows_the_shortest_road_or_falls_back_with_a_warning(network: Te
         "no path over the road layers joins the site and a source: straight line x the "
         "catalog's detour factor 1.3"
     )
+
+
+def test_postgis_solves_the_route_with_pgrouting_on_stored_edges(network: TestClient):
+    road = feature("LineString", [[119.9995, 0.0], [120.0005, 0.0]])
+    params = {"template": "asphalt-overlay", "width_m": 5}
+    assert network.post("/estimates", json=road, params=params).status_code == 200
+    repository = network.app.state.repository  # type: ignore[attr-defined]
+    if repository.engine.dialect.name != "postgresql":
+        assert not repository.has_pgrouting()
+        return
+    assert repository.has_pgrouting()
+    with repository.engine.connect() as connection:
+        edges = connection.exec_driver_sql(
+            "select count(*), count(distinct version) from road_edges"
+        ).one()
+    # the sample Tangerang roads and the four roads above, stored once for this version
+    lines = sum(layer.feature_count for layer in repository.list_layers())
+    assert tuple(edges) == (lines, 1)
