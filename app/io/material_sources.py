@@ -118,7 +118,10 @@ def sources_from_geojson(body: Any) -> list[SourceData]:
             raise InvalidInput(
                 "the geometry is not GeoJSON", feature=index, field="geometry"
             ) from None
-        sources.append(source_from(geometry, feature.get("properties") or {}, index))
+        properties = feature.get("properties") or {}
+        if not isinstance(properties, dict):
+            raise InvalidInput("properties must be an object", feature=index, field="properties")
+        sources.append(source_from(geometry, properties, index))
     return sources
 
 

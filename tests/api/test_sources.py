@@ -147,3 +147,27 @@ def test_a_request_overrides_vehicle_capacity_and_daily_output(client: TestClien
     refused = client.post("/estimates", json={**road, "overrides": unknown}, params=params)
     assert refused.status_code == 422
     assert "overrides.vehicles.lorry" in refused.text and "dump-truck-10t" in refused.text
+
+
+@pytest.mark.parametrize(
+    ("properties", "geometry", "where"),
+    [
+        (["AMP"], {"type": "Point", "coordinates": [110, -7]}, "feature 0, field properties"),
+        ({"name": "A", "kind": "AMP", "materials": 5}, None, "feature 0, field materials"),
+        ({"name": "A", "kind": "AMP", "materials": "[LPA"}, None, "feature 0, field materials"),
+        ({"name": " ", "kind": "AMP", "materials": "LPA"}, None, "feature 0, field name"),
+        (
+            {"name": "A", "kind": "AMP", "materials": "LPA"},
+            {"type": "Point", "coordinates": [1e308, 2]},
+            "feature 0, field geometry",
+        ),
+    ],
+)
+def test_a_bad_source_is_a_422_naming_its_field(client, properties, geometry, where) -> None:
+    body = collection(point("A", "AMP", "LPA", 110.0, -7.0))
+    body["features"][0]["properties"] = properties
+    if geometry is not None:
+        body["features"][0]["geometry"] = geometry
+    answer = client.post("/sources", json=body, headers=KEY)
+    assert answer.status_code == 422
+    assert answer.json()["detail"].startswith(where)
