@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.routes import batch, estimates, health, jobs, ogc, processes, sources, web
+from app.routes import batch, deliveries, estimates, health, jobs, ogc, processes, sources, web
 from app.routes.documents import catalogs_router, templates_router
 from app.routes.errors import add_exception_handlers
 from app.settings import Settings, get_settings
@@ -54,5 +54,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(batch.router)
     app.include_router(jobs.router)
     app.include_router(sources.router)
+    app.include_router(deliveries.router)
     app.mount("/web", web.assets, name="web")
     return app

@@ -174,6 +174,8 @@ class Vehicles(Sourced):
     materials: dict[ItemCode, MaterialDelivery]
     cement_bag_kg: PositiveFinite
     detour_factor: Annotated[float, Field(ge=1, allow_inf_nan=False)]
+    delivery_tolerance_pct: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 0.0
+    """Delivered within this share of the plan, either way, counts as delivered as planned."""
 
     @model_validator(mode="after")
     def _vehicles_known(self) -> Vehicles:
@@ -186,8 +188,9 @@ class Vehicles(Sourced):
         return self
 
     def sourced_parameters(self) -> set[str]:
-        """The bag size and the detour factor are the section-level figures to cite."""
-        return {"cement_bag_kg", "detour_factor"}
+        """The bag size, the detour factor and the delivery tolerance are the section-level
+        figures to cite."""
+        return {"cement_bag_kg", "detour_factor", "delivery_tolerance_pct"}
 
 
 class RateCatalog(Sourced):

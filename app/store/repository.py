@@ -23,10 +23,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from app.errors import InvalidInput, NotFound
+from app.estimate.reconciliation import StoredTicket, Ticket
 from app.io.layers import LayerData
 from app.io.material_sources import SourceData
 from app.store.models import (
     CatalogVersion,
+    Delivery,
     Estimate,
     Footprint,
     Job,
@@ -580,6 +582,53 @@ class Repository:
             for source in page.features
             if wanted.intersection(source.properties.get("materials", []))
         ]
+
+    # delivery tickets of saved estimates
+
+    def add_deliveries(
+        self, estimate_id: int, tickets: list[Ticket], owner: str | None
+    ) -> list[int]:
+        """Record tickets (all or none); a `supersedes` must name a ticket of this estimate."""
+        created = _now()
+        with Session(self.engine) as session:
+            known = set(
+                session.scalars(
+                    sa.select(Delivery.id).where(Delivery.estimate_id == estimate_id)
+                ).all()
+            )
+            for index, ticket in enumerate(tickets):
+                if ticket.supersedes is not None and ticket.supersedes not in known:
+                    raise InvalidInput(
+                        f"estimate {estimate_id} has no delivery {ticket.supersedes} to supersede",
+                        row=index,
+                        field="supersedes",
+                    )
+            rows = [
+                Delivery(
+                    estimate_id=estimate_id,
+                    ticket=ticket.ticket,
+                    delivered_on=ticket.date,
+                    material=ticket.material,
+                    quantity=ticket.quantity,
+                    unit=ticket.unit,
+                    feature=ticket.feature,
+                    supersedes=ticket.supersedes,
+                    owner=owner,
+                    created_at=created,
+                )
+                for ticket in tickets
+            ]
+            session.add_all(rows)
+            session.commit()
+            return [row.id for row in rows]
+
+    def deliveries(self, estimate_id: int) -> list[StoredTicket]:
+        """Every ticket of an estimate, superseded ones included, in the order recorded."""
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                sa.select(Delivery).where(Delivery.estimate_id == estimate_id).order_by(Delivery.id)
+            ).all()
+            return [_from_row(StoredTicket, row, delivered_on=row.delivered_on) for row in rows]
 
     # routing over the road layers (PostGIS with pgRouting)
 

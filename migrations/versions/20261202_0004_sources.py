@@ -1,4 +1,5 @@
-"""Material sources: plants, quarries and base camps as points with the materials they supply.
+"""Material sources: plants, quarries and base camps as points with the materials they supply;
+delivery tickets of saved estimates.
 
 On PostGIS also the routing graph of the road layers (`road_edges`, one set of edges per
 version of the layers) and pgRouting where the server has it.
@@ -36,6 +37,26 @@ def upgrade() -> None:
         sa.Column("maxx", sa.Float, nullable=False),
         sa.Column("maxy", sa.Float, nullable=False),
     )
+    op.create_table(
+        "deliveries",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column(
+            "estimate_id",
+            sa.Integer,
+            sa.ForeignKey("estimates.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("ticket", sa.Text, nullable=False),
+        sa.Column("delivered_on", sa.Date, nullable=False),
+        sa.Column("material", sa.String(40), nullable=False),
+        sa.Column("quantity", sa.Float, nullable=False),
+        sa.Column("unit", sa.String(10), nullable=False),
+        sa.Column("feature", sa.Integer),
+        sa.Column("supersedes", sa.Integer),
+        sa.Column("owner", sa.String(64)),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_deliveries_estimate_id_id", "deliveries", ["estimate_id", "id"])
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         op.create_index("ix_sources_bbox", "sources", ["minx", "maxx", "miny", "maxy"])
@@ -58,6 +79,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("deliveries")
     if op.get_bind().dialect.name == "postgresql":
         op.drop_table("road_edges")
     op.drop_table("sources")

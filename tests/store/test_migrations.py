@@ -10,6 +10,7 @@ from app.store.database import create_store_engine, downgrade, schema_revisions,
 
 TABLES = {
     "catalog_versions",
+    "deliveries",
     "estimates",
     "jobs",
     "layer_features",
