@@ -151,6 +151,8 @@ class MaterialDelivery(Sourced):
     pieces_per_m2: PositiveFinite | None = None
     cement_kg_m3: PositiveFinite | None = None
     daily_output: PositiveFinite | None = None
+    thickness_tolerance_mm: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    """How much thinner than design a core of this layer may be."""
 
     def sourced_parameters(self) -> set[str]:
         """Every stated conversion is a figure to cite."""
@@ -161,6 +163,7 @@ class MaterialDelivery(Sourced):
             "pieces_per_m2",
             "cement_kg_m3",
             "daily_output",
+            "thickness_tolerance_mm",
         )
         return {name for name in names if getattr(self, name) is not None}
 

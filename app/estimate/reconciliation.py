@@ -4,7 +4,8 @@ The plan is the material view of the saved estimate (`order_quantity`: the net p
 plus the material loss). A ticket that a later one `supersedes` no longer counts: nothing is
 edited in place. difference = delivered - planned, difference % = difference / planned x 100;
 within the catalog's stated tolerance either way a material is "ok", below it "short", above
-it "over".
+it "over". For a material paid by mass, the yield is delivered tonnes over the design tonnes
+(area x thickness x density: the net pay quantity).
 """
 
 from __future__ import annotations
@@ -107,17 +108,19 @@ def reconcile(
         difference = got - plan
         pct = difference / plan * 100 if plan else 0.0
         status = "ok" if abs(pct) <= tolerance_pct else ("short" if pct < 0 else "over")
-        materials.append(
-            {
-                "material": line["material"],
-                "unit": line["unit"],
-                "planned": plan,
-                "delivered": round(got, 3),
-                "difference": round(difference, 3),
-                "difference_pct": round(pct, 2),
-                "status": status,
-            }
-        )
+        row = {
+            "material": line["material"],
+            "unit": line["unit"],
+            "planned": plan,
+            "delivered": round(got, 3),
+            "difference": round(difference, 3),
+            "difference_pct": round(pct, 2),
+            "status": status,
+        }
+        net = float(line["net_quantity"])
+        if line["unit"] == "t" and net:
+            row["yield_pct"] = round(got / net * 100, 2)  # of design area x thickness x density
+        materials.append(row)
         if status != "ok":
             warnings.append(
                 f"{line['material']}: {abs(pct):.1f} % {status} of the {plan:g} {line['unit']} "

@@ -168,3 +168,25 @@ class Delivery(Base):
     supersedes: Mapped[int | None]
     owner: Mapped[str | None] = mapped_column(String(OWNER_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FieldTestRecord(Base):
+    """A core or sand-cone test of a saved estimate, placed by feature index or lon/lat."""
+
+    __tablename__ = "field_tests"
+    __table_args__ = (Index("ix_field_tests_estimate_id_id", "estimate_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    estimate_id: Mapped[int] = mapped_column(ForeignKey("estimates.id", ondelete="CASCADE"))
+    sample: Mapped[str] = mapped_column(Text)
+    tested_on: Mapped[date]
+    kind: Mapped[str] = mapped_column(String(20))
+    layer: Mapped[str] = mapped_column(String(40))
+    thickness_mm: Mapped[float | None]
+    density_t_m3: Mapped[float | None]
+    feature: Mapped[int | None]
+    lon: Mapped[float | None]
+    lat: Mapped[float | None]
+    supersedes: Mapped[int | None]
+    owner: Mapped[str | None] = mapped_column(String(OWNER_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

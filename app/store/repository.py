@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from app.errors import InvalidInput, NotFound
+from app.estimate.fieldtests import FieldTest, StoredTest
 from app.estimate.reconciliation import StoredTicket, Ticket
 from app.io.layers import LayerData
 from app.io.material_sources import SourceData
@@ -30,6 +31,7 @@ from app.store.models import (
     CatalogVersion,
     Delivery,
     Estimate,
+    FieldTestRecord,
     Footprint,
     Job,
     Layer,
@@ -629,6 +631,56 @@ class Repository:
                 sa.select(Delivery).where(Delivery.estimate_id == estimate_id).order_by(Delivery.id)
             ).all()
             return [_from_row(StoredTicket, row, delivered_on=row.delivered_on) for row in rows]
+
+    def add_field_tests(
+        self, estimate_id: int, tests: list[FieldTest], owner: str | None
+    ) -> list[int]:
+        """Record field tests (all or none); a `supersedes` must name a test of this estimate."""
+        created = _now()
+        with Session(self.engine) as session:
+            known = set(
+                session.scalars(
+                    sa.select(FieldTestRecord.id).where(FieldTestRecord.estimate_id == estimate_id)
+                ).all()
+            )
+            for index, test in enumerate(tests):
+                if test.supersedes is not None and test.supersedes not in known:
+                    raise InvalidInput(
+                        f"estimate {estimate_id} has no field test {test.supersedes} to supersede",
+                        row=index,
+                        field="supersedes",
+                    )
+            rows = [
+                FieldTestRecord(
+                    estimate_id=estimate_id,
+                    sample=test.sample,
+                    tested_on=test.date,
+                    kind=test.kind,
+                    layer=test.layer,
+                    thickness_mm=test.thickness_mm,
+                    density_t_m3=test.density_t_m3,
+                    feature=test.feature,
+                    lon=None if test.point is None else test.point[0],
+                    lat=None if test.point is None else test.point[1],
+                    supersedes=test.supersedes,
+                    owner=owner,
+                    created_at=created,
+                )
+                for test in tests
+            ]
+            session.add_all(rows)
+            session.commit()
+            return [row.id for row in rows]
+
+    def field_tests(self, estimate_id: int) -> list[StoredTest]:
+        """Every field test of an estimate, superseded ones included, in the order recorded."""
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                sa.select(FieldTestRecord)
+                .where(FieldTestRecord.estimate_id == estimate_id)
+                .order_by(FieldTestRecord.id)
+            ).all()
+            return [_from_row(StoredTest, row) for row in rows]
 
     # routing over the road layers (PostGIS with pgRouting)
 

@@ -1,5 +1,5 @@
 """Material sources: plants, quarries and base camps as points with the materials they supply;
-delivery tickets of saved estimates.
+delivery tickets and field tests (cores, sand cones) of saved estimates.
 
 On PostGIS also the routing graph of the road layers (`road_edges`, one set of edges per
 version of the layers) and pgRouting where the server has it.
@@ -57,6 +57,29 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_deliveries_estimate_id_id", "deliveries", ["estimate_id", "id"])
+    op.create_table(
+        "field_tests",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column(
+            "estimate_id",
+            sa.Integer,
+            sa.ForeignKey("estimates.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("sample", sa.Text, nullable=False),
+        sa.Column("tested_on", sa.Date, nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("layer", sa.String(40), nullable=False),
+        sa.Column("thickness_mm", sa.Float),
+        sa.Column("density_t_m3", sa.Float),
+        sa.Column("feature", sa.Integer),
+        sa.Column("lon", sa.Float),
+        sa.Column("lat", sa.Float),
+        sa.Column("supersedes", sa.Integer),
+        sa.Column("owner", sa.String(64)),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_field_tests_estimate_id_id", "field_tests", ["estimate_id", "id"])
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         op.create_index("ix_sources_bbox", "sources", ["minx", "maxx", "miny", "maxy"])
@@ -79,6 +102,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("field_tests")
     op.drop_table("deliveries")
     if op.get_bind().dialect.name == "postgresql":
         op.drop_table("road_edges")

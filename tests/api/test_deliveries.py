@@ -69,8 +69,60 @@ def test_tickets_at_ninety_percent_are_short_by_ten(client: TestClient, estimate
     assert asphalt["difference"] == pytest.approx(-47.792)
     assert asphalt["difference_pct"] == pytest.approx(-10.0)
     assert asphalt["status"] == "short"
+    assert asphalt["yield_pct"] == pytest.approx(92.7)  # 430.128 t of the 464 t designed
     assert rows["TACK-COAT"]["status"] == "ok"
+    assert "yield_pct" not in rows["TACK-COAT"]  # litres have no design tonnes
     assert answer["warnings"] == ["AC-WC: 10.0 % short of the 477.92 t planned (tolerance 2 %)"]
+
+
+def core(sample, thickness, **more):
+    return {
+        "sample": sample,
+        "date": "2026-12-02",
+        "kind": "core",
+        "layer": "AC-WC",
+        "thickness_mm": thickness,
+        **more,
+    }
+
+
+def test_cores_below_tolerance_are_flagged(client: TestClient, estimate_id: int):
+    url = f"/estimates/{estimate_id}/tests"
+    cores = [
+        core("C1", 41, feature=0),
+        core("C2", 36, point=[0.0, 0.004]),
+        core("C3", 30, feature=0),
+    ]
+    sent = client.post(url, json={"tests": cores}, headers=KEY)
+    assert sent.status_code == 201, sent.text
+    # C3 was misread: 39 mm, recorded as a new test that supersedes it
+    fixed = client.post(
+        url,
+        json={"tests": [core("C3", 39, feature=0, supersedes=sent.json()["ids"][2])]},
+        headers=KEY,
+    )
+    assert fixed.status_code == 201, fixed.text
+    layers = client.get(f"/estimates/{estimate_id}/reconciliation").json()["layers"]
+    # AC-WC designed 40 mm, 3 mm tolerance: C2 (36 mm) is under 37 mm; mean (41 + 36 + 39) / 3
+    assert layers == [
+        {
+            "code": "AC-WC",
+            "design_thickness_mm": 40.0,
+            "tolerance_mm": 3.0,
+            "mean_thickness_mm": 38.7,
+            "samples": 3,
+            "below_tolerance": 1,
+            "status": "ok",
+        }
+    ]
+    refused = client.post(url, json={"tests": [core("C4", 40)]}, headers=KEY)  # placed nowhere
+    assert refused.status_code == 422
+    assert refused.json()["detail"].startswith("row 0, field test")
+    wrong_layer = client.post(
+        url, json={"tests": [core("C5", 40, feature=0) | {"layer": "LPA"}]}, headers=KEY
+    )
+    assert wrong_layer.status_code == 422
+    assert "no layer LPA" in wrong_layer.json()["detail"]
 
 
 def test_a_ticket_the_estimate_cannot_take_is_refused_whole(client: TestClient, estimate_id: int):

@@ -12,6 +12,7 @@ TABLES = {
     "catalog_versions",
     "deliveries",
     "estimates",
+    "field_tests",
     "jobs",
     "layer_features",
     "layers",
