@@ -10,7 +10,19 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
 from app.batch.jobs import JobPool
-from app.routes import batch, docs, estimates, health, jobs, ogc, processes, roads, web
+from app.routes import (
+    batch,
+    deliveries,
+    docs,
+    estimates,
+    health,
+    jobs,
+    ogc,
+    processes,
+    roads,
+    sources,
+    web,
+)
 from app.routes.documents import catalogs_router, templates_router
 from app.routes.errors import add_exception_handlers, install_openapi
 from app.routes.guard import UnstorableTextGuard
@@ -65,5 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(batch.router)
     app.include_router(jobs.router)
     app.include_router(roads.router)
+    app.include_router(sources.router)
+    app.include_router(deliveries.router)
     app.mount("/web", web.assets, name="web")
     return app

@@ -28,6 +28,7 @@ from app.estimate.bom import BillOfMaterials
 from app.estimate.catalogs import RateCatalog, priced_catalog
 from app.estimate.grand_total import Language, grand_total_figures
 from app.estimate.haul import feature_haul_overrides, haul_of_lines
+from app.estimate.materials import MaterialView, material_view
 from app.estimate.overrides import Overrides
 from app.estimate.plausibility import default_width_warning, plausibility_warnings
 from app.estimate.pricing import PricedFeatures, price_features
@@ -294,6 +295,7 @@ class EstimateResult:
     warnings: list[str]
     haul: Mapping[tuple[str, Decimal], list[Decimal]] = field(default_factory=dict)
     """The haul distances L that priced each (item code, unit rate) of hauled items."""
+    materials: MaterialView = field(default_factory=MaterialView)
 
     def feature_warnings(self, index: int) -> list[str]:
         """Warnings about one feature: from reading it and from measuring it."""
@@ -354,6 +356,7 @@ class EstimateResult:
             "divisions": bill["divisions"],
             "items": [self._line(line) for line in bill["items"]],
             "features": features,
+            "materials": self.materials.to_list(),
             "warnings": all_warnings,
         }
 
@@ -592,6 +595,7 @@ def estimate_features(
     problem = chunk.first_problem()
     if problem is not None:
         raise problem
+    materials = material_view(chunk.bill.items, templates.values(), catalog, options.overrides)
     return EstimateResult(
         options=options,
         features=features,
@@ -599,7 +603,8 @@ def estimate_features(
         measurements=chunk.measured.measurements,
         bill=with_project_items(chunk.bill, catalog, include=options.project_items),
         surfaces=chunk.measured.surfaces,
-        warnings=chunk.measured.warnings,
+        warnings=[*chunk.measured.warnings, *materials.warnings],
+        materials=materials,
         haul=haul_of_lines(priced_catalog(catalog, options.overrides.haul_km), plan.overrides),
     )
 

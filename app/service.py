@@ -7,17 +7,23 @@ the original body, the options, and the exact template and catalog versions used
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import hashlib
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import shapely
 
 from app.errors import TooLarge
 from app.estimate.bom import quantity_column
 from app.estimate.catalogs import RateCatalog, priced_catalog
 from app.estimate.grand_total import Language
+from app.estimate.materials import with_delivery_overrides
 from app.estimate.templates import Template
+from app.geo.network import Edges, RoadNetwork, ShortestPaths, cached_network
 from app.geo.parse import parse_geojson
+from app.geo.routing import nearest_hauls, site_point
 from app.geo.validate import validate
 from app.io.rows import money_number
 from app.pipeline import (
@@ -30,6 +36,9 @@ from app.pipeline import (
 from app.resolve import haul_overrides, resolve_catalog, resolve_templates
 from app.settings import Settings
 from app.store.repository import NewEstimate, Repository, StoredEstimate
+
+DELIVERY_OVERRIDES = ("vehicles", "daily_output")
+"""Request overrides of the material view only (`app.estimate.materials`), not of the bill."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,11 @@ def run_estimate(
             f"{settings.limits.max_request_vertices:,} (send larger batches to POST /batch)"
         )
     validate(features, max_vertices=settings.limits.max_vertices)
+    given = body.get("overrides") or {}
+    delivery = {}
+    if isinstance(given, dict):
+        delivery = {key: given[key] for key in DELIVERY_OVERRIDES if key in given}
+        given = {key: value for key, value in given.items() if key not in DELIVERY_OVERRIDES}
     options = EstimateOptions(
         template=query.template,
         catalog=query.catalog,
@@ -94,18 +108,72 @@ def run_estimate(
         dissolve=query.dissolve,
         project_items=query.project_items,
         lang=query.lang,
-        overrides=haul_overrides(
-            query.haul_km, read_overrides(body.get("overrides") or {}, prefix=("overrides",))
-        ),
+        overrides=haul_overrides(query.haul_km, read_overrides(given, prefix=("overrides",))),
         max_overlap_checks=settings.limits.max_overlap_checks,
         max_dissolve_pairs=settings.limits.max_dissolve_pairs,
     )
     plan = plan_features(features, options)
     templates = resolve_templates(repository, plan.templates, pins)
     catalog = priced_catalog(resolve_catalog(repository, query.catalog), options.overrides.haul_km)
-    result = estimate_features(features, plan, options, templates, catalog)
+    catalog = with_delivery_overrides(catalog, delivery)
+    result = with_hauls(
+        repository, estimate_features(features, plan, options, templates, catalog), catalog
+    )
     used = list({template.slug: template for template in templates.values()}.values())
     return EstimateRun(result=result, templates=used, catalog=catalog)
+
+
+def with_hauls(
+    repository: Repository, result: EstimateResult, catalog: RateCatalog
+) -> EstimateResult:
+    """The result with each material's nearest source and haul distance (`app.geo.routing`)."""
+    view = result.materials
+    if catalog.vehicles is None or not view.lines:
+        return result
+    codes = [line.material for line in view.lines]
+    site = site_point(result.features.geometries)
+    hauls = nearest_hauls(
+        site,
+        codes,
+        repository.sources_supplying(codes),
+        catalog.vehicles.detour_factor,
+        *road_network(repository),
+    )
+    return replace(result, materials=view.with_hauls(hauls))
+
+
+def road_network(repository: Repository) -> tuple[RoadNetwork | None, ShortestPaths | None]:
+    """The published road layers as one network, built once per version of the layers, and
+    the database's shortest-path solver where it has one (pgRouting on PostGIS)."""
+    layers = repository.list_layers()
+    version = tuple(
+        (layer.slug, layer.created_at.isoformat(), layer.feature_count) for layer in layers
+    )
+
+    def geometries() -> list[shapely.Geometry]:
+        return [
+            feature.geometry
+            for layer in layers
+            for feature in repository.layer_page(layer.slug, limit=layer.feature_count).features
+        ]
+
+    network = cached_network((str(repository.engine.url), version), geometries)
+    if network is None or not repository.has_pgrouting():
+        return network, None
+    digest = hashlib.sha256(repr(version).encode()).hexdigest()
+
+    def in_database(
+        network: RoadNetwork, links: Edges, origin: int, targets: npt.NDArray[np.intp]
+    ) -> npt.NDArray[np.float64]:
+        return repository.pgrouting_distances(
+            digest,
+            (network.ends, network.lengths_m),
+            (links.rows, links.cols, links.weights_m),
+            origin,
+            targets,
+        )
+
+    return network, in_database
 
 
 def surface_geometry(result: EstimateResult) -> shapely.Geometry:

@@ -39,6 +39,7 @@ from app.batch.work import (
 from app.errors import InvalidInput, TakeoffError
 from app.estimate.bom import BillOfMaterials
 from app.estimate.catalogs import RateCatalog
+from app.estimate.materials import MaterialView
 from app.estimate.pricing import catalog_problem
 from app.estimate.templates import Template
 from app.geo.overlap import PavedSurfaces
@@ -85,6 +86,8 @@ class BatchSummary:
     bill: BillOfMaterials | None = None
     templates: list[Template] = field(default_factory=list)
     catalog: RateCatalog | None = None
+    materials: MaterialView | None = None
+    """The material view when already made (a single estimate's, with its hauls)."""
 
     @property
     def succeeded(self) -> int:

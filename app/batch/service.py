@@ -18,6 +18,7 @@ from app.batch.runner import BatchOptions, BatchRunner, BatchSummary, Sink
 from app.errors import InvalidInput
 from app.estimate.catalogs import priced_catalog
 from app.estimate.grand_total import rounded_total
+from app.estimate.materials import material_view
 from app.estimate.templates import Template
 from app.geo.crs import resolve_crs
 from app.io.rows import money_number
@@ -170,4 +171,7 @@ def summary_dict(summary: BatchSummary) -> dict[str, Any]:
                 "items": [line.to_dict() for line in bill.items],
             }
         )
+        if summary.catalog is not None:
+            view = material_view(bill.items, summary.templates, summary.catalog)
+            out["materials"] = view.to_list()
     return out

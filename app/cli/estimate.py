@@ -30,6 +30,7 @@ from rich.text import Text
 
 from app.batch.runner import BatchSummary
 from app.batch.service import BatchRequest, OpenBatch, open_batch
+from app.estimate.materials import material_view
 from app.estimate.units import quantity_decimals
 from app.io.rows import money_number
 from app.io.summary import HEADER, summary_rows, words
@@ -72,6 +73,32 @@ def _cells(row: tuple[Any, ...]) -> list[Text]:
     return cells
 
 
+def _print_materials(console: Console, summary: BatchSummary) -> None:
+    """What the whole file needs delivered (`app.estimate.materials`), when the catalog says."""
+    assert summary.bill is not None and summary.catalog is not None
+    view = material_view(summary.bill.items, summary.templates, summary.catalog)
+    if not view.lines:
+        return
+    table = Table(title="Material to order and deliver")
+    for name in ("Material", "Unit", "Net", "Loss %", "Order", "Vehicle", "Loads", "Days"):
+        table.add_column(
+            name, justify="left" if name in ("Material", "Unit", "Vehicle") else "right"
+        )
+    for line in view.lines:
+        decimals = quantity_decimals(line.unit)
+        table.add_row(
+            line.material,
+            line.unit,
+            f"{line.net_quantity:,.{decimals}f}",
+            f"{line.loss_pct:g}",
+            f"{line.order_quantity:,.{decimals}f}",
+            line.vehicle.name.en,
+            f"{line.loads:,}",
+            "" if line.working_days is None else f"{line.working_days:,}",
+        )
+    console.print(table)
+
+
 def _print_summary(summary: BatchSummary, output: Path, errors: Path | None) -> None:
     console = Console()
     bill = summary.bill
@@ -93,6 +120,7 @@ def _print_summary(summary: BatchSummary, output: Path, errors: Path | None) -> 
         table.add_row(*row)
     console.print(table)
     console.print(f"In words: {words(bill, 'en')}", markup=False, highlight=False)
+    _print_materials(console, summary)
     totals = bill.totals
     console.print(
         f"{summary.rows:,} rows: {summary.succeeded:,} estimated, {summary.failed:,} with errors; "

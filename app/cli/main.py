@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from app.cli.estimate import estimate
 from app.errors import TakeoffError
 from app.io.layers import read_layer
+from app.io.material_sources import read_sources
 from app.io.pricelist import PriceListError, save_price_list
 from app.settings import get_settings, setting_problem
 from app.store import database
@@ -160,6 +161,20 @@ def catalog_import(
         f"{len(imported.basic_prices)} basic price(s) from the crosswalk, "
         f"{len(imported.added)} other row(s) kept as basic prices"
     )
+
+
+@cli.command("load-sources")
+def load_sources(
+    file: Annotated[
+        Path, typer.Argument(help="GeoJSON or GeoPackage points: name, kind, materials.")
+    ],
+) -> None:
+    """Add material sources (plants, quarries, base camps) to the `sources` collection."""
+    settings = get_settings()
+    engine = database.create_store_engine(settings.store)
+    prepare_store(engine, settings)
+    ids = Repository(engine).add_sources(read_sources(file))
+    typer.echo(f"collection 'sources': {len(ids)} sources added")
 
 
 def main() -> None:

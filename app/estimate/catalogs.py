@@ -115,6 +115,94 @@ class RateItem(BaseModel):
         return self.unit == PROJECT_UNIT or self.project_quantity is not None
 
 
+class VehicleClass(Sourced):
+    """A class of delivery vehicle and what one load carries: a mass, a volume (loose, for
+    bulk material) and/or litres (a tank). Whichever limit a material reaches first binds."""
+
+    name: LocalizedText
+    capacity_t: PositiveFinite | None = None
+    capacity_m3: PositiveFinite | None = None
+    capacity_l: PositiveFinite | None = None
+
+    @model_validator(mode="after")
+    def _carries_something(self) -> VehicleClass:
+        if not self.capacities():
+            raise ValueError("a vehicle states at least one of capacity_t, capacity_m3, capacity_l")
+        return self
+
+    def capacities(self) -> dict[str, float]:
+        """The stated limits of one load, by unit (t, m3, L)."""
+        limits = {"t": self.capacity_t, "m3": self.capacity_m3, "L": self.capacity_l}
+        return {unit: value for unit, value in limits.items() if value is not None}
+
+    def sourced_parameters(self) -> set[str]:
+        """Every stated capacity is a figure to cite."""
+        return {name for name in ("capacity_t", "capacity_m3", "capacity_l") if getattr(self, name)}
+
+
+class MaterialDelivery(Sourced):
+    """How the pay quantity of one item becomes material on a truck.
+
+    `density_t_m3` is the mass per m3 of the pay volume (compacted, in place);
+    `loose_factor` the loose volume per m3 compacted (granular material); `mass_t_per_m2` and
+    `pieces_per_m2` turn an area of paving into tonnes and pieces; `cement_kg_m3` the cement
+    in one m3 of concrete, ordered in bags of the section's `cement_bag_kg`; `daily_output`
+    what one crew or plant places in a working day, in the item's unit (for the schedule).
+    """
+
+    material: LocalizedText
+    vehicle: Slug
+    density_t_m3: PositiveFinite | None = None
+    loose_factor: Annotated[float, Field(ge=1, allow_inf_nan=False)] | None = None
+    mass_t_per_m2: PositiveFinite | None = None
+    pieces_per_m2: PositiveFinite | None = None
+    cement_kg_m3: PositiveFinite | None = None
+    daily_output: PositiveFinite | None = None
+    thickness_tolerance_mm: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    """How much thinner than design a core of this layer may be."""
+
+    def sourced_parameters(self) -> set[str]:
+        """Every stated conversion is a figure to cite."""
+        names = (
+            "density_t_m3",
+            "loose_factor",
+            "mass_t_per_m2",
+            "pieces_per_m2",
+            "cement_kg_m3",
+            "daily_output",
+            "thickness_tolerance_mm",
+        )
+        return {name for name in names if getattr(self, name) is not None}
+
+
+class Vehicles(Sourced):
+    """The catalog's `vehicles` section: vehicle classes, the materials they carry (by item
+    code, the code sources name what they supply with), the bag size of cement and the
+    detour factor from a straight line to the distance driven."""
+
+    classes: dict[Slug, VehicleClass]
+    materials: dict[ItemCode, MaterialDelivery]
+    cement_bag_kg: PositiveFinite
+    detour_factor: Annotated[float, Field(ge=1, allow_inf_nan=False)]
+    delivery_tolerance_pct: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 0.0
+    """Delivered within this share of the plan, either way, counts as delivered as planned."""
+
+    @model_validator(mode="after")
+    def _vehicles_known(self) -> Vehicles:
+        for code, material in self.materials.items():
+            if material.vehicle not in self.classes:
+                raise ValueError(
+                    f"material {code} travels on unknown vehicle {material.vehicle!r}; "
+                    f"vehicles: {', '.join(sorted(self.classes))}"
+                )
+        return self
+
+    def sourced_parameters(self) -> set[str]:
+        """The bag size, the detour factor and the delivery tolerance are the section-level
+        figures to cite."""
+        return {"cement_bag_kg", "detour_factor", "delivery_tolerance_pct"}
+
+
 class RateCatalog(Sourced):
     """A price list in one currency; `sources` cites the markup percentages and minor unit.
 
@@ -140,6 +228,8 @@ class RateCatalog(Sourced):
     rounding_unit: Rate | None = None
     vat_label: LocalizedText | None = None
     """How a bill names the tax line, e.g. "PPN 12 % x 11/12" for an effective 11 %."""
+    vehicles: Vehicles | None = None
+    """Delivery vehicles and materials for the material-order view (None: no view)."""
     basic_prices: dict[PriceCode, BasicPrice] = Field(default_factory=dict)
     analyses: dict[ItemCode, Analysis] = Field(default_factory=dict)
     haul_km: HaulKm | None = None

@@ -15,6 +15,7 @@ from typing import Protocol
 from app.errors import InvalidInput
 from app.estimate.bom import BillOfMaterials
 from app.estimate.catalogs import RateCatalog
+from app.estimate.materials import MaterialView
 from app.estimate.templates import Template
 from app.io.csvout import CsvFormat, CsvSink, encode_csv
 from app.io.rows import OutputChunk
@@ -41,6 +42,7 @@ class Outcome(Protocol):
     bill: BillOfMaterials | None
     templates: list[Template]
     catalog: RateCatalog | None
+    materials: MaterialView | None
 
 
 class Sink(Protocol):

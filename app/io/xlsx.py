@@ -1,5 +1,5 @@
-"""RAB workbook streamed to disk: Summary, Items, RAB, REKAPITULASI, Volume back-up and
-Assumptions sheets.
+"""RAB workbook streamed to disk: Summary, Items, RAB, REKAPITULASI, Volume back-up, Material
+and Assumptions sheets.
 
 Summary is the bill of materials (`app.io.summary`), Items one row per feature or input row
 (the same columns as the CSV, without WKT: a cell holds 32,767 characters), Assumptions the
@@ -36,6 +36,7 @@ from app import __version__
 from app.errors import InvalidInput, TooLarge
 from app.estimate.bom import BillOfMaterials, quantity_column
 from app.estimate.grand_total import rounded_total, total_in_words
+from app.estimate.materials import MaterialView, material_view
 from app.estimate.templates import CountItem, LinearItem, Template, TemplateItem
 from app.estimate.units import Basis, quantity_decimals
 from app.io.analysis_sheets import write_analysis_sheets
@@ -123,6 +124,30 @@ def _round_down(cell: str, unit: Decimal | None) -> str:
     return f"=FLOOR({cell},{unit.normalize():f})"
 
 
+MATERIAL_HEADER = (
+    "Material",
+    "Name",
+    "Unit",
+    "Net quantity",
+    "Loss %",
+    "Order quantity",
+    "Loose volume m3",
+    "Mass t",
+    "Pieces",
+    "Cement bags",
+    "Vehicle",
+    "Capacity",
+    "Capacity unit",
+    "Loads",
+    "Daily output",
+    "Working days",
+    "Loads per day",
+    "Source",
+    "Haul km",
+    "Haul method",
+)
+
+
 class XlsxSink:
     """A workbook written row by row: Items filled chunk by chunk, the other sheets at the end."""
 
@@ -148,6 +173,7 @@ class XlsxSink:
         self.rab = self.book.add_worksheet("RAB")
         self.rekap = self.book.add_worksheet("REKAPITULASI")
         self.backup = self.book.add_worksheet("Volume back-up")
+        self.material = self.book.add_worksheet("Material")
         self.assumptions = self.book.add_worksheet("Assumptions")
         self._count = 0
         self._bold = self.book.add_format({"bold": True})
@@ -345,6 +371,10 @@ class XlsxSink:
             (t for t in outcome.templates if (t.slug, t.version) in used), key=lambda t: t.slug
         )
         self._backup(templates, catalog)
+        materials = outcome.materials
+        if materials is None:  # a batch: the view of the whole file
+            materials = material_view(bill.items, outcome.templates, catalog)
+        self._material(materials)
         sheet = self.assumptions
         self._header(sheet, 0, ["Assumption", "Value", "Version"])
         general: list[Sequence[Any]] = [
@@ -379,6 +409,37 @@ class XlsxSink:
         self._rows(sheet, row + 1, parameters)
         write_analysis_sheets(self.book, catalog, bill)
         self.book.close()
+
+    def _material(self, view: MaterialView) -> None:
+        """The "Material" sheet: what to order and deliver (`app.estimate.materials`) and the
+        delivery schedule, one row a material; order quantities use the templates' losses."""
+        self._header(self.material, 0, MATERIAL_HEADER)
+        rows = [
+            (
+                line.material,
+                line.name.en,
+                line.unit,
+                line.net_quantity,
+                line.loss_pct,
+                line.order_quantity,
+                line.loose_volume_m3,
+                line.mass_t,
+                line.pieces,
+                line.cement_bags,
+                line.vehicle.name.en,
+                line.vehicle.capacity,
+                line.vehicle.capacity_unit,
+                line.loads,
+                line.daily_output,
+                line.working_days,
+                line.loads_per_day,
+                None if line.haul is None else line.haul.name,
+                None if line.haul is None else line.haul.haul_km,
+                None if line.haul is None else line.haul.method,
+            )
+            for line in view.lines
+        ]
+        self._rows(self.material, 1, [*rows, *((warning,) for warning in view.warnings)])
 
     @staticmethod
     def _rows(sheet: Worksheet, first: int, rows: Iterable[Sequence[Any]]) -> int:

@@ -114,7 +114,11 @@ def estimate_file(repository: Repository, run: EstimateRun, fmt: str) -> bytes:
     priced = [code for code in dict.fromkeys(codes) if code in run.catalog.items]
     chunk = estimate_rows(result, priced, run.catalog)
     outcome = BatchSummary(
-        rows=len(result.bill), bill=result.bill, templates=run.templates, catalog=run.catalog
+        rows=len(result.bill),
+        bill=result.bill,
+        templates=run.templates,
+        catalog=run.catalog,
+        materials=result.materials,
     )
     return write_file(chunk, outcome, fmt)
 

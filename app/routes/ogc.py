@@ -1,8 +1,8 @@
 """OGC API Features (Part 1: core, GeoJSON), the collections QGIS and GDAL open.
 
-Saved estimates are the `estimates` collection; every road layer is a collection named by its
-slug. Links are absolute and built with `url_for`, so they stay right behind a proxy that
-serves the app under a root path.
+Saved estimates are the `estimates` collection, material sources the `sources` collection;
+every road layer is a collection named by its slug. Links are absolute and built with
+`url_for`, so they stay right behind a proxy that serves the app under a root path.
 """
 
 from __future__ import annotations
@@ -44,12 +44,16 @@ CONFORMANCE = [
 ]
 """No `oas30`: the API definition is OpenAPI 3.1 (what FastAPI writes), and says so."""
 ESTIMATES = "estimates"
+SOURCES = "sources"
 MAX_FEATURE_ID = 2**63 - 1
 _URL_IN_TEXT = re.compile(r"https?://[^\s)]+")
 
 CollectionId = Annotated[
     str,
-    Path(alias="collectionId", description="`estimates`, or the id of a road layer."),
+    Path(
+        alias="collectionId",
+        description="`estimates`, `sources` (material sources), or the id of a road layer.",
+    ),
 ]
 FeatureId = Annotated[str, Path(alias="featureId", description="A feature's numeric id.")]
 LandingOutputDep = Annotated[MediaType, Depends(OutputType(MediaType.json, MediaType.html))]
@@ -78,6 +82,14 @@ def find_collection(repository: Repository, collection_id: str, visible: Visibil
             item_count=repository.estimate_page(limit=0, visible=visible).number_matched,
             extent=repository.estimate_extent(visible),
         )
+    if collection_id == SOURCES:
+        return Collection(
+            id=SOURCES,
+            title="Material sources",
+            description="Plants, quarries and base camps with the material codes they supply.",
+            item_count=repository.source_page(limit=0).number_matched,
+            extent=repository.source_extent(),
+        )
     layer = repository.get_layer(collection_id)
     return Collection(
         id=layer.slug,
@@ -100,6 +112,8 @@ def _feature_page(
 ) -> FeaturePage:
     if collection_id == ESTIMATES:
         return repository.estimate_page(limit, offset, bbox, visible)
+    if collection_id == SOURCES:
+        return repository.source_page(limit, offset, bbox)
     return repository.layer_page(collection_id, limit, offset, bbox)
 
 
@@ -118,6 +132,8 @@ def _one_feature(
             geometry=estimate.geometry,
             properties=estimate.properties,
         )
+    if collection_id == SOURCES:
+        return repository.source_feature(pk)
     return repository.layer_feature(collection_id, pk)
 
 
@@ -274,8 +290,8 @@ def conformance() -> JSONResponse:
 def collections(
     request: Request, repository: RepositoryDep, visible: EstimatesVisibleDep
 ) -> JSONResponse:
-    """The saved estimates first, then every road layer by id."""
-    found = [find_collection(repository, ESTIMATES, visible)]
+    """The saved estimates and material sources first, then every road layer by id."""
+    found = [find_collection(repository, name, visible) for name in (ESTIMATES, SOURCES)]
     for slug in repository.layer_slugs():
         if is_layer_slug(slug):
             found.append(find_collection(repository, slug, visible))

@@ -1,4 +1,4 @@
-"""Shipped templates, catalogs and the sample road layer, put into a store.
+"""Shipped templates, catalogs, the sample road layer and material sources, put into a store.
 
 A shipped document is added when the store lacks it, and updated when a newer release ships
 a different body, unless someone has since saved their own version: user edits always win.
@@ -16,10 +16,13 @@ from app.errors import NotFound
 from app.estimate.catalogs import load_builtin_catalogs
 from app.estimate.templates import load_builtin_templates
 from app.io.layers import read_layer
+from app.io.material_sources import read_sources
 from app.store.repository import Repository, VersionedDocuments
 
 SHIPPED_NOTE = "shipped with Takeoff"
 SAMPLE_LAYER = ("sample_layers/tangerang_roads.geojson", "roads", "Roads of Kota Tangerang")
+SAMPLE_SOURCES = "sources/tangerang_sources.geojson"
+"""Illustrative material sources, loaded into a store that has none."""
 
 
 def _sync_documents(documents: VersionedDocuments, shipped: Mapping[str, BaseModel]) -> None:
@@ -34,9 +37,12 @@ def _sync_documents(documents: VersionedDocuments, shipped: Mapping[str, BaseMod
 
 
 def sync_builtin_data(repository: Repository, data_dir: Path) -> None:
-    """Make sure the shipped templates, catalogs and sample layer are in the store."""
+    """Make sure the shipped templates, catalogs and sample layer are in the store, and the
+    sample material sources in a store without any."""
     _sync_documents(repository.templates, load_builtin_templates(data_dir / "templates"))
     _sync_documents(repository.catalogs, load_builtin_catalogs(data_dir / "catalogs"))
     relative, slug, title = SAMPLE_LAYER
     if slug not in repository.layer_slugs():
         repository.create_layer(read_layer(data_dir / relative, slug=slug, title=title))
+    if repository.source_page(limit=0).number_matched == 0:
+        repository.add_sources(read_sources(data_dir / SAMPLE_SOURCES))

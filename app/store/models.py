@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -136,3 +136,57 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MaterialSource(Footprint, Base):
+    """A plant, quarry or base camp (a point) and, in `properties`, the materials it supplies."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(40))
+    properties: Mapped[dict[str, Any]]
+    owner: Mapped[str | None] = mapped_column(String(OWNER_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Delivery(Base):
+    """A delivery ticket of a saved estimate; a correction is a new row that `supersedes` one."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_estimate_id_id", "estimate_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    estimate_id: Mapped[int] = mapped_column(ForeignKey("estimates.id", ondelete="CASCADE"))
+    ticket: Mapped[str] = mapped_column(Text)
+    delivered_on: Mapped[date]
+    material: Mapped[str] = mapped_column(String(40))
+    quantity: Mapped[float]
+    unit: Mapped[str] = mapped_column(String(10))
+    feature: Mapped[int | None]
+    supersedes: Mapped[int | None]
+    owner: Mapped[str | None] = mapped_column(String(OWNER_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FieldTestRecord(Base):
+    """A core or sand-cone test of a saved estimate, placed by feature index or lon/lat."""
+
+    __tablename__ = "field_tests"
+    __table_args__ = (Index("ix_field_tests_estimate_id_id", "estimate_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    estimate_id: Mapped[int] = mapped_column(ForeignKey("estimates.id", ondelete="CASCADE"))
+    sample: Mapped[str] = mapped_column(Text)
+    tested_on: Mapped[date]
+    kind: Mapped[str] = mapped_column(String(20))
+    layer: Mapped[str] = mapped_column(String(40))
+    thickness_mm: Mapped[float | None]
+    density_t_m3: Mapped[float | None]
+    feature: Mapped[int | None]
+    lon: Mapped[float | None]
+    lat: Mapped[float | None]
+    supersedes: Mapped[int | None]
+    owner: Mapped[str | None] = mapped_column(String(OWNER_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

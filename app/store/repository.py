@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar, cast
 
+import numpy as np
+import numpy.typing as npt
 import shapely
 import sqlalchemy as sa
 from cachetools import TTLCache
@@ -22,23 +24,29 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from app.errors import Conflict, InvalidInput, NotFound
+from app.estimate.fieldtests import FieldTest, StoredTest
+from app.estimate.reconciliation import StoredTicket, Ticket
 from app.io.layers import LayerData, check_layer_slug
+from app.io.material_sources import SourceData
 from app.store.models import (
     CatalogVersion,
+    Delivery,
     Estimate,
+    FieldTestRecord,
     Footprint,
     Job,
     Layer,
     LayerFeature,
+    MaterialSource,
     TemplateVersion,
     VersionedDocument,
 )
 from app.store.types import SRID
 
 BBox = tuple[float, float, float, float]
-RESERVED_COLLECTIONS = frozenset({"estimates"})
+RESERVED_COLLECTIONS = frozenset({"estimates", "sources"})
 DocumentRow = TypeVar("DocumentRow", TemplateVersion, CatalogVersion)
-FeatureRow = TypeVar("FeatureRow", Estimate, LayerFeature)
+FeatureRow = TypeVar("FeatureRow", Estimate, LayerFeature, MaterialSource)
 Selection = TypeVar("Selection", bound=sa.Select)
 MAX_STORED_ID = 2**31 - 1
 """Ids and versions are 32-bit integer columns: a larger number names nothing stored (and
@@ -556,7 +564,234 @@ class Repository:
             raise NotFound(f"collection {slug!r} has no feature {feature_pk}")
         return page.features[0]
 
-    # shared by both feature collections
+    # material sources
+
+    def add_sources(self, sources: list[SourceData], owner: str | None = None) -> list[int]:
+        """Store material sources (all or none); their ids in the order given."""
+        created = _now()
+        with Session(self.engine) as session:
+            rows = [
+                MaterialSource(
+                    name=source.name,
+                    kind=source.kind,
+                    properties=source.all_properties(),
+                    owner=owner,
+                    created_at=created,
+                    geom=source.geometry,
+                    **_bbox_values(source.geometry),
+                )
+                for source in sources
+            ]
+            session.add_all(rows)
+            session.commit()
+            return [row.id for row in rows]
+
+    def source_page(self, limit: int, offset: int = 0, bbox: BBox | None = None) -> FeaturePage:
+        """Material sources in id order, as features."""
+        return self._page(MaterialSource, sa.true(), limit, offset, bbox)
+
+    def source_feature(self, source_id: int) -> StoredFeature:
+        """One material source by its id."""
+        page = self._page(MaterialSource, MaterialSource.id == source_id, 1)
+        if not page.features:
+            raise NotFound(f"collection 'sources' has no feature {source_id}")
+        return page.features[0]
+
+    def source_extent(self) -> BBox | None:
+        """Bounding box of every material source."""
+        return self._extent(MaterialSource, sa.true())
+
+    def sources_supplying(self, materials: list[str]) -> list[StoredFeature]:
+        """Every source that supplies at least one of `materials` (the table is small: the
+        plants and quarries of a city), in id order."""
+        wanted = set(materials)
+        page = self._page(MaterialSource, sa.true(), limit=2**31 - 1)
+        return [
+            source
+            for source in page.features
+            if wanted.intersection(source.properties.get("materials", []))
+        ]
+
+    # delivery tickets of saved estimates
+
+    def add_deliveries(
+        self, estimate_id: int, tickets: list[Ticket], owner: str | None
+    ) -> list[int]:
+        """Record tickets (all or none); a `supersedes` must name a ticket of this estimate."""
+        created = _now()
+        with Session(self.engine) as session:
+            known = set(
+                session.scalars(
+                    sa.select(Delivery.id).where(Delivery.estimate_id == estimate_id)
+                ).all()
+            )
+            for index, ticket in enumerate(tickets):
+                if ticket.supersedes is not None and ticket.supersedes not in known:
+                    raise InvalidInput(
+                        f"estimate {estimate_id} has no delivery {ticket.supersedes} to supersede",
+                        row=index,
+                        field="supersedes",
+                    )
+            rows = [
+                Delivery(
+                    estimate_id=estimate_id,
+                    ticket=ticket.ticket,
+                    delivered_on=ticket.date,
+                    material=ticket.material,
+                    quantity=ticket.quantity,
+                    unit=ticket.unit,
+                    feature=ticket.feature,
+                    supersedes=ticket.supersedes,
+                    owner=owner,
+                    created_at=created,
+                )
+                for ticket in tickets
+            ]
+            session.add_all(rows)
+            session.commit()
+            return [row.id for row in rows]
+
+    def deliveries(self, estimate_id: int) -> list[StoredTicket]:
+        """Every ticket of an estimate, superseded ones included, in the order recorded."""
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                sa.select(Delivery).where(Delivery.estimate_id == estimate_id).order_by(Delivery.id)
+            ).all()
+            return [_from_row(StoredTicket, row, delivered_on=row.delivered_on) for row in rows]
+
+    def add_field_tests(
+        self, estimate_id: int, tests: list[FieldTest], owner: str | None
+    ) -> list[int]:
+        """Record field tests (all or none); a `supersedes` must name a test of this estimate."""
+        created = _now()
+        with Session(self.engine) as session:
+            known = set(
+                session.scalars(
+                    sa.select(FieldTestRecord.id).where(FieldTestRecord.estimate_id == estimate_id)
+                ).all()
+            )
+            for index, test in enumerate(tests):
+                if test.supersedes is not None and test.supersedes not in known:
+                    raise InvalidInput(
+                        f"estimate {estimate_id} has no field test {test.supersedes} to supersede",
+                        row=index,
+                        field="supersedes",
+                    )
+            rows = [
+                FieldTestRecord(
+                    estimate_id=estimate_id,
+                    sample=test.sample,
+                    tested_on=test.date,
+                    kind=test.kind,
+                    layer=test.layer,
+                    thickness_mm=test.thickness_mm,
+                    density_t_m3=test.density_t_m3,
+                    feature=test.feature,
+                    lon=None if test.point is None else test.point[0],
+                    lat=None if test.point is None else test.point[1],
+                    supersedes=test.supersedes,
+                    owner=owner,
+                    created_at=created,
+                )
+                for test in tests
+            ]
+            session.add_all(rows)
+            session.commit()
+            return [row.id for row in rows]
+
+    def field_tests(self, estimate_id: int) -> list[StoredTest]:
+        """Every field test of an estimate, superseded ones included, in the order recorded."""
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                sa.select(FieldTestRecord)
+                .where(FieldTestRecord.estimate_id == estimate_id)
+                .order_by(FieldTestRecord.id)
+            ).all()
+            return [_from_row(StoredTest, row) for row in rows]
+
+    # routing over the road layers (PostGIS with pgRouting)
+
+    def has_pgrouting(self) -> bool:
+        """Whether shortest paths can be solved in the database."""
+        if self.engine.dialect.name != "postgresql":
+            return False
+        with self.engine.connect() as connection:
+            found = connection.exec_driver_sql(
+                "select 1 from pg_extension where extname = 'pgrouting'"
+            ).scalar()
+        return bool(found)
+
+    def pgrouting_distances(
+        self,
+        version: str,
+        edges: tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]],
+        links: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]],
+        origin: int,
+        targets: npt.NDArray[np.intp],
+    ) -> npt.NDArray[np.float64]:
+        """Metres from node `origin` to each target with pgRouting's undirected Dijkstra.
+
+        The road edges (`ends`, `lengths`) are stored once per `version` (a hex digest of the
+        layers' ids, dates and sizes; other versions are dropped); the `links` of the points
+        snapped for one request are added to them in the query. Node ids are shifted by one,
+        as pgRouting wants positive ids. Infinity where no path reaches a target.
+        """
+        ends, lengths = edges
+        rows, cols, weights = links
+        with Session(self.engine) as session:
+            stored = session.execute(
+                sa.text("select 1 from road_edges where version = :v limit 1"), {"v": version}
+            ).scalar()
+            if not stored:
+                session.execute(
+                    sa.text("delete from road_edges where version <> :v"), {"v": version}
+                )
+                session.execute(
+                    sa.text(
+                        "insert into road_edges (version, id, source, target, cost) "
+                        "values (:version, :id, :source, :target, :cost) on conflict do nothing"
+                    ),
+                    [
+                        {
+                            "version": version,
+                            "id": i + 1,
+                            "source": a + 1,
+                            "target": b + 1,
+                            "cost": c,
+                        }
+                        for i, (a, b, c) in enumerate(
+                            zip(
+                                ends[:, 0].tolist(),
+                                ends[:, 1].tolist(),
+                                lengths.tolist(),
+                                strict=True,
+                            )
+                        )
+                    ],
+                )
+            first = len(lengths) + 1
+            extra = ", ".join(
+                f"({first + i}, {int(a) + 1}, {int(b) + 1}, {float(c)!r})"
+                for i, (a, b, c) in enumerate(zip(rows, cols, weights, strict=True))
+            )
+            graph = (
+                "select id, source, target, cost, cost as reverse_cost from road_edges "
+                f"where version = '{version}' union all "
+                f"select id, source, target, cost, cost from (values {extra}) "
+                "as links(id, source, target, cost)"
+            )
+            found: list[tuple[int, float]] = session.execute(  # type: ignore[assignment]
+                sa.text(
+                    "select end_vid, agg_cost from pgr_dijkstraCost("
+                    ":graph, cast(:origin as bigint), cast(:targets as bigint[]), false)"
+                ),
+                {"graph": graph, "origin": origin + 1, "targets": [int(t) + 1 for t in targets]},
+            ).all()
+            session.commit()
+        reached = {node - 1: cost for node, cost in found}
+        return np.array([reached.get(int(t), np.inf) for t in targets], dtype=np.float64)
+
+    # shared by the feature collections
 
     def _page(
         self,

@@ -171,8 +171,20 @@ def test_downloads(client: TestClient, tmp_path: Path) -> None:
         "RAB",
         "REKAPITULASI",
         "Volume back-up",
+        "Material",
         "Assumptions",
     ]
+    header, *materials = book["Material"].iter_rows(values_only=True)
+    answered = client.post(url, json=body).json()["materials"]
+    assert [row[0] for row in materials] == [line["material"] for line in answered]
+    assert [row[header.index("Loads")] for row in materials] == [line["loads"] for line in answered]
+    assert [row[header.index("Order quantity")] for row in materials] == [
+        line["order_quantity"] for line in answered
+    ]
+    assert [row[header.index("Haul km")] for row in materials] == [
+        line["haul_km"] for line in answered
+    ]
+    assert all(row[header.index("Working days")] >= 1 for row in materials)
     total_row = [
         row
         for row in book["Summary"].iter_rows(values_only=True)

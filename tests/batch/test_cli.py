@@ -65,6 +65,8 @@ def test_a_spreadsheet_csv_keeps_every_row_in_order_with_its_reason(
     assert failed[4]["name"] == '\'=HYPERLINK("x")'
     assert "row 3, column width_m" in run.stderr
     assert "8 rows: 3 estimated, 5 with errors" in run.stdout.replace("\n", " ")
+    assert "Material to order and deliver" in run.stdout
+    assert "Truck mixer" in run.stdout  # the concrete of the neighbourhood-rigid row
 
     strict = _estimate(tmp_path, str(excel_csv), "-o", str(out), "--strict")
     assert strict.returncode == 1
@@ -155,6 +157,7 @@ def test_every_output_format_opens(tmp_path: Path, suffix: str) -> None:
             "RAB",
             "REKAPITULASI",
             "Volume back-up",
+            "Material",
             "Assumptions",
         ]
         assert book["Items"].max_row == 143

@@ -79,6 +79,7 @@ def test_collections_lists_estimates_and_layers(site: TestClient) -> None:
     assert href(body, "self") == BASE + "/collections"
     assert [collection["id"] for collection in body["collections"]] == [
         "estimates",
+        "sources",
         "grid",
         "roads",
     ]

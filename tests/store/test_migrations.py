@@ -10,10 +10,13 @@ from app.store.database import create_store_engine, downgrade, schema_revisions,
 
 TABLES = {
     "catalog_versions",
+    "deliveries",
     "estimates",
+    "field_tests",
     "jobs",
     "layer_features",
     "layers",
+    "sources",
     "template_versions",
 }
 
@@ -22,16 +25,16 @@ def _tables(engine: sa.Engine) -> set[str]:
     return set(sa.inspect(engine).get_table_names()) - {"alembic_version", "spatial_ref_sys"}
 
 
-def _up_down_up(settings: StoreSettings) -> sa.Engine:
+def _up_down_up(settings: StoreSettings, tables: set[str] = TABLES) -> sa.Engine:
     engine = create_store_engine(settings)
     upgrade(engine)
-    assert _tables(engine) == TABLES
-    assert schema_revisions(engine) == ("0003", "0003")
+    assert _tables(engine) == tables
+    assert schema_revisions(engine) == ("0004", "0004")
     downgrade(engine, "base")
     assert _tables(engine) == set()
     assert schema_revisions(engine)[0] is None
     upgrade(engine)
-    assert _tables(engine) == TABLES
+    assert _tables(engine) == tables
     return engine
 
 
@@ -39,18 +42,23 @@ def test_upgrade_and_downgrade_on_sqlite(tmp_path: Path) -> None:
     engine = _up_down_up(StoreSettings(database_url=None, data_dir=tmp_path / "new" / "dir"))
     indexes = {i["name"] for i in sa.inspect(engine).get_indexes("layer_features")}
     assert "ix_layer_features_bbox" in indexes
+    assert "ix_sources_bbox" in {i["name"] for i in sa.inspect(engine).get_indexes("sources")}
     engine.dispose()
 
 
 def test_upgrade_and_downgrade_on_postgis(make_postgis_database: Callable[..., str]) -> None:
-    engine = _up_down_up(StoreSettings(database_url=make_postgis_database()))
+    # PostGIS also keeps the routing graph of the road layers for pgRouting
+    engine = _up_down_up(
+        StoreSettings(database_url=make_postgis_database()), TABLES | {"road_edges"}
+    )
     with engine.connect() as connection:
-        column = connection.exec_driver_sql(
-            "select type, srid from geometry_columns where f_table_name = 'layer_features'"
-        ).one()
-        index = connection.exec_driver_sql(
-            "select indexdef from pg_indexes where indexname = 'ix_layer_features_geom'"
-        ).scalar_one()
-    assert tuple(column) == ("GEOMETRY", 4326)
-    assert "USING gist (geom)" in index
+        for table in ("layer_features", "sources"):
+            column = connection.exec_driver_sql(
+                f"select type, srid from geometry_columns where f_table_name = '{table}'"
+            ).one()
+            index = connection.exec_driver_sql(
+                f"select indexdef from pg_indexes where indexname = 'ix_{table}_geom'"
+            ).scalar_one()
+            assert tuple(column) == ("GEOMETRY", 4326)
+            assert "USING gist (geom)" in index
     engine.dispose()
