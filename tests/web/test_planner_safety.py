@@ -308,7 +308,13 @@ def test_two_segments_in_one_estimate(page: Any, live: LiveServer) -> None:
     for n in range(2):
         total = segments.nth(n).locator(".segment-total").get_attribute("data-value")
         assert total == answer["features"][n]["total"]
-    assert answer["features"][0]["total"] == first_total
+    # the first segment costs what it cost alone (the bill's project items are no segment's)
+    alone = post_estimate(
+        live,
+        {"type": "FeatureCollection", "features": [feature(polygon, template="local-flexible")]},
+    )
+    assert answer["features"][0]["total"] == alone["features"][0]["total"]
+    assert alone["totals"]["total"] == first_total
 
     # Selecting the first segment shows its own template and width; removing it leaves one.
     page.get_by_role("button", name="Select Segment 1").click()
