@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -614,25 +614,39 @@ class Repository:
 
     # delivery tickets of saved estimates
 
+    def _add_superseding(
+        self,
+        model: type[Delivery] | type[FieldTestRecord],
+        estimate_id: int,
+        supersedes: list[int | None],
+        what: str,
+        make_rows: Callable[[datetime], list[Any]],
+    ) -> list[int]:
+        """Add an estimate's records (all or none); each `supersedes` must name a record of
+        this estimate (nothing is edited in place: a correction supersedes)."""
+        with Session(self.engine) as session:
+            known = set(
+                session.scalars(sa.select(model.id).where(model.estimate_id == estimate_id)).all()
+            )
+            for index, earlier in enumerate(supersedes):
+                if earlier is not None and earlier not in known:
+                    raise InvalidInput(
+                        f"estimate {estimate_id} has no {what} {earlier} to supersede",
+                        row=index,
+                        field="supersedes",
+                    )
+            rows = make_rows(_now())
+            session.add_all(rows)
+            session.commit()
+            return [row.id for row in rows]
+
     def add_deliveries(
         self, estimate_id: int, tickets: list[Ticket], owner: str | None
     ) -> list[int]:
         """Record tickets (all or none); a `supersedes` must name a ticket of this estimate."""
-        created = _now()
-        with Session(self.engine) as session:
-            known = set(
-                session.scalars(
-                    sa.select(Delivery.id).where(Delivery.estimate_id == estimate_id)
-                ).all()
-            )
-            for index, ticket in enumerate(tickets):
-                if ticket.supersedes is not None and ticket.supersedes not in known:
-                    raise InvalidInput(
-                        f"estimate {estimate_id} has no delivery {ticket.supersedes} to supersede",
-                        row=index,
-                        field="supersedes",
-                    )
-            rows = [
+
+        def rows(created: datetime) -> list[Any]:
+            return [
                 Delivery(
                     estimate_id=estimate_id,
                     ticket=ticket.ticket,
@@ -647,9 +661,9 @@ class Repository:
                 )
                 for ticket in tickets
             ]
-            session.add_all(rows)
-            session.commit()
-            return [row.id for row in rows]
+
+        supersedes = [ticket.supersedes for ticket in tickets]
+        return self._add_superseding(Delivery, estimate_id, supersedes, "delivery", rows)
 
     def deliveries(self, estimate_id: int) -> list[StoredTicket]:
         """Every ticket of an estimate, superseded ones included, in the order recorded."""
@@ -663,21 +677,9 @@ class Repository:
         self, estimate_id: int, tests: list[FieldTest], owner: str | None
     ) -> list[int]:
         """Record field tests (all or none); a `supersedes` must name a test of this estimate."""
-        created = _now()
-        with Session(self.engine) as session:
-            known = set(
-                session.scalars(
-                    sa.select(FieldTestRecord.id).where(FieldTestRecord.estimate_id == estimate_id)
-                ).all()
-            )
-            for index, test in enumerate(tests):
-                if test.supersedes is not None and test.supersedes not in known:
-                    raise InvalidInput(
-                        f"estimate {estimate_id} has no field test {test.supersedes} to supersede",
-                        row=index,
-                        field="supersedes",
-                    )
-            rows = [
+
+        def rows(created: datetime) -> list[Any]:
+            return [
                 FieldTestRecord(
                     estimate_id=estimate_id,
                     sample=test.sample,
@@ -695,9 +697,9 @@ class Repository:
                 )
                 for test in tests
             ]
-            session.add_all(rows)
-            session.commit()
-            return [row.id for row in rows]
+
+        supersedes = [test.supersedes for test in tests]
+        return self._add_superseding(FieldTestRecord, estimate_id, supersedes, "field test", rows)
 
     def field_tests(self, estimate_id: int) -> list[StoredTest]:
         """Every field test of an estimate, superseded ones included, in the order recorded."""
