@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.errors import InvalidInput
-
-MAX_RECORDS = 10_000
+from app.estimate.site_records import read_records
 
 
 class FieldTest(BaseModel):
@@ -71,33 +70,23 @@ class StoredTest:
 def read_field_tests(body: Any, layers: Mapping[str, float], features: int) -> list[FieldTest]:
     """Tests from `{"tests": [...]}` (or a bare list); `layers` are the estimate's layer codes
     with their design thickness in mm. A problem names the record's index."""
-    rows = body.get("tests") if isinstance(body, dict) else body
-    if not isinstance(rows, list) or not rows:
-        raise InvalidInput("send a list of field tests under 'tests'", field="tests")
-    if len(rows) > MAX_RECORDS:
-        raise InvalidInput(f"{len(rows):,} tests; at most {MAX_RECORDS:,} a request")
-    tests = []
-    for index, row in enumerate(rows):
-        try:
-            test = FieldTest.model_validate(row)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(part) for part in error["loc"]) or "test"
-            raise InvalidInput(error["msg"], row=index, field=where) from None
+
+    def check(test: FieldTest, index: int) -> None:
         if test.layer not in layers:
             raise InvalidInput(
                 f"the estimate has no layer {test.layer}; its layers: {', '.join(layers)}",
                 row=index,
                 field="layer",
             )
-        if test.feature is not None and test.feature >= features:
-            raise InvalidInput(
-                f"the estimate has {features} features (0 to {features - 1})",
-                row=index,
-                field="feature",
-            )
-        tests.append(test)
-    return tests
+
+    return read_records(
+        body,
+        key="tests",
+        model=FieldTest,
+        names=("test", "tests", "field tests"),
+        features=features,
+        check=check,
+    )
 
 
 def layer_checks(

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.errors import InvalidInput
+from app.estimate.site_records import read_records
 
-MAX_TICKETS = 10_000
 """Tickets one request records."""
 
 
@@ -55,20 +55,9 @@ class StoredTicket:
 def read_tickets(body: Any, planned: Sequence[Mapping[str, Any]], features: int) -> list[Ticket]:
     """Tickets from `{"deliveries": [...]}` (or a bare list), each checked against the
     estimate's materials, units and features; a problem names the ticket's index."""
-    rows = body.get("deliveries") if isinstance(body, dict) else body
-    if not isinstance(rows, list) or not rows:
-        raise InvalidInput("send a list of delivery tickets under 'deliveries'", field="deliveries")
-    if len(rows) > MAX_TICKETS:
-        raise InvalidInput(f"{len(rows):,} tickets; at most {MAX_TICKETS:,} a request")
     units = {line["material"]: line["unit"] for line in planned}
-    tickets = []
-    for index, row in enumerate(rows):
-        try:
-            ticket = Ticket.model_validate(row)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(part) for part in error["loc"]) or "ticket"
-            raise InvalidInput(error["msg"], row=index, field=where) from None
+
+    def check(ticket: Ticket, index: int) -> None:
         if ticket.material not in units:
             raise InvalidInput(
                 f"the estimate has no material {ticket.material}; its materials: "
@@ -82,14 +71,15 @@ def read_tickets(body: Any, planned: Sequence[Mapping[str, Any]], features: int)
                 row=index,
                 field="unit",
             )
-        if ticket.feature is not None and ticket.feature >= features:
-            raise InvalidInput(
-                f"the estimate has {features} features (0 to {features - 1})",
-                row=index,
-                field="feature",
-            )
-        tickets.append(ticket)
-    return tickets
+
+    return read_records(
+        body,
+        key="deliveries",
+        model=Ticket,
+        names=("ticket", "tickets", "delivery tickets"),
+        features=features,
+        check=check,
+    )
 
 
 def reconcile(
