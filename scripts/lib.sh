@@ -18,7 +18,8 @@ install_fingerprint() {
 # "[dev]"). Skipped when nothing it installs from changed since the last time (a stamp in .venv
 # per set of extras), so a second start takes seconds and needs no network. The build backend
 # (hatchling, and editables for the editable install) is installed into .venv once and used
-# from there (--no-build-isolation): a reinstall then needs no index for it.
+# from there (--no-build-isolation): a reinstall then needs no index for it. setuptools 70.1+
+# builds the dependencies published only as source (docopt, under num2words) without `wheel`.
 ensure_venv() {
     local extras="${1:-}"
     local stamp=".venv/.installed${extras}"
@@ -35,8 +36,8 @@ ensure_venv() {
         python3 -m venv .venv 2>/dev/null || { apt_install python3-venv && python3 -m venv .venv; }
         .venv/bin/python -m pip install -q --upgrade pip
     fi
-    .venv/bin/python -c 'import hatchling, editables' 2>/dev/null ||
-        .venv/bin/python -m pip install -q "hatchling>=1.25" "editables~=0.3"
+    .venv/bin/python -c 'import hatchling, editables, setuptools.command.bdist_wheel' 2>/dev/null ||
+        .venv/bin/python -m pip install -q "hatchling>=1.25" "editables~=0.3" "setuptools>=70.1"
     .venv/bin/python -m pip install -q --no-build-isolation -e ".${extras}"
     if [ -f app/web/package.json ]; then
         command -v npm >/dev/null || apt_install npm
