@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def run_takeoff(*args: str, **settings: str | None) -> subprocess.CompletedProce
 
 
 class LiveServer:
-    """`takeoff serve` in a child process, stopped on exit."""
+    """`takeoff serve` in a child process, stopped on exit. Its output goes to a file, not a
+    pipe nobody reads, so a chatty server never blocks on a full pipe; `output()` reads it."""
 
     def __init__(self, *args: str, **settings: str | None) -> None:
         self.port = free_port()
@@ -53,27 +55,28 @@ class LiveServer:
         self._command = [TAKEOFF, "serve", "--port", str(self.port), *args]
         self._env = takeoff_env(**settings)
         self._process: subprocess.Popen[str] | None = None
+        self._log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 (closed on exit)
 
     def __enter__(self) -> LiveServer:
         self._process = subprocess.Popen(
             self._command,
             env=self._env,
-            stdout=subprocess.PIPE,
+            stdout=self._log,
             stderr=subprocess.STDOUT,
             text=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                output = self._process.stdout.read() if self._process.stdout else ""
-                raise RuntimeError(f"takeoff serve exited early:\n{output}")
+                raise RuntimeError(f"takeoff serve exited early:\n{self.output()}")
             try:
                 httpx.get(self.url + "/healthz", timeout=1)
                 return self
             except httpx.TransportError:
                 time.sleep(0.1)
+        output = self.output()
         self.__exit__()
-        raise RuntimeError("takeoff serve did not answer within 60 s")
+        raise RuntimeError(f"takeoff serve did not answer within 60 s:\n{output}")
 
     def __exit__(self, *_exc: object) -> None:
         if self._process is not None:
@@ -82,5 +85,10 @@ class LiveServer:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self._process.kill()
-            if self._process.stdout:
-                self._process.stdout.close()
+        self._log.close()
+
+    def output(self) -> str:
+        """What the server has printed so far."""
+        self._log.flush()
+        self._log.seek(0)
+        return self._log.read()
