@@ -166,8 +166,9 @@ def apply_overrides(template: Template, overrides: Overrides) -> Template:
     """The template with the overrides' width and item parameters that apply to it.
 
     An item parameter applies to the items of that code which have the parameter (a thickness
-    changes a volume or mass layer, not a spray one). Call `check_overrides` first: this only
-    copies values in, it does not judge them.
+    changes a volume or mass layer, not a spray one). A box cut (`depth_of`) not given a
+    thickness of its own follows the thickness changes of the layers it is dug for. Call
+    `check_overrides` first: this only copies values in, it does not judge them.
     """
     changes: dict[str, dict[str, float]] = {}
     for name, (field, _) in _ITEM_PARAMETERS.items():
@@ -181,6 +182,17 @@ def apply_overrides(template: Template, overrides: Overrides) -> Template:
             if getattr(item, field, None) is not None
         }
         return item.model_copy(update=update) if update else item
+
+    thickness_change = {
+        layer.code: value - layer.thickness_m
+        for layer in template.layers
+        if layer.thickness_m is not None
+        and (value := overrides.thickness.get(layer.code)) is not None
+    }
+    for layer in template.layers:
+        deeper = sum(thickness_change.get(code, 0.0) for code in layer.depth_of)
+        if deeper and layer.code not in overrides.thickness and layer.thickness_m is not None:
+            changes.setdefault(layer.code, {})["thickness_m"] = layer.thickness_m + deeper
 
     update: dict[str, object] = {}
     if overrides.width_m is not None:

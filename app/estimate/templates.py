@@ -91,6 +91,9 @@ class Layer(_WithMaterialLoss):
     used for dowel bars of rigid pavement, paid per kg of steel. A spray layer names the
     bitumen `product` it sprays (`spray_l_m2` is litres of that product) and the product's
     `residue_share`, so litres can be converted when a catalog pays per litre of residue.
+    `depth_of` makes a layer a box cut dug for the layers it names: a thickness override of
+    one of them deepens or shallows the cut by as much, so the excavation stays as deep as the
+    structure it holds.
     """
 
     code: ItemCode
@@ -103,6 +106,7 @@ class Layer(_WithMaterialLoss):
     product: SprayProduct | None = None
     residue_share: ShareFraction | None = None
     extra_width_m: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    depth_of: tuple[ItemCode, ...] = ()
 
     @field_validator("basis")
     @classmethod
@@ -124,6 +128,8 @@ class Layer(_WithMaterialLoss):
             raise ValueError(f"only a spray layer states {' and '.join(stated)}")
         if len(stated) == 1:
             raise ValueError("a spray layer states both its product and its residue_share")
+        if self.depth_of and self.thickness_m is None:
+            raise ValueError("only a layer with a thickness is dug for the layers in depth_of")
         return self
 
     def sourced_parameters(self) -> set[str]:
@@ -240,11 +246,18 @@ class Template(Sourced):
                 f"{', '.join(duplicates)}"
             )
         thick = {layer.code for layer in self.layers if layer.thickness_m is not None}
+        with_thickness = f"layers with one: {', '.join(sorted(thick)) or 'none'}"
         for item in (*self.linear_items, *self.options):
             if item.thickness_of is not None and item.thickness_of not in thick:
                 raise ValueError(
                     f"{item.code} takes its thickness_of {item.thickness_of}, which is not a "
-                    f"layer with a thickness; layers with one: {', '.join(sorted(thick)) or 'none'}"
+                    f"layer with a thickness; {with_thickness}"
+                )
+        for layer in self.layers:
+            if unknown := sorted(set(layer.depth_of) - (thick - {layer.code})):
+                raise ValueError(
+                    f"{layer.code} is dug for {', '.join(unknown)} (depth_of), not another "
+                    f"layer with a thickness; {with_thickness}"
                 )
         return self
 

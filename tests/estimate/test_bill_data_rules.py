@@ -251,6 +251,20 @@ def test_thickness_of_must_name_a_layer_with_a_thickness(templates):
         Template.model_validate(data)
 
 
+@pytest.mark.parametrize(
+    ("dug_for", "message"),
+    [
+        (["PRIME-COAT"], "EXCAVATION is dug for PRIME-COAT \\(depth_of\\), not another layer"),
+        (["EXCAVATION"], "EXCAVATION is dug for EXCAVATION \\(depth_of\\), not another layer"),
+    ],
+)
+def test_a_box_cut_is_dug_for_other_layers_with_a_thickness(templates, dug_for, message):
+    data = templates["local-flexible"].model_dump(mode="json")
+    data["layers"][0]["depth_of"] = dug_for
+    with pytest.raises(ValidationError, match=message):
+        Template.model_validate(data)
+
+
 def test_the_tax_line_reads_as_the_catalog_applies_it(catalogs):
     catalog = catalogs["tangerang-sample"]
     # 12 % nominal on 11/12 of the price = 11 % effective

@@ -340,3 +340,26 @@ def test_overhead_profit_and_vat_overrides(templates, catalogs):
     assert bill.totals.tax == Decimal("9769300")
     assert bill.totals.total == Decimal("91180135")
     assert bill.vat_pct == Decimal("12")
+
+
+def test_box_cut_follows_the_thickness_of_the_layers_it_is_dug_for(templates, catalogs):
+    bill = price_bill(
+        Measures.from_columns([100.0, 100.0, 100.0]),
+        "local-flexible",
+        templates=templates,
+        catalog=catalogs["tangerang-sample"],
+        feature_overrides=[
+            None,
+            Overrides(thickness={"LPB": 0.25, "AC-WC": 0.04}),
+            Overrides(thickness={"LPB": 0.25, "EXCAVATION": 0.5}),
+        ],
+    )
+    # box cut 5 m + 0.6 m (as wide as the LPB below it) = 5.6 m wide, 100 m long
+    # feature 0: template depth 0.35 m (AC-WC 0.05 + LPA 0.15 + LPB 0.15) -> 196 m3
+    # feature 1: LPB +0.10, AC-WC -0.01 -> 0.44 m -> 246.4 m3
+    # feature 2: the box cut's own thickness wins over the layers' -> 0.5 m -> 280 m3
+    excavated = [
+        next(line.quantity for line in bill.feature_lines(i) if line.code == "EXCAVATION")
+        for i in range(3)
+    ]
+    assert excavated == [pytest.approx(196.0), pytest.approx(246.4), pytest.approx(280.0)]
