@@ -38,6 +38,8 @@ CRS_URI_PATTERN = (
 """The URIs a collection can offer: `WORLD_CRS` and the WGS84 UTM zones (EPSG:32601-32760)."""
 UTM_NORTH, UTM_SOUTH = 32600, 32700
 UTM_ZONE_WIDTH = 6.0  # degrees of longitude
+EDGE_POINTS = 200
+"""Points a box edge is sampled at: on a box a UTM zone wide, within 2 mm of the curved edge."""
 
 
 def resolve_crs(value: Any) -> CRS:
@@ -145,8 +147,7 @@ def is_geographic(crs: str) -> bool:
 
 
 def from_lon_lat(geoms: GeometryArray, crs: str) -> GeometryArray:
-    """CRS84 `geoms` in the CRS URI `crs`, in its axis order, heights kept; infinite where
-    `crs` has no coordinates for a point."""
+    """CRS84 `geoms` in the CRS URI `crs`, in its axis order, heights kept."""
     if crs == CRS84:
         return geoms
     return _transform(geoms, _ogc_transformer(CRS84, crs), include_z=True)
@@ -170,5 +171,7 @@ def lon_lat_bbox(
     """
     if crs == CRS84:
         return bbox
-    minx, miny, maxx, maxy = _ogc_transformer(crs, CRS84).transform_bounds(*bbox, densify_pts=21)
+    minx, miny, maxx, maxy = _ogc_transformer(crs, CRS84).transform_bounds(
+        *bbox, densify_pts=EDGE_POINTS
+    )
     return (minx, miny, maxx, maxy)

@@ -59,3 +59,11 @@ def test_geojson_geometries_orient_round_and_keep_nulls() -> None:
     }
     assert missing is None
     assert line == {"type": "LineString", "coordinates": ((1.0, 2.0, 3.0), (4.0, 5.0, 6.0))}
+
+
+def test_bbox_query_in_another_crs_is_the_lon_lat_box_around_it() -> None:
+    lat_lon = "http://www.opengis.net/def/crs/EPSG/0/4326"
+    assert bbox_query(lat_lon, "-6.2,106.6,-6.1,106.7") == pytest.approx((106.6, -6.2, 106.7, -6.1))
+    with pytest.raises(InvalidInput) as caught:
+        bbox_query(lat_lon, "-6.1,106.6,-6.2,106.7")
+    assert "lower corner must come first" in caught.value.detail
