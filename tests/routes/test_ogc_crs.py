@@ -16,6 +16,8 @@ import shapely
 from fastapi.testclient import TestClient
 from pyproj import Transformer
 
+from app.main import create_app
+from tests.conftest import app_settings
 from tests.routes.conftest import href, query
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -148,6 +150,20 @@ def test_content_crs_is_crs84_by_default(site: TestClient) -> None:
     assert one.headers["content-crs"] == f"<{CRS84}>"
     explicit = site.get("/collections/roads/items", params={"limit": 1, "crs": CRS84})
     assert explicit.json()["features"] == items.json()["features"]
+
+
+def test_a_web_page_of_another_origin_can_read_content_crs(site: TestClient) -> None:
+    store = site.app.state.settings.store  # type: ignore[attr-defined]
+    settings = app_settings(store, cors_origins=["https://maps.example"])
+    with TestClient(create_app(settings)) as other:
+        response = other.get(
+            "/collections/roads/items",
+            params={"crs": UTM_48S, "limit": 1},
+            headers={"Origin": "https://maps.example"},
+        )
+    assert response.headers["access-control-allow-origin"] == "https://maps.example"
+    assert response.headers["access-control-expose-headers"] == "Content-Crs"
+    assert response.headers["content-crs"] == f"<{UTM_48S}>"
 
 
 # bbox-crs
