@@ -95,7 +95,7 @@ def test_gdal_asks_for_utm_and_gets_it_from_the_server(
 ) -> None:
     """GDAL's OAPIF driver (3.7 and later) reads the collection's `crs` list and, told to use
     EPSG:32748, asks the server for it: the coordinates are the server's, rounded to the
-    millimetre, and match pyproj."""
+    millimetre, and match pyproj; a box drawn in UTM finds the roads that cross it."""
     source = f"OAPIF:{live_site.url}"
     layer = pyogrio.read_info(source, layer="roads", CRS="EPSG:32748")
     assert layer["crs"] == "EPSG:32748"
@@ -107,12 +107,26 @@ def test_gdal_asks_for_utm_and_gets_it_from_the_server(
 
     sample = json.loads((data_dir / "sample_layers" / "tangerang_roads.geojson").read_text())
     [road] = [f for f in sample["features"] if f["properties"]["osm_id"] == 27946607]
-    lon, lat = np.array(road["geometry"]["coordinates"]).T
     to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32748", always_xy=True)
-    expected = np.column_stack(to_utm.transform(lon, lat))
+
+    def utm(feature: dict) -> np.ndarray:
+        lon, lat = np.array(feature["geometry"]["coordinates"]).T
+        return np.column_stack(to_utm.transform(lon, lat))
+
+    expected = utm(road)
     assert got.shape == expected.shape
     assert np.abs(got - expected).max() < 1e-3
     assert (np.round(got, 3) == got).all()  # transformed by the server, not by GDAL
+
+    box = (672_000.0, 9_314_000.0, 676_000.0, 9_318_000.0)
+    meta, _, _, fields = pyogrio.raw.read(source, layer="roads", CRS="EPSG:32748", bbox=box)
+    crossing = {
+        feature["properties"]["osm_id"]
+        for feature in sample["features"]
+        if shapely.intersects(shapely.LineString(utm(feature)), shapely.box(*box))
+    }
+    assert set(fields[list(meta["fields"]).index("osm_id")].tolist()) == crossing
+    assert len(crossing) == 4
 
 
 # behind a proxy
