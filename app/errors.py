@@ -75,6 +75,13 @@ class TooLarge(InvalidInput):
     title = "Input too large"
 
 
+class UnsupportedCrs(InvalidInput):
+    """A coordinate reference system a collection does not offer (OGC API Features Part 2
+    answers these with 400, not 422)."""
+
+    title = "Unsupported coordinate reference system"
+
+
 class NotFound(TakeoffError):
     """A stored resource (estimate, collection, feature, version) that does not exist."""
 

@@ -63,7 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_request_limits(app, settings.limits)
     if settings.api.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.api.cors_origins, allow_methods=["*"]
+            CORSMiddleware,
+            allow_origins=settings.api.cors_origins,
+            allow_methods=["*"],
+            expose_headers=["Content-Crs"],  # a web map must know the CRS of what it got
         )
     add_exception_handlers(app, settings)
     install_openapi(app)

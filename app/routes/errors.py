@@ -29,6 +29,7 @@ from app.errors import (
     TakeoffError,
     TooLarge,
     Unauthorized,
+    UnsupportedCrs,
 )
 from app.settings import Settings
 
@@ -39,6 +40,7 @@ STATUS_CODES: dict[type[TakeoffError], int] = {
     TakeoffError: 400,
     InvalidInput: 422,
     TooLarge: 413,
+    UnsupportedCrs: 400,
     NotFound: 404,
     Conflict: 409,
     Unauthorized: 401,
@@ -175,7 +177,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "required": ["type", "status", "title", "detail"],
 }
 PROBLEM_DESCRIPTIONS = {
-    400: "A body that cannot be read (not UTF-8, not JSON, a broken upload)",
+    400: "A body that cannot be read (not UTF-8, not JSON, a broken upload), or a coordinate "
+    "reference system the collection does not offer",
     401: "No valid API key in the X-API-Key header",
     404: "No such resource",
     409: "A concurrent write of the same document; try again",

@@ -1,4 +1,4 @@
-"""OGC API Features (Part 1: core, GeoJSON), the collections QGIS and GDAL open.
+"""OGC API Features (Part 1: core, GeoJSON; Part 2: CRS), the collections QGIS and GDAL open.
 
 Saved estimates are the `estimates` collection, material sources the `sources` collection;
 every road layer is a collection named by its slug. Links are absolute and built with
@@ -18,12 +18,16 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.datastructures import URL
 
-from app.errors import NotFound
+from app.errors import NotFound, UnsupportedCrs
+from app.geo.crs import CRS84, WORLD_CRS, offered_crs
 from app.io.layers import is_layer_slug
 from app.routes.deps import EstimatesVisibleDep, RepositoryDep, SettingsDep
+from app.routes.errors import problems
 from app.routes.features import geojson_features
 from app.routes.params import (
+    BBoxCrsDep,
     BBoxDep,
+    CrsDep,
     FeaturesOutputDep,
     JSONOutput,
     LimitDep,
@@ -37,10 +41,10 @@ from app.store.repository import BBox, FeaturePage, Repository, StoredFeature, V
 router = APIRouter(tags=["OGC API Features"])
 logger = logging.getLogger(__name__)
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 ]
 """No `oas30`: the API definition is OpenAPI 3.1 (what FastAPI writes), and says so."""
 ESTIMATES = "estimates"
@@ -56,6 +60,19 @@ CollectionId = Annotated[
     ),
 ]
 FeatureId = Annotated[str, Path(alias="featureId", description="A feature's numeric id.")]
+FEATURES_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {MediaType.json.value: {}},
+        "headers": {
+            "Content-Crs": {
+                "description": "The CRS of the coordinates, as `<uri>` (OGC API Features Part 2)",
+                "required": True,
+                "schema": {"type": "string"},
+            }
+        },
+    },
+    **problems(400),
+}
 LandingOutputDep = Annotated[MediaType, Depends(OutputType(MediaType.json, MediaType.html))]
 
 
@@ -80,7 +97,7 @@ def find_collection(repository: Repository, collection_id: str, visible: Visibil
             title="Saved estimates",
             description="One feature per saved estimate, with its totals as flat properties.",
             item_count=repository.estimate_page(limit=0, visible=visible).number_matched,
-            extent=repository.estimate_extent(visible),
+            extent=_extent(repository, ESTIMATES, visible),
         )
     if collection_id == SOURCES:
         return Collection(
@@ -88,7 +105,7 @@ def find_collection(repository: Repository, collection_id: str, visible: Visibil
             title="Material sources",
             description="Plants, quarries and base camps with the material codes they supply.",
             item_count=repository.source_page(limit=0).number_matched,
-            extent=repository.source_extent(),
+            extent=_extent(repository, SOURCES, visible),
         )
     layer = repository.get_layer(collection_id)
     return Collection(
@@ -100,6 +117,32 @@ def find_collection(repository: Repository, collection_id: str, visible: Visibil
         attribution=layer.attribution,
         license=layer.license,
     )
+
+
+def _extent(repository: Repository, collection_id: str, visible: Visibility) -> BBox | None:
+    if collection_id == ESTIMATES:
+        return repository.estimate_extent(visible)
+    if collection_id == SOURCES:
+        return repository.source_extent()
+    return repository.get_layer(collection_id).extent
+
+
+def require_offered(
+    repository: Repository, collection_id: str, visible: Visibility, requested: dict[str, str]
+) -> None:
+    """Each CRS URI asked for (by parameter name) must be one the collection lists; only a
+    UTM zone, which depends on where the data lie, needs the extent looked up."""
+    regional = {field: uri for field, uri in requested.items() if uri not in WORLD_CRS}
+    if not regional:
+        return
+    offered = offered_crs(_extent(repository, collection_id, visible))
+    for field, uri in regional.items():
+        if uri not in offered:
+            raise UnsupportedCrs(
+                f"collection {collection_id!r} does not offer {field} {uri!r}; it offers "
+                f"{', '.join(offered)}",
+                field=field,
+            )
 
 
 def _feature_page(
@@ -135,6 +178,11 @@ def _one_feature(
     if collection_id == SOURCES:
         return repository.source_feature(pk)
     return repository.layer_feature(collection_id, pk)
+
+
+def content_crs(crs: str) -> dict[str, str]:
+    """The `Content-Crs` header naming the CRS of a response's coordinates."""
+    return {"Content-Crs": f"<{crs}>"}
 
 
 def link(href: URL | str, rel: str, media: MediaType, title: str | None = None) -> dict[str, str]:
@@ -182,7 +230,8 @@ def _license_link(text: str) -> dict[str, str] | None:
 
 
 def collection_document(request: Request, collection: Collection) -> dict[str, Any]:
-    """The metadata of one collection, with CRS84 first as QGIS takes `crs[0]` as layer CRS."""
+    """The metadata of one collection: stored in CRS84, offered in the CRSs `offered_crs`
+    lists (CRS84 first, as QGIS takes `crs[0]` as the layer CRS)."""
     links = [
         link(request.url_for("collection", collectionId=collection.id), "self", MediaType.json),
         link(
@@ -196,7 +245,8 @@ def collection_document(request: Request, collection: Collection) -> dict[str, A
         "id": collection.id,
         "title": collection.title,
         "itemType": "feature",
-        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "crs": offered_crs(collection.extent),
         "itemCount": collection.item_count,
     }
     if collection.description:
@@ -321,7 +371,7 @@ def collection(
     "/collections/{collectionId}/items",
     response_class=GeoJSONResponse,
     summary="Features of a collection",
-    responses={200: {"content": {MediaType.json.value: {}}}},
+    responses=FEATURES_RESPONSES,
 )
 def items(
     request: Request,
@@ -331,9 +381,13 @@ def items(
     limit: LimitDep,
     offset: OffsetDep,
     bbox: BBoxDep,
+    bbox_crs: BBoxCrsDep,
+    crs: CrsDep,
     visible: EstimatesVisibleDep,
 ) -> GeoJSONResponse:
-    """A page of features in primary-key order, with `next`/`prev` links to follow."""
+    """A page of features in primary-key order, with `next`/`prev` links to follow, in the
+    CRS `crs` names (`Content-Crs` says which)."""
+    require_offered(repository, collection_id, visible, {"crs": crs, "bbox-crs": bbox_crs})
     page = _feature_page(repository, collection_id, limit, offset, bbox, visible)
     body = {
         "type": "FeatureCollection",
@@ -341,16 +395,16 @@ def items(
         "numberReturned": len(page.features),
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "links": _items_links(request, collection_id, offset, limit, page),
-        "features": geojson_features(page.features),
+        "features": geojson_features(page.features, crs),
     }
-    return GeoJSONResponse(body, media_type=output.value)
+    return GeoJSONResponse(body, media_type=output.value, headers=content_crs(crs))
 
 
 @router.get(
     "/collections/{collectionId}/items/{featureId}",
     response_class=GeoJSONResponse,
     summary="One feature",
-    responses={200: {"content": {MediaType.json.value: {}}}},
+    responses=FEATURES_RESPONSES,
 )
 def item(
     request: Request,
@@ -358,11 +412,14 @@ def item(
     collection_id: CollectionId,
     feature_id: FeatureId,
     output: FeaturesOutputDep,
+    crs: CrsDep,
     visible: EstimatesVisibleDep,
 ) -> GeoJSONResponse:
-    """One feature by its id; an id that is not a stored integer is a 404."""
+    """One feature by its id, in the CRS `crs` names; an id that is not a stored integer is a
+    404."""
+    require_offered(repository, collection_id, visible, {"crs": crs})
     stored = _one_feature(repository, collection_id, feature_id, visible)
-    feature = geojson_features([stored])[0]
+    feature = geojson_features([stored], crs)[0]
     feature["links"] = [
         link(
             request.url_for("item", collectionId=collection_id, featureId=str(stored.id)),
@@ -375,4 +432,4 @@ def item(
             MediaType.json,
         ),
     ]
-    return GeoJSONResponse(feature, media_type=output.value)
+    return GeoJSONResponse(feature, media_type=output.value, headers=content_crs(crs))

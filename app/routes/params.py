@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from app.errors import InvalidInput
+from app.geo.crs import CRS84, CRS_URI_PATTERN, lon_lat_bbox, offered_crs_uri
 from app.routes.deps import SettingsDep
 from app.routes.responses import MediaType
 from app.store.repository import BBox
@@ -17,20 +18,44 @@ FORMATS = {"json": MediaType.json, "geojson": MediaType.geojson, "html": MediaTy
 MAX_OFFSET = 2**53
 
 
-def bbox_query(
-    bbox: Annotated[
+def crs_query(
+    crs: Annotated[
         str | None,
         Query(
-            description="Only features whose geometry meets the box minx,miny,maxx,maxy, in CRS84 "
-            "(longitude, latitude). A box with minx > maxx crosses the antimeridian; six "
-            "numbers (with heights) are accepted and the heights ignored.",
-            examples=["106.6,-6.2,106.7,-6.1"],
+            description="The coordinate reference system of the answer's coordinates, as one of "
+            "the URIs the collection lists under `crs` (CRS84 when absent). EPSG:4326 comes in "
+            "its own axis order, latitude first; the response's `Content-Crs` header names it.",
+            examples=["http://www.opengis.net/def/crs/EPSG/0/32748"],
+            json_schema_extra={"pattern": CRS_URI_PATTERN},
         ),
     ] = None,
-) -> BBox | None:
-    """Parse `bbox`; every way it can be wrong gets its own message naming the field."""
-    if bbox is None:
-        return None
+) -> str:
+    """The CRS URI to answer in; whether the collection offers it is the route's to check."""
+    return CRS84 if crs is None else offered_crs_uri(crs, "crs")
+
+
+def bbox_crs_query(
+    bbox_crs: Annotated[
+        str | None,
+        Query(
+            alias="bbox-crs",
+            description="The coordinate reference system of `bbox`, as one of the URIs the "
+            "collection lists under `crs` (CRS84 when absent); `bbox` then gives the lower and "
+            "upper corners in its axis order.",
+            examples=["http://www.opengis.net/def/crs/EPSG/0/32748"],
+            json_schema_extra={"pattern": CRS_URI_PATTERN},
+        ),
+    ] = None,
+) -> str:
+    """The CRS URI `bbox` is given in."""
+    return CRS84 if bbox_crs is None else offered_crs_uri(bbox_crs, "bbox-crs")
+
+
+BBoxCrsDep = Annotated[str, Depends(bbox_crs_query)]
+
+
+def _bbox_numbers(bbox: str) -> BBox:
+    """The four numbers of `bbox` (heights dropped), each way it can be wrong named."""
     parts = bbox.split(",")
     if len(parts) not in (4, 6):
         raise InvalidInput(
@@ -47,6 +72,46 @@ def bbox_query(
     if len(values) == 6:
         values = [values[0], values[1], values[3], values[4]]
     minx, miny, maxx, maxy = values
+    return (minx, miny, maxx, maxy)
+
+
+def _projected_bbox(bbox: str, corners: BBox, bbox_crs: str) -> BBox:
+    """The lon/lat box holding a box given in `bbox_crs`, whose corners must be in order (a box
+    crosses the antimeridian only in CRS84)."""
+    first_min, second_min, first_max, second_max = corners
+    if first_min > first_max or second_min > second_max:
+        raise InvalidInput(
+            f"{bbox!r}: the lower corner must come first, below and before the upper one "
+            f"in the axis order of {bbox_crs}",
+            field="bbox",
+        )
+    box = lon_lat_bbox(corners, bbox_crs)
+    if not all(math.isfinite(value) for value in box):
+        raise InvalidInput(f"{bbox!r} lies outside the area of {bbox_crs}", field="bbox")
+    return box
+
+
+def bbox_query(
+    bbox_crs: BBoxCrsDep,
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="Only features whose geometry meets the box minx,miny,maxx,maxy, in CRS84 "
+            "(longitude, latitude) unless `bbox-crs` names another CRS. A CRS84 box with "
+            "minx > maxx crosses the antimeridian; six numbers (with heights) are accepted and "
+            "the heights ignored.",
+            examples=["106.6,-6.2,106.7,-6.1"],
+        ),
+    ] = None,
+) -> BBox | None:
+    """Parse `bbox` into the lon/lat box the store queries; a box in another CRS becomes the
+    lon/lat box that holds it."""
+    if bbox is None:
+        return None
+    corners = _bbox_numbers(bbox)
+    if bbox_crs != CRS84:
+        corners = _projected_bbox(bbox, corners, bbox_crs)
+    minx, miny, maxx, maxy = corners
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
         raise InvalidInput(
             f"longitudes must lie within -180..180 (CRS84 is lon,lat), got {minx} and {maxx}",
@@ -59,7 +124,7 @@ def bbox_query(
         )
     if miny > maxy:
         raise InvalidInput(f"miny {miny} is north of maxy {maxy}", field="bbox")
-    return (minx, miny, maxx, maxy)
+    return corners
 
 
 def limit_query(
@@ -164,6 +229,7 @@ class OutputType:
 
 
 BBoxDep = Annotated[BBox | None, Depends(bbox_query)]
+CrsDep = Annotated[str, Depends(crs_query)]
 LimitDep = Annotated[int, Depends(limit_query)]
 OffsetDep = Annotated[int, Depends(offset_query)]
 JSONOutput = Depends(OutputType(MediaType.json))

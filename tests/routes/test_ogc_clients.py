@@ -1,12 +1,18 @@
 """OGC API Features as real clients read it from a running `takeoff serve`: GDAL's
-`ogrinfo` and a client following `next` links through a large layer, as QGIS pages."""
+`ogrinfo`, the GDAL inside pyogrio (recent enough for Part 2 CRS) and a client following
+`next` links through a large layer, as QGIS pages."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 import httpx
+import numpy as np
+import pyogrio
+import shapely
+from pyproj import Transformer
 
 from tests.live import LiveServer
 from tests.routes.conftest import GRID_COUNT, href, query
@@ -82,6 +88,45 @@ def test_ogrinfo_reads_every_feature_of_a_large_layer(live_site: LiveServer) -> 
     assert "Feature Count: 2500" in listing
     assert listing.count("OGRFeature(grid)") == GRID_COUNT
     assert f"label (String) = cell {GRID_COUNT - 1}" in listing
+
+
+def test_gdal_asks_for_utm_and_gets_it_from_the_server(
+    live_site: LiveServer, data_dir: Path
+) -> None:
+    """GDAL's OAPIF driver (3.7 and later) reads the collection's `crs` list and, told to use
+    EPSG:32748, asks the server for it: the coordinates are the server's, rounded to the
+    millimetre, and match pyproj; a box drawn in UTM finds the roads that cross it."""
+    source = f"OAPIF:{live_site.url}"
+    layer = pyogrio.read_info(source, layer="roads", CRS="EPSG:32748")
+    assert layer["crs"] == "EPSG:32748"
+    assert layer["features"] == 142
+    meta, _, geometries, fields = pyogrio.raw.read(source, layer="roads", CRS="EPSG:32748")
+    assert meta["crs"] == "EPSG:32748"
+    osm_ids = fields[list(meta["fields"]).index("osm_id")].tolist()
+    got = shapely.get_coordinates(shapely.from_wkb(geometries[osm_ids.index(27946607)]))
+
+    sample = json.loads((data_dir / "sample_layers" / "tangerang_roads.geojson").read_text())
+    [road] = [f for f in sample["features"] if f["properties"]["osm_id"] == 27946607]
+    to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32748", always_xy=True)
+
+    def utm(feature: dict) -> np.ndarray:
+        lon, lat = np.array(feature["geometry"]["coordinates"]).T
+        return np.column_stack(to_utm.transform(lon, lat))
+
+    expected = utm(road)
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() < 1e-3
+    assert (np.round(got, 3) == got).all()  # transformed by the server, not by GDAL
+
+    box = (672_000.0, 9_314_000.0, 676_000.0, 9_318_000.0)
+    meta, _, _, fields = pyogrio.raw.read(source, layer="roads", CRS="EPSG:32748", bbox=box)
+    crossing = {
+        feature["properties"]["osm_id"]
+        for feature in sample["features"]
+        if shapely.intersects(shapely.LineString(utm(feature)), shapely.box(*box))
+    }
+    assert set(fields[list(meta["fields"]).index("osm_id")].tolist()) == crossing
+    assert len(crossing) == 4
 
 
 # behind a proxy
