@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from app import metrics
 from app.batch.service import BatchRequest, OpenBatch, open_batch, summary_dict
 from app.errors import InvalidInput, TakeoffError
 from app.io import vector, xlsx
@@ -124,6 +125,7 @@ class JobPool:
         self._sweeper = threading.Thread(target=self._sweep_forever, name="job-sweep", daemon=True)
         self.sweep()
         self._sweeper.start()
+        metrics.POOL_SIZE.inc(limits.max_running_jobs)
 
     @property
     def sweep_seconds(self) -> float:
@@ -149,6 +151,7 @@ class JobPool:
         )
         with self._lock:
             self._mine.add(job_id)
+        metrics.POOL_JOBS.labels("queued").inc()
         self._executor.submit(self._run, job_id, batch, fmt)
         return job
 
@@ -174,6 +177,8 @@ class JobPool:
         self._executor.shutdown(wait=True, cancel_futures=True)
         with self._lock:
             left = list(self._mine)
+        metrics.POOL_JOBS.labels("queued").dec(len(left))  # never started
+        metrics.POOL_SIZE.dec(self.settings.limits.max_running_jobs)
         for job_id in left:
             self._end(job_id, "failed", STOPPED_MESSAGE)
 
@@ -185,6 +190,7 @@ class JobPool:
                 log.exception("sweeping jobs failed")
 
     def _run(self, job_id: str, batch: OpenBatch, fmt: str) -> None:
+        state = "queued"
         try:
             if self._stopping.is_set():
                 return
@@ -192,8 +198,11 @@ class JobPool:
                 job_id, ("accepted",), status="running", started_at=_now()
             ):
                 return  # dismissed while it waited
+            metrics.POOL_JOBS.labels("queued").dec()
+            metrics.POOL_JOBS.labels(state := "running").inc()
             run_job(self.repository, job_id, batch, fmt, self._check)
         finally:
+            metrics.POOL_JOBS.labels(state).dec()
             with self._lock:
                 self._mine.discard(job_id)
                 self._dismissed.discard(job_id)

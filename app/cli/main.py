@@ -50,7 +50,7 @@ def serve(
     import uvicorn  # here: the other commands start without the server
 
     settings = get_settings()
-    engine = database.create_store_engine(settings.store)
+    engine = database.create_store_engine(settings.store, serving=False)
     prepare_store(engine, settings)
     engine.dispose()
     where = (
@@ -72,7 +72,7 @@ def serve(
 @db.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Migrate the schema to REVISION (default: the newest)."""
-    engine = database.create_store_engine(get_settings().store)
+    engine = database.create_store_engine(get_settings().store, serving=False)
     database.upgrade(engine, revision)
     current, head = database.schema_revisions(engine)
     typer.echo(f"schema at revision {current} (newest {head})")
@@ -81,7 +81,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 @db.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     """Take the schema back to REVISION (`base` removes every table)."""
-    engine = database.create_store_engine(get_settings().store)
+    engine = database.create_store_engine(get_settings().store, serving=False)
     database.downgrade(engine, revision)
     typer.echo(f"schema at revision {database.schema_revisions(engine)[0] or 'base'}")
 
@@ -98,7 +98,7 @@ def load_layer(
 ) -> None:
     """Publish a road layer as an OGC API Features collection."""
     settings = get_settings()
-    engine = database.create_store_engine(settings.store)
+    engine = database.create_store_engine(settings.store, serving=False)
     prepare_store(engine, settings)
     layer = read_layer(file, slug=slug, title=title)
     if attribution:
@@ -134,7 +134,7 @@ def catalog_import(
     """Read a price list into a new catalog version; nothing is saved if a row the crosswalk
     needs is missing or unreadable (exit 1 with the list)."""
     settings = get_settings()
-    engine = database.create_store_engine(settings.store)
+    engine = database.create_store_engine(settings.store, serving=False)
     prepare_store(engine, settings)
     try:
         imported, version = save_price_list(
@@ -171,7 +171,7 @@ def load_sources(
 ) -> None:
     """Add material sources (plants, quarries, base camps) to the `sources` collection."""
     settings = get_settings()
-    engine = database.create_store_engine(settings.store)
+    engine = database.create_store_engine(settings.store, serving=False)
     prepare_store(engine, settings)
     ids = Repository(engine).add_sources(read_sources(file))
     typer.echo(f"collection 'sources': {len(ids)} sources added")

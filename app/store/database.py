@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -16,14 +17,82 @@ from app.resources import migrations_dir
 from app.settings import StoreSettings
 
 
-def create_store_engine(settings: StoreSettings) -> Engine:
-    """An engine for the configured store; makes the embedded store's folder if needed."""
+ANSWER_GRACE_SECONDS = 2.0
+"""How long past its statement timeout a server is waited for before it is taken for frozen:
+the server cancels a slow statement itself, so a longer silence means it answers nothing."""
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 5}
+"""TCP keepalives, so an idle pooled connection to a host that vanished is noticed."""
+
+
+class AnsweringConnection(psycopg.Connection[Any]):
+    """A psycopg connection that waits at most `answer_timeout` seconds for each answer.
+
+    PostgreSQL's `statement_timeout` needs a server that runs; a frozen one (a stopped
+    process, a proxy that stops forwarding) still has its kernel acknowledge every packet, so
+    neither TCP keepalives nor `tcp_user_timeout` notice it. Past the deadline the connection
+    is closed, which SQLAlchemy reads as a disconnect and drops from its pool.
+    """
+
+    answer_timeout: float | None = None
+
+    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        """psycopg's wait, with the connection's deadline when the caller gives none."""
+        try:
+            return super().wait(gen, interval, timeout or self.answer_timeout)
+        except psycopg.errors._WaitTimeout:
+            if timeout is not None:
+                raise
+            self.pgconn.finish()
+            raise psycopg.OperationalError(
+                f"the database did not answer within {self.answer_timeout:g} s"
+            ) from None
+
+
+def create_store_engine(settings: StoreSettings, *, serving: bool = True) -> Engine:
+    """An engine for the configured store; makes the embedded store's folder if needed.
+
+    On PostGIS a connection is given up after `db_connect_timeout_seconds`, and when
+    `serving` (not for migrations and imports an operator runs and watches) a statement after
+    `db_statement_timeout_seconds`, and a server that stops answering soon after: a request
+    then fails fast as "store unavailable" instead of hanging. Connections are tested before
+    use, so the pool recovers by itself when the database returns.
+    """
     if settings.backend == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(settings.url, connect_args={"timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(settings.url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    connect_args: dict[str, Any] = {
+        "connect_timeout": settings.db_connect_timeout_seconds,
+        **KEEPALIVES,
+    }
+    answer_timeout = None
+    if serving:
+        statement_ms = round(settings.db_statement_timeout_seconds * 1000)
+        connect_args["options"] = f"-c statement_timeout={statement_ms}"
+        answer_timeout = settings.db_statement_timeout_seconds + ANSWER_GRACE_SECONDS
+    engine = sa.create_engine(
+        settings.url,
+        pool_pre_ping=True,
+        pool_timeout=settings.db_connect_timeout_seconds,
+        connect_args=connect_args,
+    )
+
+    @sa.event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> AnsweringConnection:
+        connection = AnsweringConnection.connect(*cargs, **cparams)
+        connection.answer_timeout = answer_timeout
+        return connection
+
+    return engine
+
+
+def outage(exc: BaseException) -> bool:
+    """Whether a database error means the store cannot be reached or used just now (down,
+    restarting, frozen, out of connections), rather than a fault in what was asked."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, sa.exc.OperationalError | sa.exc.TimeoutError)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -988,6 +988,13 @@ class Repository:
         with Session(self.engine) as session:
             return [self._as_job(row) for row in session.scalars(query)]
 
+    def count_jobs(self) -> dict[str, int]:
+        """How many jobs are in each state (every state named, zero where none is)."""
+        query = sa.select(Job.status, sa.func.count()).group_by(Job.status)
+        with self.engine.connect() as connection:
+            counts = {str(status): int(count) for status, count in connection.execute(query)}
+        return {state: counts.get(state, 0) for state in JOB_STATES}
+
     @staticmethod
     def _as_job(row: Job) -> StoredJob:
         return StoredJob(**{name: getattr(row, name) for name in StoredJob.__dataclass_fields__})
