@@ -119,9 +119,7 @@ class APISettings(BaseSettings):
         try:
             parse_many(value)
         except ValueError:
-            raise ValueError(
-                "must be a rate like '60/minute' or '10/second;500/hour'"
-            ) from None
+            raise ValueError("must be a rate like '60/minute' or '10/second;500/hour'") from None
         return value
 
     @property

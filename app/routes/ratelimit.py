@@ -2,8 +2,8 @@
 
 Counting is the `limits` library's moving window, kept in each worker's memory: with
 `--workers N` a client may make up to N times the rate (each worker counts what it answers).
-A client is its API key when it sends a configured one (so an office behind one address keeps its own
-allowance), else its IP address (the proxy's, unless uvicorn is told to trust its
+A client is its API key when it sends a configured one (so an office behind one address
+keeps its own allowance), else its IP address (the proxy's, unless uvicorn is told to trust its
 `X-Forwarded-For`). Health checks and metrics are not limited: probes must not be refused.
 """
 

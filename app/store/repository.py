@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 import sqlalchemy as sa
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import QueryableAttribute, Session
 
@@ -28,6 +28,7 @@ from app.estimate.fieldtests import FieldTest, StoredTest
 from app.estimate.reconciliation import StoredTicket, Ticket
 from app.io.layers import LayerData, check_layer_slug
 from app.io.material_sources import SourceData
+from app.store.database import outage
 from app.store.models import (
     CatalogVersion,
     Delivery,
@@ -262,6 +263,7 @@ class VersionedDocuments(Generic[DocumentRow]):
         self._heads: TTLCache[tuple[str, int | None], tuple[int, str]] = TTLCache(
             maxsize=1024, ttl=FRESHNESS_SECONDS
         )
+        self._last_heads: LRUCache[tuple[str, int | None], tuple[int, str]] = LRUCache(1024)
         self._writes = 0
         self._lock = threading.Lock()
 
@@ -310,21 +312,33 @@ class VersionedDocuments(Generic[DocumentRow]):
 
     def head(self, slug: str, version: int | None = None) -> tuple[int, str]:
         """(version, content hash) of one version, without its body: a cheap freshness check,
-        remembered for `FRESHNESS_SECONDS` and forgotten as soon as this process adds one."""
+        remembered for `FRESHNESS_SECONDS` and forgotten as soon as this process adds one.
+
+        While the database cannot be reached, the last answer it gave stands in: an estimate
+        that saves nothing goes on working with the templates and catalogs already read.
+        """
         with self._lock:
             known, writes = self._heads.get((slug, version)), self._writes
         if known is not None:
             return known
         model = self._model
         query = self._one(sa.select(model.version, model.content_hash), slug, version)
-        with self._engine.connect() as connection:
-            row = connection.execute(query).first()
+        try:
+            with self._engine.connect() as connection:
+                row = connection.execute(query).first()
+        except sa.exc.SQLAlchemyError as exc:
+            with self._lock:
+                last = self._last_heads.get((slug, version))
+            if last is None or not outage(exc):
+                raise
+            return last
         if row is None:
             raise self._missing(slug, version)
         found = int(row[0]), str(row[1])
         with self._lock:
             if writes == self._writes:  # no version was added while this one was read
                 self._heads[(slug, version)] = found
+                self._last_heads[(slug, version)] = found
         return found
 
     def versions(self, slug: str) -> list[DocumentVersion]:
@@ -365,6 +379,7 @@ class VersionedDocuments(Generic[DocumentRow]):
                     continue
                 with self._lock:
                     self._heads.clear()
+                    self._last_heads.clear()
                     self._writes += 1
                 return self._as_version(row)
         raise Conflict(f"{self.kind} {slug!r} is being changed concurrently; try again")
