@@ -10,8 +10,12 @@ worker and every host.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 from prometheus_client import (
     REGISTRY,
@@ -90,3 +94,16 @@ def exposition(repository: Repository) -> bytes:
     stored = CollectorRegistry()
     stored.register(JobStates(repository))
     return counted + generate_latest(stored)
+
+
+def share_metrics() -> None:
+    """Before starting several workers: a new folder where each writes its figures (the
+    operator's own `PROMETHEUS_MULTIPROC_DIR`, emptied, if one is set), removed at exit."""
+    given = os.environ.get(MULTIPROCESS_DIR)
+    if given:
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        return
+    folder = tempfile.mkdtemp(prefix="takeoff-metrics-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.environ[MULTIPROCESS_DIR] = folder

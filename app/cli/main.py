@@ -49,6 +49,9 @@ def serve(
     """Run the HTTP service (the embedded store is created and upgraded by itself)."""
     import uvicorn  # here: the other commands start without the server
 
+    from app.logs import log_config
+    from app.metrics import share_metrics
+
     settings = get_settings()
     engine = database.create_store_engine(settings.store, serving=False)
     prepare_store(engine, settings)
@@ -59,6 +62,8 @@ def serve(
         else "PostGIS"
     )
     typer.echo(f"Takeoff on http://{host}:{port}/ ({where})", err=True)
+    if workers > 1:
+        share_metrics()
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -66,6 +71,8 @@ def serve(
         port=port,
         workers=workers,
         timeout_worker_healthcheck=worker_timeout,
+        log_config=log_config(settings.api.log_format),
+        access_log=False,  # the app writes its own (app.access)
     )
 
 
