@@ -32,6 +32,12 @@ class StoreSettings(BaseSettings):
         default_factory=lambda: Path(user_data_dir("takeoff", appauthor=False)),
         description="Folder of the embedded store (SQLite file).",
     )
+    job_results: Literal["files", "store"] = Field(
+        default="files",
+        description="Where finished jobs keep their results: 'files' under data_dir/jobs "
+        "(hosts share it as a volume), 'store' in the database, so every host that shares "
+        "it serves them.",
+    )
     db_connect_timeout_seconds: int = Field(
         default=5,
         ge=2,

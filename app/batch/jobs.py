@@ -191,6 +191,8 @@ class JobPool:
 
     def _run(self, job_id: str, batch: OpenBatch, fmt: str) -> None:
         state = "queued"
+        folder = job_folder(self.settings, job_id)
+        in_store = self.settings.store.job_results == "store"
         try:
             if self._stopping.is_set():
                 return
@@ -200,15 +202,16 @@ class JobPool:
                 return  # dismissed while it waited
             metrics.POOL_JOBS.labels("queued").dec()
             metrics.POOL_JOBS.labels(state := "running").inc()
-            run_job(self.repository, job_id, batch, fmt, self._check)
+            keep = folder / f"result.{fmt}" if in_store else None
+            run_job(self.repository, job_id, batch, fmt, self._check, keep)
         finally:
             metrics.POOL_JOBS.labels(state).dec()
             with self._lock:
                 self._mine.discard(job_id)
                 self._dismissed.discard(job_id)
                 self._asked.pop(job_id, None)
-            if self.repository.get_job(job_id).status == "dismissed":
-                shutil.rmtree(job_folder(self.settings, job_id), ignore_errors=True)
+            if in_store or self.repository.get_job(job_id).status == "dismissed":
+                shutil.rmtree(folder, ignore_errors=True)
 
     def dismiss(self, job_id: str) -> None:
         """Stop the job at its next chunk if this worker runs it (others read the store)."""
@@ -245,9 +248,11 @@ def run_job(
     batch: OpenBatch,
     fmt: str,
     check: Callable[[str], None] | None = None,
+    keep_in_store: Path | None = None,
 ) -> None:
     """Run the batch, keeping the job's status and progress in the store up to date;
-    `check(job_id)`, called after each chunk, raises `JobCancelled` to stop it."""
+    `check(job_id)`, called after each chunk, raises `JobCancelled` to stop it. The result
+    file `keep_in_store`, if given, is copied into the store before the job is done."""
     done = 0
     reported = time.monotonic()
 
@@ -265,6 +270,9 @@ def run_job(
 
     try:
         summary = batch.run(progress)
+        if keep_in_store is not None:
+            with keep_in_store.open("rb") as result:
+                repository.store_job_result(job_id, result)
     except (JobCancelled, TakeoffError) as exc:  # a dismissed job keeps its status
         end(status="failed", message=str(exc))
         return

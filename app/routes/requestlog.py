@@ -75,11 +75,12 @@ class RequestLog:
             route = getattr(scope.get("route"), "path", None)
             metrics.observe_request(scope["method"], route, status, seconds)
             access_log.info(
-                "%s %s %s %.1f ms",
+                "%s %s %s %.1f ms [%s]",
                 scope["method"],
                 scope["path"],
                 status,
                 seconds * 1000,
+                request_id,
                 extra={
                     "method": scope["method"],
                     "path": scope["path"],

@@ -7,13 +7,14 @@ the HTTP models stay separate from the table models.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, BinaryIO, Generic, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +37,7 @@ from app.store.models import (
     FieldTestRecord,
     Footprint,
     Job,
+    JobResultChunk,
     Layer,
     LayerFeature,
     MaterialSource,
@@ -59,6 +61,8 @@ def _storable_id(number: int) -> bool:
 
 
 FRESHNESS_SECONDS = 2.0
+RESULT_CHUNK_BYTES = 1 << 20
+"""Size of the pieces a job result kept in the store is written and served in."""
 """How long a process reuses the newest version number it read for a template or catalog.
 Its own writes show at once; another process's (another worker's) within this time."""
 
@@ -1002,6 +1006,40 @@ class Repository:
         )
         with Session(self.engine) as session:
             return [self._as_job(row) for row in session.scalars(query)]
+
+    def store_job_result(
+        self, job_id: str, source: BinaryIO, chunk_bytes: int = RESULT_CHUNK_BYTES
+    ) -> int:
+        """Keep a job's result in the store, read from `source` one chunk at a time and
+        written in one transaction (all of it or none); its size in bytes."""
+        size, seq = 0, 0
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(JobResultChunk).where(JobResultChunk.job_id == job_id))
+            insert = sa.insert(JobResultChunk)
+            while data := source.read(chunk_bytes):
+                connection.execute(insert, {"job_id": job_id, "seq": seq, "data": data})
+                size, seq = size + len(data), seq + 1
+            if seq == 0:  # an empty result is still a result
+                connection.execute(insert, {"job_id": job_id, "seq": 0, "data": b""})
+        return size
+
+    def job_result_size(self, job_id: str) -> int | None:
+        """Bytes of a job's result kept in the store; None when it is not kept there."""
+        query = sa.select(sa.func.count(), sa.func.sum(sa.func.length(JobResultChunk.data)))
+        with self.engine.connect() as connection:
+            pieces, size = connection.execute(query.where(JobResultChunk.job_id == job_id)).one()
+        return int(cast(int, size) or 0) if pieces else None
+
+    def job_result_chunks(self, job_id: str) -> Iterator[bytes]:
+        """A kept result, piece by piece, each read with a query of its own: no connection
+        is held while a slow client takes its time."""
+        query = sa.select(JobResultChunk.data).where(JobResultChunk.job_id == job_id)
+        for seq in itertools.count():
+            with self.engine.connect() as connection:
+                data = connection.execute(query.where(JobResultChunk.seq == seq)).scalar()
+            if data is None:
+                return
+            yield bytes(data)
 
     def count_jobs(self) -> dict[str, int]:
         """How many jobs are in each state (every state named, zero where none is)."""

@@ -51,7 +51,7 @@ def test_an_unreadable_rate_is_a_setting_error(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("TAKEOFF_RATE_LIMIT", "lots")
     get_settings.cache_clear()
     try:
-        with pytest.raises(ConfigurationError, match="TAKEOFF_RATE_LIMIT: .*'60/minute'"):
+        with pytest.raises(ConfigurationError, match=r"TAKEOFF_RATE_LIMIT: .*'60/minute'"):
             get_settings()
     finally:
         get_settings.cache_clear()
