@@ -93,7 +93,8 @@ def create_store_engine(settings: StoreSettings, *, serving: bool = True) -> Eng
     answer_timeout = None
     if serving:
         statement_ms = round(settings.db_statement_timeout_seconds * 1000)
-        connect_args["options"] = f"-c statement_timeout={statement_ms}"
+        given = sa.make_url(settings.url).query.get("options", "")  # the URL's, kept
+        connect_args["options"] = f"{given} -c statement_timeout={statement_ms}".strip()
         answer_timeout = settings.db_statement_timeout_seconds + ANSWER_GRACE_SECONDS
     engine = sa.create_engine(
         settings.url, pool_pre_ping=True, pool_timeout=wait, connect_args=connect_args
