@@ -26,7 +26,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
 from app.store.repository import Repository
@@ -85,7 +85,9 @@ class JobStates(Collector):
 
 def exposition(repository: Repository) -> bytes:
     """The metrics in Prometheus text format: every worker's when they share a folder."""
-    if os.environ.get(MULTIPROCESS_DIR):
+    folder = os.environ.get(MULTIPROCESS_DIR)
+    if folder:
+        forget_dead_workers(Path(folder))
         workers = CollectorRegistry()
         MultiProcessCollector(workers)
         counted = generate_latest(workers)
@@ -94,6 +96,19 @@ def exposition(repository: Repository) -> bytes:
     stored = CollectorRegistry()
     stored.register(JobStates(repository))
     return counted + generate_latest(stored)
+
+
+def forget_dead_workers(folder: Path) -> None:
+    """Drop the pool gauges of workers that died (the server restarts them under new process
+    ids), so the pool's size and use count live workers only; their counts stay."""
+    for path in folder.glob("gauge_live*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            mark_process_dead(pid, str(folder))
+        except PermissionError:
+            continue  # alive, someone else's
 
 
 def share_metrics() -> None:

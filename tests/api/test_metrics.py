@@ -3,6 +3,8 @@ workers of `takeoff serve --workers 2`."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.main import create_app
+from app.metrics import forget_dead_workers
 from tests.conftest import API_KEY, BACKENDS, app_settings, fresh_store
 from tests.live import LiveServer
 
@@ -111,3 +114,15 @@ def test_two_workers_are_summed_in_one_scrape(tmp_path: Path) -> None:
     route = {"method": "GET", "route": "/conformance", "status": "200"}
     assert value(scrape, "takeoff_http_requests_total", **route) == 8
     assert value(scrape, "takeoff_job_pool_size") == 6  # 3 in each worker
+
+
+def test_the_pool_gauges_of_a_dead_worker_are_dropped_at_the_next_scrape(tmp_path: Path) -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a worker that has ended
+    for pid in (gone.pid, os.getpid()):
+        (tmp_path / f"gauge_livesum_{pid}.db").write_bytes(b"")
+        (tmp_path / f"counter_{pid}.db").write_bytes(b"")
+    forget_dead_workers(tmp_path)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        [f"counter_{gone.pid}.db", f"counter_{os.getpid()}.db", f"gauge_livesum_{os.getpid()}.db"]
+    )
