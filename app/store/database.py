@@ -59,15 +59,15 @@ class Breaker:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._closed_at = 0.0
+        self._refusing_until = 0.0
 
     def trip(self) -> None:
         """The database just failed: refuse connections for a while."""
-        self._closed_at = time.monotonic() + self.seconds
+        self._refusing_until = time.monotonic() + self.seconds
 
     def check(self) -> None:
         """Raise at once while tripped."""
-        if time.monotonic() < self._closed_at:
+        if time.monotonic() < self._refusing_until:
             raise psycopg.OperationalError(
                 "the database could not be reached a moment ago; not trying again yet"
             )
