@@ -61,10 +61,10 @@ def _storable_id(number: int) -> bool:
 
 
 FRESHNESS_SECONDS = 2.0
-RESULT_CHUNK_BYTES = 1 << 20
-"""Size of the pieces a job result kept in the store is written and served in."""
 """How long a process reuses the newest version number it read for a template or catalog.
 Its own writes show at once; another process's (another worker's) within this time."""
+RESULT_CHUNK_BYTES = 1 << 20
+"""Size of the pieces a job result kept in the store is written and served in."""
 
 
 def _now() -> datetime:
