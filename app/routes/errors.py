@@ -210,8 +210,6 @@ PROBLEM_DESCRIPTIONS = {
     409: "A concurrent write of the same document; try again",
     413: "Input over a configured limit",
     422: "Invalid input: the problem names the field, feature or row",
-    429: "Too many requests from this client; see Retry-After",
-    503: "The database cannot be reached just now; see Retry-After",
 }
 
 
