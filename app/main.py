@@ -17,6 +17,7 @@ from app.routes import (
     estimates,
     health,
     jobs,
+    metrics,
     ogc,
     processes,
     roads,
@@ -27,6 +28,8 @@ from app.routes.documents import catalogs_router, templates_router
 from app.routes.errors import add_exception_handlers, install_openapi
 from app.routes.guard import UnstorableTextGuard
 from app.routes.limits import add_request_limits
+from app.routes.ratelimit import RateLimit
+from app.routes.requestlog import RequestLog
 from app.settings import Settings, get_settings
 from app.store.database import create_store_engine
 from app.store.repository import Repository
@@ -61,6 +64,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(UnstorableTextGuard)  # inside CORS, so its answers carry CORS headers
     add_request_limits(app, settings.limits)
+    if settings.api.rate_limit:
+        app.add_middleware(
+            RateLimit, rate=settings.api.rate_limit, key_hashes=settings.api.api_key_hashes
+        )
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -68,9 +75,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             expose_headers=["Content-Crs"],  # a web map must know the CRS of what it got
         )
+    app.add_middleware(RequestLog)  # outermost: every answer has an id and is logged
     add_exception_handlers(app, settings)
     install_openapi(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(docs.router)
     app.include_router(ogc.router)
     app.include_router(templates_router)

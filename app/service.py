@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import shapely
+import sqlalchemy as sa
 
 from app.errors import TooLarge
 from app.estimate.bom import quantity_column
@@ -35,8 +36,12 @@ from app.pipeline import (
 )
 from app.resolve import haul_overrides, resolve_catalog, resolve_templates
 from app.settings import Settings
+from app.store.database import outage
 from app.store.repository import NewEstimate, Repository, StoredEstimate
 
+HAULS_UNAVAILABLE = (
+    "nearest sources and haul distances are left out: the database cannot be reached just now"
+)
 DELIVERY_OVERRIDES = ("vehicles", "daily_output")
 """Request overrides of the material view only (`app.estimate.materials`), not of the bill."""
 
@@ -132,13 +137,18 @@ def with_hauls(
         return result
     codes = [line.material for line in view.lines]
     site = site_point(result.features.geometries)
-    hauls = nearest_hauls(
-        site,
-        codes,
-        repository.sources_supplying(codes),
-        catalog.vehicles.detour_factor,
-        *road_network(repository),
-    )
+    try:
+        hauls = nearest_hauls(
+            site,
+            codes,
+            repository.sources_supplying(codes),
+            catalog.vehicles.detour_factor,
+            *road_network(repository),
+        )
+    except sa.exc.SQLAlchemyError as exc:
+        if not outage(exc):
+            raise
+        return replace(result, warnings=[*result.warnings, HAULS_UNAVAILABLE])
     return replace(result, materials=view.with_hauls(hauls))
 
 

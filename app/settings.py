@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from limits import parse_many
 from platformdirs import user_data_dir
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
@@ -30,6 +31,24 @@ class StoreSettings(BaseSettings):
     data_dir: Path = Field(
         default_factory=lambda: Path(user_data_dir("takeoff", appauthor=False)),
         description="Folder of the embedded store (SQLite file).",
+    )
+    job_results: Literal["files", "store"] = Field(
+        default="files",
+        description="Where finished jobs keep their results: 'files' under data_dir/jobs "
+        "(hosts share it as a volume), 'store' in the database, so every host that shares "
+        "it serves them.",
+    )
+    db_connect_timeout_seconds: int = Field(
+        default=5,
+        ge=2,
+        description="Seconds to wait for a PostgreSQL connection (or a free one in the pool) "
+        "before a request gets 503.",
+    )
+    db_statement_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="Seconds a statement of a request may run before the server cancels it; "
+        "a server silent 2 s longer is taken for frozen. Either way the request gets 503.",
     )
 
     @field_validator("database_url")
@@ -82,6 +101,32 @@ class APISettings(BaseSettings):
     tile_url: str | None = Field(
         default=None, description="Optional basemap tile URL template for the web page."
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="'json': access and error logs as one JSON object a line (request id, "
+        "method, path, route, status, duration_ms).",
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve /metrics to anyone; otherwise it needs an API key (X-API-Key or "
+        "'Authorization: Bearer <key>').",
+    )
+    rate_limit: str | None = Field(
+        default=None,
+        description="Requests a client may make, e.g. '60/minute' or '10/second;500/hour' "
+        "(per API key, else per IP address); more get 429. Unset: no limit.",
+    )
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _readable_rate(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must be a rate like '60/minute' or '10/second;500/hour'") from None
+        return value
 
     @property
     def api_key_hashes(self) -> list[bytes]:

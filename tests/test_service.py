@@ -6,8 +6,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
+from app.errors import ConfigurationError
+from app.main import create_app
+from app.settings import Settings, StoreSettings
+from tests.conftest import BACKENDS
 from tests.live import LiveServer, run_takeoff
 
 
@@ -78,3 +84,37 @@ def test_bad_setting_value_is_one_line(tmp_path: Path) -> None:
 def test_serve_refuses_an_unmigrated_postgis(make_postgis_database) -> None:
     line = _one_line_error(run_takeoff("serve", database_url=make_postgis_database()))
     assert "schema is at revision none" in line and "takeoff db upgrade" in line
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    ("setting", "value", "says"),
+    [
+        ("default_template", "nope", "there is no template 'nope'; known templates: "),
+        ("default_catalog", "tangerang-sample@99", "there is no catalog 'tangerang-sample' "),
+    ],
+)
+def test_an_unknown_default_template_or_catalog_stops_serve(
+    backend: str,
+    setting: str,
+    value: str,
+    says: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    store: dict[str, str | None] = {"data_dir": str(tmp_path / "store")}
+    if backend == "postgis":
+        store["database_url"] = request.getfixturevalue("make_postgis_database")()
+        assert run_takeoff("db", "upgrade", **store).returncode == 0
+    line = _one_line_error(run_takeoff("serve", **store, **{setting: value}))
+    assert line.startswith(f"takeoff: error: invalid setting TAKEOFF_{setting.upper()}: ")
+    assert says in line
+    if setting == "default_template":
+        assert "local-flexible" in line  # the known ones are named
+
+
+def test_an_unknown_default_template_stops_the_app_start(tmp_path: Path) -> None:
+    store = StoreSettings(data_dir=tmp_path / "store")
+    app = create_app(Settings(store=store, default_template="nope"))
+    with pytest.raises(ConfigurationError, match="TAKEOFF_DEFAULT_TEMPLATE"), TestClient(app):
+        pass

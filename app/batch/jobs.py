@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from app import metrics
 from app.batch.service import BatchRequest, OpenBatch, open_batch, summary_dict
 from app.errors import InvalidInput, TakeoffError
 from app.io import vector, xlsx
@@ -124,6 +125,7 @@ class JobPool:
         self._sweeper = threading.Thread(target=self._sweep_forever, name="job-sweep", daemon=True)
         self.sweep()
         self._sweeper.start()
+        metrics.POOL_SIZE.inc(limits.max_running_jobs)
 
     @property
     def sweep_seconds(self) -> float:
@@ -149,6 +151,7 @@ class JobPool:
         )
         with self._lock:
             self._mine.add(job_id)
+        metrics.POOL_JOBS.labels("queued").inc()
         self._executor.submit(self._run, job_id, batch, fmt)
         return job
 
@@ -174,6 +177,8 @@ class JobPool:
         self._executor.shutdown(wait=True, cancel_futures=True)
         with self._lock:
             left = list(self._mine)
+        metrics.POOL_JOBS.labels("queued").dec(len(left))  # never started
+        metrics.POOL_SIZE.dec(self.settings.limits.max_running_jobs)
         for job_id in left:
             self._end(job_id, "failed", STOPPED_MESSAGE)
 
@@ -185,6 +190,9 @@ class JobPool:
                 log.exception("sweeping jobs failed")
 
     def _run(self, job_id: str, batch: OpenBatch, fmt: str) -> None:
+        state = "queued"
+        folder = job_folder(self.settings, job_id)
+        in_store = self.settings.store.job_results == "store"
         try:
             if self._stopping.is_set():
                 return
@@ -192,14 +200,18 @@ class JobPool:
                 job_id, ("accepted",), status="running", started_at=_now()
             ):
                 return  # dismissed while it waited
-            run_job(self.repository, job_id, batch, fmt, self._check)
+            metrics.POOL_JOBS.labels("queued").dec()
+            metrics.POOL_JOBS.labels(state := "running").inc()
+            keep = folder / f"result.{fmt}" if in_store else None
+            run_job(self.repository, job_id, batch, fmt, self._check, keep)
         finally:
+            metrics.POOL_JOBS.labels(state).dec()
             with self._lock:
                 self._mine.discard(job_id)
                 self._dismissed.discard(job_id)
                 self._asked.pop(job_id, None)
-            if self.repository.get_job(job_id).status == "dismissed":
-                shutil.rmtree(job_folder(self.settings, job_id), ignore_errors=True)
+            if in_store or self.repository.get_job(job_id).status == "dismissed":
+                shutil.rmtree(folder, ignore_errors=True)
 
     def dismiss(self, job_id: str) -> None:
         """Stop the job at its next chunk if this worker runs it (others read the store)."""
@@ -236,9 +248,11 @@ def run_job(
     batch: OpenBatch,
     fmt: str,
     check: Callable[[str], None] | None = None,
+    keep_in_store: Path | None = None,
 ) -> None:
     """Run the batch, keeping the job's status and progress in the store up to date;
-    `check(job_id)`, called after each chunk, raises `JobCancelled` to stop it."""
+    `check(job_id)`, called after each chunk, raises `JobCancelled` to stop it. The result
+    file `keep_in_store`, if given, is copied into the store before the job is done."""
     done = 0
     reported = time.monotonic()
 
@@ -256,6 +270,9 @@ def run_job(
 
     try:
         summary = batch.run(progress)
+        if keep_in_store is not None:
+            with keep_in_store.open("rb") as result:
+                repository.store_job_result(job_id, result)
     except (JobCancelled, TakeoffError) as exc:  # a dismissed job keeps its status
         end(status="failed", message=str(exc))
         return

@@ -49,8 +49,11 @@ def serve(
     """Run the HTTP service (the embedded store is created and upgraded by itself)."""
     import uvicorn  # here: the other commands start without the server
 
+    from app.logs import log_config
+    from app.metrics import share_metrics
+
     settings = get_settings()
-    engine = database.create_store_engine(settings.store)
+    engine = database.create_store_engine(settings.store, serving=False)
     prepare_store(engine, settings)
     engine.dispose()
     where = (
@@ -59,6 +62,8 @@ def serve(
         else "PostGIS"
     )
     typer.echo(f"Takeoff on http://{host}:{port}/ ({where})", err=True)
+    if workers > 1:
+        share_metrics()
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -66,13 +71,15 @@ def serve(
         port=port,
         workers=workers,
         timeout_worker_healthcheck=worker_timeout,
+        log_config=log_config(settings.api.log_format),
+        access_log=False,  # the app writes its own (app.access)
     )
 
 
 @db.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Migrate the schema to REVISION (default: the newest)."""
-    engine = database.create_store_engine(get_settings().store)
+    engine = database.create_store_engine(get_settings().store, serving=False)
     database.upgrade(engine, revision)
     current, head = database.schema_revisions(engine)
     typer.echo(f"schema at revision {current} (newest {head})")
@@ -81,7 +88,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 @db.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     """Take the schema back to REVISION (`base` removes every table)."""
-    engine = database.create_store_engine(get_settings().store)
+    engine = database.create_store_engine(get_settings().store, serving=False)
     database.downgrade(engine, revision)
     typer.echo(f"schema at revision {database.schema_revisions(engine)[0] or 'base'}")
 
@@ -98,7 +105,7 @@ def load_layer(
 ) -> None:
     """Publish a road layer as an OGC API Features collection."""
     settings = get_settings()
-    engine = database.create_store_engine(settings.store)
+    engine = database.create_store_engine(settings.store, serving=False)
     prepare_store(engine, settings)
     layer = read_layer(file, slug=slug, title=title)
     if attribution:
@@ -134,7 +141,7 @@ def catalog_import(
     """Read a price list into a new catalog version; nothing is saved if a row the crosswalk
     needs is missing or unreadable (exit 1 with the list)."""
     settings = get_settings()
-    engine = database.create_store_engine(settings.store)
+    engine = database.create_store_engine(settings.store, serving=False)
     prepare_store(engine, settings)
     try:
         imported, version = save_price_list(
@@ -171,7 +178,7 @@ def load_sources(
 ) -> None:
     """Add material sources (plants, quarries, base camps) to the `sources` collection."""
     settings = get_settings()
-    engine = database.create_store_engine(settings.store)
+    engine = database.create_store_engine(settings.store, serving=False)
     prepare_store(engine, settings)
     ids = Repository(engine).add_sources(read_sources(file))
     typer.echo(f"collection 'sources': {len(ids)} sources added")

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import (
@@ -31,9 +32,14 @@ from app.errors import (
     Unauthorized,
     UnsupportedCrs,
 )
+from app.routes.requestlog import current_request_id
 from app.settings import Settings
+from app.store.database import outage
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 5
+"""What a 503 asks clients to wait: the pool tests connections before use and reconnects by
+itself, so a database that is back is used at the next request."""
 logger = logging.getLogger(__name__)
 
 STATUS_CODES: dict[type[TakeoffError], int] = {
@@ -90,12 +96,22 @@ def problem(
     headers: Mapping[str, str] | None = None,
     members: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
-    """A problem+json response; `members` are extra ones (`field`, `feature`, `errors`...)."""
+    """A problem+json response; `members` are extra ones (`field`, `feature`, `errors`...).
+
+    It carries the request's id (`request_id`, and the `X-Request-ID` header) so a user's
+    report can be found in the log.
+    """
     body = {"type": "about:blank", "status": status, "title": title, "detail": detail}
     body.update(members or {})
     headers = dict(headers or {})
+    request_id = current_request_id()
+    if request_id is not None:
+        body["request_id"] = request_id
+        headers["X-Request-ID"] = request_id
     if status == 401:
         headers["WWW-Authenticate"] = "ApiKey"
+    if status == 503:
+        headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -142,8 +158,19 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     """A bug: logged with its traceback, answered without a word about its insides."""
-    logger.error("unexpected error", exc_info=exc)
+    logger.error("unexpected error in request %s", current_request_id(), exc_info=exc)
     return problem(500, "Internal Server Error", "the server failed to answer; this is logged")
+
+
+async def _store_error(request: Request, exc: Exception) -> JSONResponse:
+    """A database that is down, restarting or frozen is a 503 with `Retry-After`, its
+    reason logged (it names hosts); any other database error is a bug."""
+    if not outage(exc):
+        return await _unexpected_error(request, exc)
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    logger.warning("store unavailable in request %s: %s", current_request_id(), reason)
+    unavailable = StoreUnavailable("the database cannot be reached just now; try again shortly")
+    return problem(503, unavailable.title, unavailable.detail)
 
 
 def add_exception_handlers(app: FastAPI, settings: Settings) -> None:
@@ -161,6 +188,7 @@ def add_exception_handlers(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(TakeoffError, takeoff_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(SQLAlchemyError, _store_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 
@@ -173,6 +201,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer"},
         "title": {"type": "string"},
         "detail": {"type": "string"},
+        "request_id": {"type": "string", "description": "Also in X-Request-ID; in the log."},
     },
     "required": ["type", "status", "title", "detail"],
 }

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from app import __version__
 from app.errors import StoreUnavailable
 from app.routes.deps import RepositoryDep
+from app.routes.errors import RETRY_AFTER_SECONDS
 from app.store.database import check_store
 
 router = APIRouter(tags=["health"])
@@ -43,5 +44,7 @@ def healthz(repository: RepositoryDep) -> JSONResponse:
             "backend": backend,
             "detail": "cannot reach the database or use it; the reason is in the service log",
         }
-        return JSONResponse(body, status_code=503)
+        return JSONResponse(
+            body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        )
     return JSONResponse({"status": "ok", "version": __version__, **store})

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
 from app.batch.jobs import JobPool, job_folder
 from app.errors import InvalidInput, NotFound
@@ -106,8 +106,9 @@ def job(
 @router.get("/{job_id}/results", name="job_results", summary="A finished job's result file")
 def job_results(
     job_id: str, repository: RepositoryDep, settings: SettingsDep, caller: CallerDep
-) -> FileResponse:
-    """The result file; 404 while the job runs, 422 with the reason when it failed."""
+) -> Response:
+    """The result file (from the store or the job's folder); 404 while the job runs, 422
+    with the reason when it failed."""
     stored = readable_job(repository, job_id, caller)
     if stored.status == "failed":
         raise InvalidInput(f"job {job_id} failed: {stored.message}")
@@ -116,11 +117,20 @@ def job_results(
     path = job_folder(settings, job_id) / (stored.result_file or "")
     if stored.status != "successful" or not stored.result_file:
         raise NotFound(f"job {job_id} is {stored.status}: its results are not ready yet")
+    filename = f"estimate-{job_id}{path.suffix}"
+    size = repository.job_result_size(job_id)
+    if size is not None:  # kept in the store (TAKEOFF_JOB_RESULTS=store)
+        return StreamingResponse(
+            repository.job_result_chunks(job_id),
+            media_type=stored.result_media_type,
+            headers={
+                "Content-Length": str(size),
+                "Content-Disposition": f'attachment; filename="{filename}"',
+            },
+        )
     if not path.is_file():
         raise NotFound(f"the result of job {job_id} is no longer kept")
-    return FileResponse(
-        path, media_type=stored.result_media_type, filename=f"estimate-{job_id}{path.suffix}"
-    )
+    return FileResponse(path, media_type=stored.result_media_type, filename=filename)
 
 
 @router.delete(

@@ -7,7 +7,16 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 import shapely
-from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from app.store.types import GeometryColumn, JSONDocument, UTCDateTime
@@ -136,6 +145,19 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class JobResultChunk(Base):
+    """One piece of a job's result file, when results are kept in the store: rows of a
+    bounded size, so a result is written and served piece by piece, never loaded whole."""
+
+    __tablename__ = "job_result_chunks"
+
+    job_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class MaterialSource(Footprint, Base):

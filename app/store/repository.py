@@ -7,19 +7,20 @@ the HTTP models stay separate from the table models.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, BinaryIO, Generic, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 import shapely
 import sqlalchemy as sa
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import QueryableAttribute, Session
 
@@ -28,6 +29,7 @@ from app.estimate.fieldtests import FieldTest, StoredTest
 from app.estimate.reconciliation import StoredTicket, Ticket
 from app.io.layers import LayerData, check_layer_slug
 from app.io.material_sources import SourceData
+from app.store.database import outage
 from app.store.models import (
     CatalogVersion,
     Delivery,
@@ -35,6 +37,7 @@ from app.store.models import (
     FieldTestRecord,
     Footprint,
     Job,
+    JobResultChunk,
     Layer,
     LayerFeature,
     MaterialSource,
@@ -60,6 +63,8 @@ def _storable_id(number: int) -> bool:
 FRESHNESS_SECONDS = 2.0
 """How long a process reuses the newest version number it read for a template or catalog.
 Its own writes show at once; another process's (another worker's) within this time."""
+RESULT_CHUNK_BYTES = 1 << 20
+"""Size of the pieces a job result kept in the store is written and served in."""
 
 
 def _now() -> datetime:
@@ -262,6 +267,7 @@ class VersionedDocuments(Generic[DocumentRow]):
         self._heads: TTLCache[tuple[str, int | None], tuple[int, str]] = TTLCache(
             maxsize=1024, ttl=FRESHNESS_SECONDS
         )
+        self._last_heads: LRUCache[tuple[str, int | None], tuple[int, str]] = LRUCache(1024)
         self._writes = 0
         self._lock = threading.Lock()
 
@@ -310,21 +316,33 @@ class VersionedDocuments(Generic[DocumentRow]):
 
     def head(self, slug: str, version: int | None = None) -> tuple[int, str]:
         """(version, content hash) of one version, without its body: a cheap freshness check,
-        remembered for `FRESHNESS_SECONDS` and forgotten as soon as this process adds one."""
+        remembered for `FRESHNESS_SECONDS` and forgotten as soon as this process adds one.
+
+        While the database cannot be reached, the last answer it gave stands in: an estimate
+        that saves nothing goes on working with the templates and catalogs already read.
+        """
         with self._lock:
             known, writes = self._heads.get((slug, version)), self._writes
         if known is not None:
             return known
         model = self._model
         query = self._one(sa.select(model.version, model.content_hash), slug, version)
-        with self._engine.connect() as connection:
-            row = connection.execute(query).first()
+        try:
+            with self._engine.connect() as connection:
+                row = connection.execute(query).first()
+        except sa.exc.SQLAlchemyError as exc:
+            with self._lock:
+                last = self._last_heads.get((slug, version))
+            if last is None or not outage(exc):
+                raise
+            return last
         if row is None:
             raise self._missing(slug, version)
         found = int(row[0]), str(row[1])
         with self._lock:
             if writes == self._writes:  # no version was added while this one was read
                 self._heads[(slug, version)] = found
+                self._last_heads[(slug, version)] = found
         return found
 
     def versions(self, slug: str) -> list[DocumentVersion]:
@@ -365,6 +383,7 @@ class VersionedDocuments(Generic[DocumentRow]):
                     continue
                 with self._lock:
                     self._heads.clear()
+                    self._last_heads.clear()
                     self._writes += 1
                 return self._as_version(row)
         raise Conflict(f"{self.kind} {slug!r} is being changed concurrently; try again")
@@ -987,6 +1006,47 @@ class Repository:
         )
         with Session(self.engine) as session:
             return [self._as_job(row) for row in session.scalars(query)]
+
+    def store_job_result(
+        self, job_id: str, source: BinaryIO, chunk_bytes: int = RESULT_CHUNK_BYTES
+    ) -> int:
+        """Keep a job's result in the store, read from `source` one chunk at a time and
+        written in one transaction (all of it or none); its size in bytes."""
+        size, seq = 0, 0
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(JobResultChunk).where(JobResultChunk.job_id == job_id))
+            insert = sa.insert(JobResultChunk)
+            while data := source.read(chunk_bytes):
+                connection.execute(insert, {"job_id": job_id, "seq": seq, "data": data})
+                size, seq = size + len(data), seq + 1
+            if seq == 0:  # an empty result is still a result
+                connection.execute(insert, {"job_id": job_id, "seq": 0, "data": b""})
+        return size
+
+    def job_result_size(self, job_id: str) -> int | None:
+        """Bytes of a job's result kept in the store; None when it is not kept there."""
+        query = sa.select(sa.func.count(), sa.func.sum(sa.func.length(JobResultChunk.data)))
+        with self.engine.connect() as connection:
+            pieces, size = connection.execute(query.where(JobResultChunk.job_id == job_id)).one()
+        return int(cast(int, size) or 0) if pieces else None
+
+    def job_result_chunks(self, job_id: str) -> Iterator[bytes]:
+        """A kept result, piece by piece, each read with a query of its own: no connection
+        is held while a slow client takes its time."""
+        query = sa.select(JobResultChunk.data).where(JobResultChunk.job_id == job_id)
+        for seq in itertools.count():
+            with self.engine.connect() as connection:
+                data = connection.execute(query.where(JobResultChunk.seq == seq)).scalar()
+            if data is None:
+                return
+            yield bytes(data)
+
+    def count_jobs(self) -> dict[str, int]:
+        """How many jobs are in each state (every state named, zero where none is)."""
+        query = sa.select(Job.status, sa.func.count()).group_by(Job.status)
+        with self.engine.connect() as connection:
+            counts = {str(status): int(count) for status, count in connection.execute(query)}
+        return {state: counts.get(state, 0) for state in JOB_STATES}
 
     @staticmethod
     def _as_job(row: Job) -> StoredJob:

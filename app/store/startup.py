@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
+from app.errors import ConfigurationError, InvalidInput
+from app.resolve import resolve_catalog, resolve_templates
 from app.resources import data_dir
 from app.settings import Settings
 from app.store.builtin import sync_builtin_data
@@ -12,7 +14,7 @@ from app.store.repository import Repository
 
 
 def prepare_store(engine: Engine, settings: Settings) -> None:
-    """Check the store; migrate the embedded one; load the shipped data.
+    """Check the store; migrate the embedded one; load the shipped data; check the defaults.
 
     PostGIS is only checked, never migrated implicitly: its schema changes are an
     operator's decision (`takeoff db upgrade`), and several workers must not race to make them.
@@ -22,4 +24,22 @@ def prepare_store(engine: Engine, settings: Settings) -> None:
         upgrade(engine)
     else:
         require_current_schema(engine)
-    sync_builtin_data(Repository(engine), data_dir())
+    repository = Repository(engine)
+    sync_builtin_data(repository, data_dir())
+    check_defaults(repository, settings)
+
+
+def check_defaults(repository: Repository, settings: Settings) -> None:
+    """Refuse to start with a default template or catalog the store does not have: every
+    request naming none would fail, blaming a field its sender never wrote."""
+    defaults = settings.estimate
+    try:
+        resolve_templates(repository, [defaults.default_template])
+    except InvalidInput as exc:
+        raise ConfigurationError(
+            f"invalid setting TAKEOFF_DEFAULT_TEMPLATE: {exc.detail}"
+        ) from None
+    try:
+        resolve_catalog(repository, defaults.default_catalog)
+    except InvalidInput as exc:
+        raise ConfigurationError(f"invalid setting TAKEOFF_DEFAULT_CATALOG: {exc.detail}") from None

@@ -83,5 +83,6 @@ def test_unknown_documents_are_404_problems(client: TestClient) -> None:
         "status": 404,
         "title": "Not found",
         "detail": "there is no template 'motorway'",
+        "request_id": missing.headers["x-request-id"],
     }
     assert client.get("/catalogs/tangerang-sample/versions/999").status_code == 404

@@ -8,95 +8,24 @@ root (PostgreSQL refuses root).
 
 from __future__ import annotations
 
-import getpass
-import glob
 import os
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from tests.live import free_port
+from tests.cluster import Cluster, throwaway_cluster
 
 TESTDB = Path(__file__).resolve().parents[2] / "scripts" / "testdb"
-
-
-@dataclass(frozen=True)
-class Cluster:
-    port: int
-    socket: Path
-    os_user: str
-
-
-def _server_program(name: str) -> str:
-    found = shutil.which(name) or next(
-        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))), None
-    )
-    if found is None:
-        pytest.skip(f"no {name}: PostgreSQL server programs are not installed")
-    return found
-
-
-def _as(os_user: str) -> list[str]:
-    return ["runuser", "-u", os_user, "--"] if os.geteuid() == 0 else []
 
 
 @pytest.fixture(scope="module")
 def stock_cluster() -> Iterator[Cluster]:
     """A new cluster with pg_createcluster's authentication, stopped and removed after."""
-    os_user = "postgres" if os.geteuid() == 0 else getpass.getuser()
-    folder = Path(tempfile.mkdtemp(prefix="takeoff-cluster-"))
-    folder.chmod(0o755)
-    if os.geteuid() == 0:
-        shutil.chown(folder, user=os_user)
-    data, port = folder / "data", free_port()
-    as_owner = _as(os_user)
-    subprocess.run(
-        [
-            *as_owner,
-            _server_program("initdb"),
-            "-D",
-            str(data),
-            "--auth-local=peer",
-            "--auth-host=scram-sha-256",
-        ],
-        check=True,
-        capture_output=True,
-        cwd="/",
-    )
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
-    pg_ctl = _server_program("pg_ctl")
-    subprocess.run(
-        [
-            *as_owner,
-            pg_ctl,
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            str(folder / "log"),
-            "-w",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-        cwd="/",
-    )
-    try:
-        yield Cluster(port, folder, os_user)
-    finally:
-        subprocess.run(
-            [*as_owner, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-            cwd="/",
-        )
-        shutil.rmtree(folder, ignore_errors=True)
+    with throwaway_cluster("--auth-local=peer", "--auth-host=scram-sha-256") as cluster:
+        yield cluster
 
 
 def _testdb(*args: str, **env: str) -> str:
