@@ -19,6 +19,7 @@ from app.routes import (
     jobs,
     ogc,
     processes,
+    programmes,
     roads,
     sources,
     web,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(estimates.router)
     app.include_router(processes.router)
     app.include_router(batch.router)
+    app.include_router(programmes.router)
     app.include_router(jobs.router)
     app.include_router(roads.router)
     app.include_router(sources.router)

@@ -233,7 +233,7 @@ class Programme:
         road_class = seg["road_class"][start:stop]
         classes = list(rules.road_classes)
         exponent = request.catalog.currency_exponent
-        cost = seg["cost"][start:stop]
+        cost, score = seg["cost"][start:stop], seg["score"][start:stop]
         columns: dict[str, pa.Array] = {
             "treatment": pa.array(treatment.tolist(), pa.string()),
             "handling": pa.array(handling, pa.string()),
@@ -260,7 +260,7 @@ class Programme:
             {
                 "cost": decimal_array(np.where(cost == NOT_PRICED, -1, cost), exponent),
                 "cost_per_m2": quantity_array(self._cost_per_m2(start, stop), "m2"),
-                "priority": pa.array(seg["score"][start:stop]),
+                "priority": pa.array(score, mask=np.isnan(score)),
                 "rank": pa.array(self.line.rank[start:stop], mask=self.line.rank[start:stop] == 0),
                 "funded": pa.array(self.line.funded[start:stop]),
                 "status": pa.array([STATUS[s] for s in status.tolist()], pa.string()),
@@ -458,7 +458,7 @@ def make_programme(
         messages.update(found)
         row += len(chunk)
         if progress is not None:
-            progress(row - 1)
+            progress(len(chunk))
     segments = parts.joined() if parts.columns else _empty()
     exponent = request.catalog.currency_exponent
     budget = None if request.budget is None else minor_units(request.budget, exponent)

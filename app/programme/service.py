@@ -15,6 +15,7 @@ from typing import Any
 
 import shapely
 
+from app.batch.jobs import JobReport, JobWork
 from app.errors import InvalidInput
 from app.estimate.bom import BillOfMaterials
 from app.estimate.catalogs import RateCatalog
@@ -184,3 +185,32 @@ def save_programme(
         currency=catalog.currency,
     )
     return repository.save_programme(record, list(stored_segments(opened, programme)), owner)
+
+
+@dataclass
+class ProgrammeWork(JobWork):
+    """A programme run as a job: made, written to `output`, saved; the job's summary holds
+    the saved programme's id and totals."""
+
+    repository: Repository
+    opened: OpenProgramme
+    query: ProgrammeQuery
+    output: Path
+    name: str | None
+    owner: str | None
+    process_id: str = "programme"
+
+    def run(self, progress: Callable[[int], None]) -> JobReport:
+        """Pass one with progress, the output file, the saved programme."""
+        programme = self.opened.run(progress)
+        write_programme(self.opened, programme, self.output)
+        saved = save_programme(
+            self.repository, self.opened, programme, self.query, self.name, self.owner
+        )
+        totals = saved.summary["totals"]
+        return JobReport(
+            rows=programme.rows,
+            message=f"programme {saved.id}: {totals['segments']} segments, "
+            f"{totals['funded_segments']} funded, {totals['errors']} with errors",
+            summary={"programme": saved.id, **saved.summary},
+        )

@@ -478,8 +478,12 @@ class Repository:
     def create_layer(self, layer: LayerData, replace: bool = False) -> LayerInfo:
         """Publish a road layer; refuses to overwrite one unless `replace`."""
         check_layer_slug(layer.slug)
-        if layer.slug in RESERVED_COLLECTIONS:
-            raise InvalidInput(f"{layer.slug!r} is a reserved collection id", field="slug")
+        if layer.slug in RESERVED_COLLECTIONS or layer.slug.startswith("programme-"):
+            raise InvalidInput(
+                f"{layer.slug!r} is a reserved collection id (estimates, sources and "
+                "programme-{id} are the service's own)",
+                field="slug",
+            )
         with Session(self.engine) as session:
             existing = session.scalars(sa.select(Layer).where(Layer.slug == layer.slug)).first()
             if existing is not None:
