@@ -218,9 +218,12 @@ def templates_of(assessment: Assessment, rules: RuleSet) -> ObjectArray:
     """The template that prices each segment's treatment (None: no works, or an error)."""
     classes = list(rules.road_classes)
     out = np.full(len(assessment.treatment), None, dtype=object)
-    pairs = pd.DataFrame({"t": assessment.treatment, "k": assessment.road_class})
-    for (treatment, road_class), rows in pairs.groupby(["t", "k"], dropna=True).indices.items():
-        out[rows] = rules.template_of(str(treatment), classes[int(road_class)])
+    names_of, names = pd.factorize(assessment.treatment)
+    valid = (names_of >= 0) & (assessment.road_class >= 0)
+    key = np.where(valid, names_of * len(classes) + assessment.road_class, -1)
+    for value in np.unique(key[valid]).tolist():
+        name, road_class = divmod(value, len(classes))
+        out[key == value] = rules.template_of(str(names[name]), classes[road_class])
     return out
 
 

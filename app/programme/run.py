@@ -391,9 +391,9 @@ def assess_chunk(
     slugs = templates_of(assessment, rules)
     slugs[errors.failed] = None
     priced = price_segments(slugs, length, width, treated, request.templates, request.catalog)
-    for row, problem in enumerate(priced.problems):
-        if problem is not None:
-            errors.add(row, column_of(problem), problem.detail)
+    for row, unpriced in enumerate(priced.problems):
+        if unpriced is not None:
+            errors.add(row, column_of(unpriced), unpriced.detail)
     failed = errors.failed
     cost = np.where(failed, NOT_PRICED, np.where(pd.isna(slugs), 0, priced.cost))
     exponent = request.catalog.currency_exponent

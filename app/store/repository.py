@@ -619,7 +619,7 @@ class Repository:
             for properties, geometry in segments:
                 box = (
                     _bbox_values(geometry)
-                    if geometry is not None and not geometry.is_empty
+                    if geometry is not None and not shapely.is_empty(geometry)
                     else dict.fromkeys(("minx", "miny", "maxx", "maxy"))
                 )
                 rows.append(

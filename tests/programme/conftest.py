@@ -34,9 +34,7 @@ def catalog() -> RateCatalog:
 
 
 @pytest.fixture
-def run_programme(
-    rules: RuleSet, templates: dict[str, Template], catalog: RateCatalog
-) -> Any:
+def run_programme(rules: RuleSet, templates: dict[str, Template], catalog: RateCatalog) -> Any:
     def run(
         path: Path,
         budget: Decimal | None = None,

@@ -116,8 +116,7 @@ def test_a_csv_inventory_becomes_a_saved_programme_under_a_budget(client: TestCl
     assert [p["status"] for p in properties] == ["not funded", "funded", "not funded", "error"]
     assert [p["priority"] for p in properties[:3]] == [39.58, 53.99, 52.06]
     assert properties[1]["reason"].startswith(
-        "rusak ringan (IRI 9.2) -> Cold milling dan pelapisan ulang (rehabilitasi); "
-        "fungsi kolektor"
+        "rusak ringan (IRI 9.2) -> Cold milling dan pelapisan ulang (rehabilitasi); fungsi kolektor"
     )
     assert properties[0]["cost"] == 10_080_188
     assert all(feature["geometry"] is None for feature in items["features"])
@@ -161,7 +160,7 @@ def test_an_xlsx_programme_has_a_rab_sheet_per_kecamatan(client: TestClient) -> 
     book = load_workbook(io.BytesIO(response.content))
     assert book.sheetnames == ["Programme", "Segments", "RAB Cibodas", "RAB Tangerang"]
     rab = book["RAB Tangerang"]
-    values = [[cell for cell in row] for row in rab.iter_rows(values_only=True)]
+    values = [list(row) for row in rab.iter_rows(values_only=True)]
     flat = [cell for row in values for cell in row if cell is not None]
     assert "Laston Lapis Aus (AC-WC)" in flat and "REKAPITULASI" in flat
     segments = list(book["Segments"].iter_rows(values_only=True))

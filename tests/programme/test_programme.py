@@ -28,6 +28,8 @@ HEADER = ["nama_ruas", "kecamatan", "panjang", "lebar", "perkerasan", "kondisi",
 # sedang / rusak ringan slab replacement, rusak berat reconstruction; paving baik nothing,
 # sedang / rusak ringan relaying, rusak berat reconstruction; tanah always upgraded.
 # IRI bands < 4 | 4-8 | 8-12 | >= 12; PCI > 70 | 56-70 | 41-55 | <= 40.
+RA, RC, RP = "reconstruction-asphalt", "reconstruction-concrete", "reconstruction-paving"
+NR, NP = "neighbourhood-rigid", "neighbourhood-paving"
 FIFTY = [
     ("aspal", "baik", "", "", "lokal", "", "crack-sealing", "crack-sealing"),
     ("aspal", "", "3,9", "", "arteri", "", "crack-sealing", "crack-sealing"),
@@ -42,12 +44,12 @@ FIFTY = [
     ("aspal", "", "8", "", "lokal", "", "overlay", "overlay-levelling"),
     ("aspal", "", "", "55", "lingkungan", "", "overlay", "overlay-levelling"),
     ("aspal", "RR", "", "", "", "", "overlay", "overlay-levelling"),
-    ("aspal", "rusak berat", "", "", "arteri", "", "reconstruction-asphalt", "arterial-flexible"),
-    ("aspal", "", "12", "", "kolektor", "", "reconstruction-asphalt", "collector-flexible"),
-    ("aspal", "", "", "40", "lokal", "", "reconstruction-asphalt", "local-flexible"),
-    ("aspal", "Rusak-Berat", "", "", "lingkungan", "", "reconstruction-asphalt", "local-flexible"),
+    ("aspal", "rusak berat", "", "", "arteri", "", RA, "arterial-flexible"),
+    ("aspal", "", "12", "", "kolektor", "", RA, "collector-flexible"),
+    ("aspal", "", "", "40", "lokal", "", RA, "local-flexible"),
+    ("aspal", "Rusak-Berat", "", "", "lingkungan", "", RA, "local-flexible"),
     ("hotmix", "baik", "", "", "lokal", "", "crack-sealing", "crack-sealing"),
-    ("Asphalt", "", "20", "", "lokal", "", "reconstruction-asphalt", "local-flexible"),
+    ("Asphalt", "", "20", "", "lokal", "", RA, "local-flexible"),
     ("aspal", "baik", "15", "", "lokal", "", "crack-sealing", "crack-sealing"),
     ("beton", "baik", "", "", "lokal", "", "joint-sealing", "joint-sealing"),
     ("rigid", "", "2", "", "kolektor", "", "joint-sealing", "joint-sealing"),
@@ -55,10 +57,10 @@ FIFTY = [
     ("beton", "", "", "60", "arteri", "", "slab-replacement", "slab-replacement"),
     ("beton", "rusak ringan", "", "", "lingkungan", "", "slab-replacement", "slab-replacement"),
     ("beton", "", "9", "", "kolektor", "", "slab-replacement", "slab-replacement"),
-    ("beton", "rusak berat", "", "", "lokal", "", "reconstruction-concrete", "neighbourhood-rigid"),
-    ("beton", "rusak berat", "", "", "arteri", "", "reconstruction-concrete", "collector-rigid"),
-    ("rabat beton", "", "", "10", "lingkungan", "", "reconstruction-concrete", "neighbourhood-rigid"),
-    ("beton", "bad", "", "", "kolektor", "", "reconstruction-concrete", "collector-rigid"),
+    ("beton", "rusak berat", "", "", "lokal", "", RC, NR),
+    ("beton", "rusak berat", "", "", "arteri", "", RC, "collector-rigid"),
+    ("rabat beton", "", "", "10", "lingkungan", "", RC, NR),
+    ("beton", "bad", "", "", "kolektor", "", RC, "collector-rigid"),
     ("Concrete", "baik", "", "", "arteri", "", "joint-sealing", "joint-sealing"),
     ("beton", "sedang", "", "", "kolektor", "", "slab-replacement", "slab-replacement"),
     ("paving", "baik", "", "", "lingkungan", "", "none", None),
@@ -67,15 +69,15 @@ FIFTY = [
     ("conblock", "", "5", "", "lokal", "", "paving-relay", "paving-relay"),
     ("paving", "rusak ringan", "", "", "lingkungan", "", "paving-relay", "paving-relay"),
     ("paving", "", "", "41", "lokal", "", "paving-relay", "paving-relay"),
-    ("paving", "rusak berat", "", "", "lingkungan", "", "reconstruction-paving", "neighbourhood-paving"),
-    ("paving", "", "13", "", "lokal", "", "reconstruction-paving", "neighbourhood-paving"),
+    ("paving", "rusak berat", "", "", "lingkungan", "", RP, NP),
+    ("paving", "", "13", "", "lokal", "", RP, NP),
     ("paving", "poor", "", "", "kolektor", "", "paving-relay", "paving-relay"),
     ("PAVING", "baik", "", "", "arteri", "", "none", None),
-    ("tanah", "baik", "", "", "lingkungan", "", "upgrade-earth", "neighbourhood-rigid"),
+    ("tanah", "baik", "", "", "lingkungan", "", "upgrade-earth", NR),
     ("tanah", "sedang", "", "", "lokal", "", "upgrade-earth", "local-flexible"),
     ("tanah", "rusak ringan", "", "", "kolektor", "", "upgrade-earth", "collector-flexible"),
     ("tanah", "rusak berat", "", "", "arteri", "", "upgrade-earth", "arterial-flexible"),
-    ("kerikil", "", "10", "", "lingkungan", "", "upgrade-earth", "neighbourhood-rigid"),
+    ("kerikil", "", "10", "", "lingkungan", "", "upgrade-earth", NR),
     ("tanah", "", "", "30", "lokal", "", "upgrade-earth", "local-flexible"),
     ("tanah", "baik", "", "", "", "", "upgrade-earth", "local-flexible"),
     ("aspal", "sedang", "", "", "lokal", "overlay", "overlay", "overlay-levelling"),
@@ -243,9 +245,7 @@ def test_indonesian_columns_and_decimal_commas_are_read_right(
     assert made.segments["treatment"][0] == "overlay"  # IRI 9.25: rusak ringan, lokal
 
 
-def test_bad_rows_are_named_by_row_and_column_and_kept(
-    tmp_path: Path, run_programme: Any
-) -> None:
+def test_bad_rows_are_named_by_row_and_column_and_kept(tmp_path: Path, run_programme: Any) -> None:
     rows = [
         ["ok", "Cibodas", "100", "5", "aspal", "baik", "", ""],
         ["no number", "Cibodas", "abc", "5", "aspal", "baik", "", ""],
@@ -259,8 +259,7 @@ def test_bad_rows_are_named_by_row_and_column_and_kept(
     assert made.rows == 7
     assert made.messages == {
         1: "row 2, column panjang: panjang is not a number",
-        2: "row 3, column perkerasan: unknown pavement 'kayu'; known: aspal, beton, paving, "
-        "tanah",
+        2: "row 3, column perkerasan: unknown pavement 'kayu'; known: aspal, beton, paving, tanah",
         3: "row 4, column kondisi: no condition: give kondisi, iri or pci",
         4: "row 5, column pci: PCI must be between 0 and 100",
         5: "row 6, column kondisi: unknown condition 'hancur'; known: baik, sedang, "
