@@ -24,7 +24,7 @@ from app.routes import (
     sources,
     web,
 )
-from app.routes.documents import catalogs_router, templates_router
+from app.routes.documents import catalogs_router, rule_sets_router, templates_router
 from app.routes.errors import add_exception_handlers, install_openapi
 from app.routes.guard import UnstorableTextGuard
 from app.routes.limits import add_request_limits
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ogc.router)
     app.include_router(templates_router)
     app.include_router(catalogs_router)
+    app.include_router(rule_sets_router)
     app.include_router(estimates.router)
     app.include_router(processes.router)
     app.include_router(batch.router)

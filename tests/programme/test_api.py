@@ -205,3 +205,24 @@ def test_bad_programme_requests_are_problems_naming_the_field(client: TestClient
     assert response.status_code == 422
     assert client.get("/collections/programme-999999").status_code == 404
     assert client.delete("/programmes/999999", headers={"X-API-Key": API_KEY}).status_code == 404
+
+
+def test_rule_sets_are_versioned_and_a_programme_pins_the_one_it_used(
+    client: TestClient,
+) -> None:
+    shipped = client.get("/rule-sets/kota-kabupaten").json()
+    assert shipped["version"] == 1
+    changed = {**shipped, "default_road_class": "lingkungan"}
+    del changed["version"]
+    saved = client.post("/rule-sets", json=changed, headers={"X-API-Key": API_KEY})
+    assert saved.status_code == 201, saved.text
+    assert saved.json()["version"] == 2
+    inventory = "nama_ruas;kecamatan;panjang;lebar;perkerasan;kondisi\nA;Pinang;100;5;tanah;baik\n"
+    upload = {"inventory": ("jalan.csv", inventory.encode(), "text/csv")}
+    newest = client.post("/programmes", files=upload).json()
+    assert newest["rule_set"] == {"slug": "kota-kabupaten", "version": 2}
+    assert newest["templates"] == [{"slug": "neighbourhood-rigid", "version": 1}]
+    upload = {"inventory": ("jalan.csv", inventory.encode(), "text/csv")}
+    pinned = client.post("/programmes", params={"rules": "kota-kabupaten@1"}, files=upload)
+    assert pinned.json()["rule_set"] == {"slug": "kota-kabupaten", "version": 1}
+    assert pinned.json()["templates"] == [{"slug": "local-flexible", "version": 1}]
