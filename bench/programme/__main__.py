@@ -13,6 +13,7 @@ store); peak memory is the command's proportional set size sampled every 50 ms.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -51,7 +52,11 @@ def generate(folder: Path, segments: int, seed: int = 7) -> tuple[Path, Path]:
             heading = rng.uniform(0, 2 * np.pi)
             lon = lon0[n] + np.concatenate([[0.0], np.cumsum(steps * np.cos(heading))])
             lat = lat0[n] + np.concatenate([[0.0], np.cumsum(steps * np.sin(heading))])
-            wkt = "LINESTRING (" + ", ".join(f"{x:.7f} {y:.7f}" for x, y in zip(lon, lat)) + ")"
+            wkt = (
+                "LINESTRING ("
+                + ", ".join(f"{x:.7f} {y:.7f}" for x, y in zip(lon, lat, strict=True))
+                + ")"
+            )
             source = n % 3
             kondisi = CONDITIONS[n % 4] if source == 0 else ""
             iri = _number(rng.uniform(1, 16)) if source == 1 else ""
@@ -105,10 +110,8 @@ def run(source: Path, complaints: Path, output: Path, store: Path) -> tuple[floa
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            try:
+            with contextlib.suppress(psutil.Error, OSError):
                 peak = max(peak, _pss(process.pid) / 2**20)
-            except (psutil.Error, OSError):
-                pass
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample)
