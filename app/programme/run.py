@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from decimal import Decimal
 from typing import Any
 
@@ -98,14 +99,15 @@ class Programme:
         """Rows read."""
         return len(self.segments["cost"])
 
-    @property
+    @cached_property
     def failed(self) -> npt.NDArray[np.bool_]:
         """Rows with an error."""
         failed = np.zeros(self.rows, dtype=bool)
         failed[list(self.messages)] = True
         return failed
 
-    def status(self) -> npt.NDArray[np.int64]:
+    @cached_property
+    def statuses(self) -> npt.NDArray[np.int64]:
         """Each row's index in `STATUS`."""
         cost = self.segments["cost"]
         status = np.where(self.line.funded, 0, np.where(cost > 0, 1, 2))
@@ -122,7 +124,7 @@ class Programme:
     def summary(self) -> dict[str, Any]:
         """Totals, the budget line, and totals per kecamatan and per treatment (JSON-ready)."""
         request, line = self.request, self.line
-        status = self.status()
+        status = self.statuses
         catalog = request.catalog
         totals = {
             "segments": self.rows,
@@ -220,7 +222,7 @@ class Programme:
         base = base.drop_columns(
             ["length_method", "warnings", "status", "error", "length_m", "area_m2", "mean_width_m"]
         )
-        status = self.status()[start:stop]
+        status = self.statuses[start:stop]
         treatment = seg["treatment"][start:stop]
         handling = [
             None
