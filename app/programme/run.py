@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,7 @@ from app.programme.engine import (
     NOT_PRICED,
     BudgetLine,
     Language,
+    PricedSegments,
     assess,
     budget_line,
     minor_units,
@@ -177,7 +178,20 @@ class Programme:
             for key in sums.index.tolist()
         ]
 
-    def reprice(self, rows: npt.NDArray[np.intp]) -> Any:
+    @cached_property
+    def item_codes(self) -> list[str]:
+        """Items given a quantity and an amount column, the same in every chunk: those of
+        every template the rule set may price with, in the catalog's order."""
+        request = self.request
+        used = {
+            item.code
+            for slug in request.rules.templates()
+            if slug in request.templates
+            for item in request.templates[slug].items
+        }
+        return [code for code in request.catalog.items if code in used]
+
+    def reprice(self, rows: npt.NDArray[np.intp]) -> PricedSegments:
         """The engine's pricing of some segments again, from the kept measures."""
         seg = self.segments
         return price_segments(
@@ -203,11 +217,6 @@ class Programme:
         seg, rules, request = self.segments, self.request.rules, self.request
         rows = np.arange(start, stop)
         priced = self.reprice(rows)
-        codes = [
-            code
-            for code in request.catalog.items
-            if not request.catalog.items[code].is_project_item
-        ]
         count = stop - start
         messages = [self.messages.get(row) for row in rows.tolist()]
         base = result_table(
@@ -216,7 +225,7 @@ class Programme:
             np.full(len(priced.priced), "", dtype=object),
             [[]] * count,
             messages,
-            codes=[code for code in codes if _used(code, priced.bill)],
+            codes=self.item_codes,
             catalog=request.catalog,
         )
         base = base.drop_columns(
@@ -331,10 +340,6 @@ class Programme:
 def money_float(minor: IntArray, exponent: int) -> FloatArray:
     """Minor units as currency-unit floats, for ratios only (never for a money figure)."""
     return minor.astype(np.float64) / 10**exponent
-
-
-def _used(code: str, bill: BillOfMaterials) -> bool:
-    return any(code in block.codes for block in bill.blocks)
 
 
 def assess_chunk(
