@@ -33,9 +33,7 @@ def _inventory() -> bytes:
     return json.dumps({"type": "FeatureCollection", "features": features}).encode()
 
 
-def test_the_budget_slider_moves_the_budget_line_on_the_map(
-    browser: Any, live: LiveServer
-) -> None:
+def test_the_budget_slider_moves_the_budget_line_on_the_map(browser: Any, live: LiveServer) -> None:
     made = httpx.post(
         live.url + "/programmes",
         params={"budget": "0", "name": "Karawaci 2027"},
