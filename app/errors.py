@@ -57,6 +57,12 @@ class UnknownCatalog(InvalidInput):
     title = "Unknown catalog"
 
 
+class UnknownRuleSet(InvalidInput):
+    """A treatment rule set (or version of one) that does not exist."""
+
+    title = "Unknown rule set"
+
+
 class MissingRates(InvalidInput):
     """Template items the catalog has no price for: never priced at zero."""
 

@@ -20,11 +20,12 @@ from app.routes import (
     metrics,
     ogc,
     processes,
+    programmes,
     roads,
     sources,
     web,
 )
-from app.routes.documents import catalogs_router, templates_router
+from app.routes.documents import catalogs_router, rule_sets_router, templates_router
 from app.routes.errors import add_exception_handlers, install_openapi
 from app.routes.guard import UnstorableTextGuard
 from app.routes.limits import add_request_limits
@@ -84,9 +85,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ogc.router)
     app.include_router(templates_router)
     app.include_router(catalogs_router)
+    app.include_router(rule_sets_router)
     app.include_router(estimates.router)
     app.include_router(processes.router)
     app.include_router(batch.router)
+    app.include_router(programmes.router)
     app.include_router(jobs.router)
     app.include_router(roads.router)
     app.include_router(sources.router)

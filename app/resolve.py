@@ -9,10 +9,11 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from app.errors import InvalidInput, NotFound, UnknownCatalog, UnknownTemplate
+from app.errors import InvalidInput, NotFound, UnknownCatalog, UnknownRuleSet, UnknownTemplate
 from app.estimate.catalogs import RateCatalog
 from app.estimate.overrides import Overrides
 from app.estimate.templates import Template
+from app.programme.rules import RuleSet
 from app.store.repository import Repository, VersionedDocuments
 
 
@@ -29,9 +30,9 @@ def split_reference(reference: str, field: str) -> tuple[str, int | None]:
     return slug, int(version)
 
 
-Model = TypeVar("Model", Template, RateCatalog)
+Model = TypeVar("Model", Template, RateCatalog, RuleSet)
 
-_validated: dict[tuple[str, str, int, str], Template | RateCatalog] = {}
+_validated: dict[tuple[str, str, int, str], Template | RateCatalog | RuleSet] = {}
 _CACHE_SIZE = 256
 
 
@@ -64,6 +65,16 @@ def resolve_catalog(repository: Repository, reference: str) -> RateCatalog:
     except NotFound as exc:
         known = ", ".join(d.slug for d in repository.catalogs.latest_all()) or "none"
         raise UnknownCatalog(f"{exc.detail}; known catalogs: {known}", field="catalog") from exc
+
+
+def resolve_rule_set(repository: Repository, reference: str) -> RuleSet:
+    """The treatment rule set a request names; `UnknownRuleSet` lists the known ones."""
+    slug, version = split_reference(reference, "rules")
+    try:
+        return _load(repository.rule_sets, slug, version, RuleSet)
+    except NotFound as exc:
+        known = ", ".join(d.slug for d in repository.rule_sets.latest_all()) or "none"
+        raise UnknownRuleSet(f"{exc.detail}; known rule sets: {known}", field="rules") from exc
 
 
 def haul_overrides(haul_km: float | None, overrides: Overrides | None = None) -> Overrides:

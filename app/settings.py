@@ -217,6 +217,8 @@ class EstimateSettings(BaseSettings):
 
     default_template: str = "local-flexible"
     default_catalog: str = "tangerang-sample"
+    default_rules: str = "kota-kabupaten"
+    """Treatment rule set of a maintenance programme that names none."""
 
 
 GROUPS: dict[str, type[BaseSettings]] = {

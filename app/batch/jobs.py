@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -33,6 +33,37 @@ from app.settings import Settings
 from app.store.repository import UNFINISHED_JOB_STATES, Repository, StoredJob
 
 PROCESS_ID = "batch"
+
+
+@dataclass(frozen=True)
+class JobReport:
+    """What a finished job's record says: rows done, a one-line message, a JSON summary."""
+
+    rows: int
+    message: str
+    summary: dict[str, Any]
+
+
+class JobWork:
+    """Work other than an estimate batch that a job runs (a maintenance programme): rows
+    read with progress, then its report. It writes `result.<fmt>` in its job folder."""
+
+    process_id = "work"
+
+    def run(self, progress: Callable[[int], None]) -> JobReport:
+        """Do the work, calling `progress(rows)` after each chunk of rows."""
+        raise NotImplementedError
+
+
+def _batch_report(batch: OpenBatch, progress: Callable[[int], None]) -> JobReport:
+    summary = batch.run(progress)
+    return JobReport(
+        rows=summary.rows,
+        message=f"{summary.rows} rows: {summary.succeeded} estimated, {summary.failed} with errors",
+        summary=summary_dict(summary),
+    )
+
+
 UPLOAD_FORMATS = (".csv", ".geojson", ".json", ".gpkg")
 OUTPUTS = {
     "csv": vector.MEDIA_TYPES["csv"],
@@ -55,18 +86,20 @@ def job_folder(settings: Settings, job_id: str) -> Path:
     return settings.store.data_dir / "jobs" / job_id
 
 
-def save_upload(stream: BinaryIO, filename: str | None, folder: Path) -> Path:
-    """Copy the upload to `folder` as `input.<ext>`; the extension says the format."""
+def save_upload(
+    stream: BinaryIO, filename: str | None, folder: Path, stem: str = "input", field: str = "file"
+) -> Path:
+    """Copy the upload to `folder` as `<stem>.<ext>`; the extension says the format."""
     suffix = Path(filename or "").suffix.lower()
     if suffix not in UPLOAD_FORMATS:
         raise InvalidInput(
             f"upload a CSV, GeoJSON or GeoPackage file (got {filename!r}); the file name's "
             f"extension says which: {', '.join(UPLOAD_FORMATS)}",
-            field="file",
+            field=field,
         )
     assert suffix in FORMATS
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"input{suffix}"
+    path = folder / f"{stem}{suffix}"
     with path.open("wb") as target:
         shutil.copyfileobj(stream, target, 1 << 20)
     return path
@@ -135,17 +168,18 @@ class JobPool:
     def start(
         self,
         job_id: str,
-        batch: OpenBatch,
+        batch: OpenBatch | JobWork,
         fmt: str,
-        request: BatchRequest,
+        request: BatchRequest | dict[str, Any],
         rows: int,
         owner: str | None = None,
     ) -> StoredJob:
         """Record the job as `owner`'s (a key digest, or None) and queue it."""
+        options = request if isinstance(request, dict) else asdict(request)
         job = self.repository.create_job(
             job_id,
-            PROCESS_ID,
-            {"format": fmt, "options": asdict(request)},
+            batch.process_id if isinstance(batch, JobWork) else PROCESS_ID,
+            {"format": fmt, "options": options},
             rows_total=rows,
             owner=owner,
         )
@@ -189,7 +223,7 @@ class JobPool:
             except Exception:  # a store outage must not end the sweeps
                 log.exception("sweeping jobs failed")
 
-    def _run(self, job_id: str, batch: OpenBatch, fmt: str) -> None:
+    def _run(self, job_id: str, batch: OpenBatch | JobWork, fmt: str) -> None:
         state = "queued"
         folder = job_folder(self.settings, job_id)
         in_store = self.settings.store.job_results == "store"
@@ -245,13 +279,13 @@ STOPPED_MESSAGE = "the service stopped before this job finished; submit it again
 def run_job(
     repository: Repository,
     job_id: str,
-    batch: OpenBatch,
+    batch: OpenBatch | JobWork,
     fmt: str,
     check: Callable[[str], None] | None = None,
     keep_in_store: Path | None = None,
 ) -> None:
-    """Run the batch, keeping the job's status and progress in the store up to date;
-    `check(job_id)`, called after each chunk, raises `JobCancelled` to stop it. The result
+    """Run the batch (or other work), keeping the job's status and progress in the store up to
+    date; `check(job_id)`, called after each chunk, raises `JobCancelled` to stop it. The result
     file `keep_in_store`, if given, is copied into the store before the job is done."""
     done = 0
     reported = time.monotonic()
@@ -269,7 +303,9 @@ def run_job(
         repository.transition_job(job_id, ("running",), finished_at=_now(), **changes)
 
     try:
-        summary = batch.run(progress)
+        report = (
+            batch.run(progress) if isinstance(batch, JobWork) else _batch_report(batch, progress)
+        )
         if keep_in_store is not None:
             with keep_in_store.open("rb") as result:
                 repository.store_job_result(job_id, result)
@@ -285,9 +321,9 @@ def run_job(
         return
     end(
         status="successful",
-        rows_done=summary.rows,
-        message=f"{summary.rows} rows: {summary.succeeded} estimated, {summary.failed} with errors",
-        summary=summary_dict(summary),
+        rows_done=report.rows,
+        message=report.message,
+        summary=report.summary,
         result_file=f"result.{fmt}",
         result_media_type=OUTPUTS[fmt],
     )

@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from app.cli.estimate import estimate
+from app.cli.programme import programme
 from app.errors import TakeoffError
 from app.io.layers import read_layer
 from app.io.material_sources import read_sources
@@ -29,6 +30,7 @@ cli.add_typer(db, name="db")
 catalog = typer.Typer(help="Rate catalogs.", no_args_is_help=True)
 cli.add_typer(catalog, name="catalog")
 cli.command("estimate")(estimate)
+cli.command("programme")(programme)
 
 
 @cli.command()

@@ -53,7 +53,11 @@ class SourceChunk:
 
 @dataclass
 class Source:
-    """An opened input: its columns, where its geometry is, how it is encoded, its CRS."""
+    """An opened input: its columns, where its geometry is, how it is encoded, its CRS.
+
+    `geometry_column` is empty for a table without geometry (a road inventory read with
+    `geometry_optional`): its chunks carry null geometry.
+    """
 
     path: Path
     kind: Literal["csv", "ogr", "parquet"]
@@ -97,7 +101,11 @@ class Source:
         if self.kind == "csv":
             assert self.dialect is not None
             for chunk in read_csv_chunks(self.path, self.dialect, self.columns, self.chunk_bytes):
-                geometry = chunk.table.column(self.geometry_column).combine_chunks()
+                geometry = (
+                    chunk.table.column(self.geometry_column).combine_chunks()
+                    if self.geometry_column
+                    else pa.nulls(chunk.table.num_rows, pa.string())
+                )
                 yield SourceChunk(chunk.table, geometry, chunk.broken)
         elif self.kind == "ogr":
             with pyogrio.open_arrow(self.path, batch_size=self.batch_rows, use_pyarrow=True) as (
@@ -115,7 +123,9 @@ class Source:
         return SourceChunk(table.drop_columns([self.geometry_column]), geometry)
 
 
-def _csv_geometry_column(columns: list[str], named: str | None, path: Path) -> str:
+def _csv_geometry_column(
+    columns: list[str], named: str | None, path: Path, optional: bool = False
+) -> str:
     if named is not None:
         if named not in columns:
             raise InvalidInput(
@@ -127,6 +137,8 @@ def _csv_geometry_column(columns: list[str], named: str | None, path: Path) -> s
         for column in columns:
             if column.lower() == candidate:
                 return column
+    if optional:
+        return ""
     raise InvalidInput(
         f"{path.name} has no geometry column ({', '.join(GEOMETRY_COLUMNS)}); name it with "
         f"--wkt-column. Its columns: {', '.join(columns)}",
@@ -171,8 +183,11 @@ def open_source(
     separator: str | None = None,
     decimal: str | None = None,
     encoding: str = "utf-8",
+    geometry_optional: bool = False,
 ) -> Source:
-    """Open `path` by its extension; clear errors for a missing file or unknown format."""
+    """Open `path` by its extension; clear errors for a missing file or unknown format.
+
+    `geometry_optional` reads a CSV without a geometry column as a plain table."""
     if not path.is_file():
         raise InvalidInput(f"no such file: {path}", field="input")
     kind = FORMATS.get(path.suffix.lower())
@@ -182,7 +197,7 @@ def open_source(
     if kind == "csv":
         dialect = sniff_csv(path, separator, decimal, encoding)
         columns = read_header(path, dialect)
-        geometry = _csv_geometry_column(columns, wkt_column, path)
+        geometry = _csv_geometry_column(columns, wkt_column, path, geometry_optional)
         return Source(path, "csv", columns, geometry, "wkt", crs, dialect)
     if kind == "parquet":
         return _parquet_source(path, crs)

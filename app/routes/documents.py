@@ -1,6 +1,7 @@
-"""Templates and rate catalogs over HTTP: open reads, writes with an API key.
+"""Templates, rate catalogs and treatment rule sets over HTTP: open reads, writes with an
+API key.
 
-Both are versioned documents with the same routes, so one factory builds both routers.
+All are versioned documents with the same routes, so one factory builds their routers.
 """
 
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from pydantic import BaseModel
 from app.estimate.catalogs import RateCatalog
 from app.estimate.templates import Template
 from app.io.pricelist import save_price_list
+from app.programme.rules import RuleSet
 from app.routes.deps import RepositoryDep, WriteAccess
 from app.routes.errors import problems
 from app.store.repository import DocumentVersion, Repository, VersionedDocuments
@@ -51,12 +53,13 @@ def _catalog_body(document: DocumentVersion) -> dict[str, Any]:
 
 def document_router(
     kind: str,
-    model: type[Template] | type[RateCatalog],
+    model: type[Template] | type[RateCatalog] | type[RuleSet],
     documents: Callable[[Repository], VersionedDocuments[Any]],
     view: Callable[[DocumentVersion], dict[str, Any]] = _body,
 ) -> APIRouter:
-    """Routes for one kind of versioned document (`templates` or `catalogs`)."""
+    """Routes for one kind of versioned document (`templates`, `catalogs`, `rule-sets`)."""
     router = APIRouter(prefix=f"/{kind}", tags=[kind])
+    name = kind.replace("-", "_")
 
     @router.get("", summary=f"Newest version of every {kind[:-1]}")
     def list_documents(request: Request, repository: RepositoryDep) -> list[DocumentSummary]:
@@ -67,12 +70,12 @@ def document_router(
                 created_at=document.created_at,
                 note=document.note,
                 name=document.body.get("name", {}),
-                href=str(request.url_for(f"get_{kind}", slug=document.slug)),
+                href=str(request.url_for(f"get_{name}", slug=document.slug)),
             )
             for document in documents(repository).latest_all()
         ]
 
-    @router.get("/{slug}", name=f"get_{kind}", summary=f"Newest version of one {kind[:-1]}")
+    @router.get("/{slug}", name=f"get_{name}", summary=f"Newest version of one {kind[:-1]}")
     def get_document(slug: str, repository: RepositoryDep) -> dict[str, Any]:
         return view(documents(repository).get(slug))
 
@@ -101,10 +104,10 @@ def document_router(
         repository: RepositoryDep,
         note: str | None = None,
     ) -> dict[str, Any]:
-        validated: Template | RateCatalog = document
+        validated: Template | RateCatalog | RuleSet = document
         body = validated.model_dump(mode="json", exclude={"version"})
         saved = documents(repository).add(validated.slug, body, note=note)
-        url = request.url_for(f"get_{kind}", slug=saved.slug)
+        url = request.url_for(f"get_{name}", slug=saved.slug)
         response.headers["Location"] = f"{url}/versions/{saved.version}"
         return _body(saved)
 
@@ -115,6 +118,7 @@ templates_router = document_router("templates", Template, lambda repository: rep
 catalogs_router = document_router(
     "catalogs", RateCatalog, lambda repository: repository.catalogs, _catalog_body
 )
+rule_sets_router = document_router("rule-sets", RuleSet, lambda repository: repository.rule_sets)
 
 
 @catalogs_router.post(

@@ -1,7 +1,9 @@
 """OGC API Features (Part 1: core, GeoJSON; Part 2: CRS), the collections QGIS and GDAL open.
 
 Saved estimates are the `estimates` collection, material sources the `sources` collection;
-every road layer is a collection named by its slug. Links are absolute and built with
+every saved maintenance programme is a collection `programme-{id}` (one layer per programme,
+so QGIS maps one programme by its `treatment` and `funded` properties); every road layer is
+a collection named by its slug. Links are absolute and built with
 `url_for`, so they stay right behind a proxy that serves the app under a root path.
 """
 
@@ -49,6 +51,7 @@ CONFORMANCE = [
 """No `oas30`: the API definition is OpenAPI 3.1 (what FastAPI writes), and says so."""
 ESTIMATES = "estimates"
 SOURCES = "sources"
+PROGRAMME = re.compile(r"^programme-([0-9]{1,9})$")
 MAX_FEATURE_ID = 2**63 - 1
 _URL_IN_TEXT = re.compile(r"https?://[^\s)]+")
 
@@ -56,7 +59,8 @@ CollectionId = Annotated[
     str,
     Path(
         alias="collectionId",
-        description="`estimates`, `sources` (material sources), or the id of a road layer.",
+        description="`estimates`, `sources` (material sources), `programme-{id}` (a saved "
+        "maintenance programme), or the id of a road layer.",
     ),
 ]
 FeatureId = Annotated[str, Path(alias="featureId", description="A feature's numeric id.")]
@@ -107,6 +111,21 @@ def find_collection(repository: Repository, collection_id: str, visible: Visibil
             item_count=repository.source_page(limit=0).number_matched,
             extent=_extent(repository, SOURCES, visible),
         )
+    programme = _programme_id(collection_id)
+    if programme is not None:
+        saved = repository.get_programme(programme, visible)
+        totals = saved.summary["totals"]
+        return Collection(
+            id=collection_id,
+            title=saved.name or f"Programme {saved.id}",
+            description=f"Maintenance programme {saved.id}: one feature per inventory segment "
+            f"with its treatment, cost, priority and funded status; rule set "
+            f"{saved.rule_set_slug} v{saved.rule_set_version}, catalog {saved.catalog_slug} "
+            f"v{saved.catalog_version}; {totals['funded_segments']} of "
+            f"{totals['segments']} segments funded.",
+            item_count=repository.programme_page(programme, limit=0).number_matched,
+            extent=_extent(repository, collection_id, visible),
+        )
     layer = repository.get_layer(collection_id)
     return Collection(
         id=layer.slug,
@@ -124,6 +143,10 @@ def _extent(repository: Repository, collection_id: str, visible: Visibility) -> 
         return repository.estimate_extent(visible)
     if collection_id == SOURCES:
         return repository.source_extent()
+    programme = _programme_id(collection_id)
+    if programme is not None:
+        repository.get_programme(programme, visible)
+        return repository.programme_extent(programme)
     return repository.get_layer(collection_id).extent
 
 
@@ -145,6 +168,12 @@ def require_offered(
             )
 
 
+def _programme_id(collection_id: str) -> int | None:
+    """The programme a `programme-{id}` collection id names (None: not such an id)."""
+    found = PROGRAMME.match(collection_id)
+    return None if found is None else int(found.group(1))
+
+
 def _feature_page(
     repository: Repository,
     collection_id: str,
@@ -157,6 +186,10 @@ def _feature_page(
         return repository.estimate_page(limit, offset, bbox, visible)
     if collection_id == SOURCES:
         return repository.source_page(limit, offset, bbox)
+    programme = _programme_id(collection_id)
+    if programme is not None:
+        repository.get_programme(programme, visible)
+        return repository.programme_page(programme, limit, offset, bbox)
     return repository.layer_page(collection_id, limit, offset, bbox)
 
 
@@ -177,6 +210,10 @@ def _one_feature(
         )
     if collection_id == SOURCES:
         return repository.source_feature(pk)
+    programme = _programme_id(collection_id)
+    if programme is not None:
+        repository.get_programme(programme, visible)
+        return repository.programme_segment(programme, pk)
     return repository.layer_feature(collection_id, pk)
 
 
@@ -340,8 +377,11 @@ def conformance() -> JSONResponse:
 def collections(
     request: Request, repository: RepositoryDep, visible: EstimatesVisibleDep
 ) -> JSONResponse:
-    """The saved estimates and material sources first, then every road layer by id."""
+    """The saved estimates and material sources first, then every saved programme the caller
+    may see, then every road layer by id."""
     found = [find_collection(repository, name, visible) for name in (ESTIMATES, SOURCES)]
+    for saved in repository.list_programmes(visible):
+        found.append(find_collection(repository, f"programme-{saved.id}", visible))
     for slug in repository.layer_slugs():
         if is_layer_slug(slug):
             found.append(find_collection(repository, slug, visible))

@@ -1,4 +1,5 @@
-"""Shipped templates, catalogs, the sample road layer and material sources, put into a store.
+"""Shipped templates, catalogs, rule sets, the sample road layer and material sources, put into
+a store.
 
 A shipped document is added when the store lacks it, and updated when a newer release ships
 a different body, unless someone has since saved their own version: user edits always win.
@@ -17,6 +18,7 @@ from app.estimate.catalogs import load_builtin_catalogs
 from app.estimate.templates import load_builtin_templates
 from app.io.layers import read_layer
 from app.io.material_sources import read_sources
+from app.programme.rules import load_builtin_rule_sets
 from app.store.repository import Repository, VersionedDocuments
 
 SHIPPED_NOTE = "shipped with Takeoff"
@@ -41,6 +43,7 @@ def sync_builtin_data(repository: Repository, data_dir: Path) -> None:
     sample material sources in a store without any."""
     _sync_documents(repository.templates, load_builtin_templates(data_dir / "templates"))
     _sync_documents(repository.catalogs, load_builtin_catalogs(data_dir / "catalogs"))
+    _sync_documents(repository.rule_sets, load_builtin_rule_sets(data_dir / "rules"))
     relative, slug, title = SAMPLE_LAYER
     if slug not in repository.layer_slugs():
         repository.create_layer(read_layer(data_dir / relative, slug=slug, title=title))

@@ -59,6 +59,12 @@ class CatalogVersion(VersionedDocument, Base):
     __tablename__ = "catalog_versions"
 
 
+class RuleSetVersion(VersionedDocument, Base):
+    """One version of a treatment rule set (maintenance programmes)."""
+
+    __tablename__ = "rule_set_versions"
+
+
 class Footprint:
     """A geometry with its bounding box, so bbox filters work without spatial SQL."""
 
@@ -212,3 +218,36 @@ class FieldTestRecord(Base):
     supersedes: Mapped[int | None]
     owner: Mapped[str | None] = mapped_column(String(OWNER_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Programme(Base):
+    """A saved maintenance programme: what was asked, its totals and the data versions used
+    (rule set and catalog here; every template's version in `summary`)."""
+
+    __tablename__ = "programmes"
+    __table_args__ = (Index("ix_programmes_owner_id", "owner", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    request: Mapped[dict[str, Any]]
+    summary: Mapped[dict[str, Any]]
+    rule_set_slug: Mapped[str] = mapped_column(String(100))
+    rule_set_version: Mapped[int]
+    catalog_slug: Mapped[str] = mapped_column(String(100))
+    catalog_version: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    owner: Mapped[str | None] = mapped_column(String(OWNER_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProgrammeSegment(Footprint, Base):
+    """One segment of a saved programme: its flat properties and its geometry with the
+    bounding box. The migration leaves geometry and box nullable: an inventory table without
+    geometry gives segments without one (null geometry in GeoJSON)."""
+
+    __tablename__ = "programme_segments"
+    __table_args__ = (Index("ix_programme_segments_programme_id_id", "programme_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
+    properties: Mapped[dict[str, Any]]

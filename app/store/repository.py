@@ -41,6 +41,9 @@ from app.store.models import (
     Layer,
     LayerFeature,
     MaterialSource,
+    Programme,
+    ProgrammeSegment,
+    RuleSetVersion,
     TemplateVersion,
     VersionedDocument,
 )
@@ -48,8 +51,8 @@ from app.store.types import SRID
 
 BBox = tuple[float, float, float, float]
 RESERVED_COLLECTIONS = frozenset({"estimates", "sources"})
-DocumentRow = TypeVar("DocumentRow", TemplateVersion, CatalogVersion)
-FeatureRow = TypeVar("FeatureRow", Estimate, LayerFeature, MaterialSource)
+DocumentRow = TypeVar("DocumentRow", TemplateVersion, CatalogVersion, RuleSetVersion)
+FeatureRow = TypeVar("FeatureRow", Estimate, LayerFeature, MaterialSource, ProgrammeSegment)
 Selection = TypeVar("Selection", bound=sa.Select)
 MAX_STORED_ID = 2**31 - 1
 """Ids and versions are 32-bit integer columns: a larger number names nothing stored (and
@@ -113,6 +116,33 @@ class StoredEstimate(NewEstimate):
     id: int
     owner: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class NewProgramme:
+    """What is saved for a programme besides its segments."""
+
+    name: str | None
+    request: dict[str, Any]
+    summary: dict[str, Any]
+    rule_set_slug: str
+    rule_set_version: int
+    catalog_slug: str
+    catalog_version: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class StoredProgramme(NewProgramme):
+    """A saved programme as read back."""
+
+    id: int
+    owner: str | None
+    created_at: datetime
+
+
+_INSERT_BATCH = 5_000
+"""Segments inserted per statement: big enough to be quick, small enough for any driver."""
 
 
 @dataclass(frozen=True)
@@ -400,6 +430,9 @@ class Repository:
         self.catalogs: VersionedDocuments[CatalogVersion] = VersionedDocuments(
             engine, CatalogVersion
         )
+        self.rule_sets: VersionedDocuments[RuleSetVersion] = VersionedDocuments(
+            engine, RuleSetVersion
+        )
 
     # saved estimates
 
@@ -464,8 +497,12 @@ class Repository:
     def create_layer(self, layer: LayerData, replace: bool = False) -> LayerInfo:
         """Publish a road layer; refuses to overwrite one unless `replace`."""
         check_layer_slug(layer.slug)
-        if layer.slug in RESERVED_COLLECTIONS:
-            raise InvalidInput(f"{layer.slug!r} is a reserved collection id", field="slug")
+        if layer.slug in RESERVED_COLLECTIONS or layer.slug.startswith("programme-"):
+            raise InvalidInput(
+                f"{layer.slug!r} is a reserved collection id (estimates, sources and "
+                "programme-{id} are the service's own)",
+                field="slug",
+            )
         with Session(self.engine) as session:
             existing = session.scalars(sa.select(Layer).where(Layer.slug == layer.slug)).first()
             if existing is not None:
@@ -582,6 +619,94 @@ class Repository:
         if not page.features:
             raise NotFound(f"collection {slug!r} has no feature {feature_pk}")
         return page.features[0]
+
+    # maintenance programmes
+
+    def save_programme(
+        self,
+        programme: NewProgramme,
+        segments: Sequence[tuple[dict[str, Any], shapely.Geometry | None]],
+        owner: str | None = None,
+    ) -> StoredProgramme:
+        """Save a programme and its segments (all or none); return it with its id."""
+        values = {name: getattr(programme, name) for name in fieldnames(NewProgramme)}
+        row = Programme(**values, owner=owner, created_at=_now())
+        with Session(self.engine) as session:
+            session.add(row)
+            session.flush()
+            rows = []
+            for properties, geometry in segments:
+                box = (
+                    _bbox_values(geometry)
+                    if geometry is not None and not shapely.is_empty(geometry)
+                    else dict.fromkeys(("minx", "miny", "maxx", "maxy"))
+                )
+                rows.append(
+                    {"programme_id": row.id, "properties": properties, "geom": geometry, **box}
+                )
+            for start in range(0, len(rows), _INSERT_BATCH):
+                session.execute(sa.insert(ProgrammeSegment), rows[start : start + _INSERT_BATCH])
+            session.commit()
+            return self._as_programme(row)
+
+    @staticmethod
+    def _as_programme(row: Programme) -> StoredProgramme:
+        return _from_row(StoredProgramme, row)
+
+    def get_programme(self, programme_id: int, visible: Visibility = EVERYONE) -> StoredProgramme:
+        """A saved programme; `NotFound` when there is none with that id the reader may see."""
+        if not _storable_id(programme_id):
+            raise NotFound(f"there is no saved programme {programme_id}")
+        query = sa.select(Programme).where(
+            Programme.id == programme_id, visible.allows(Programme.owner)
+        )
+        with Session(self.engine) as session:
+            row = session.scalars(query).first()
+            if row is None:
+                raise NotFound(f"there is no saved programme {programme_id}")
+            return self._as_programme(row)
+
+    def list_programmes(self, visible: Visibility = EVERYONE) -> list[StoredProgramme]:
+        """Saved programmes the reader may see, by id."""
+        query = sa.select(Programme).where(visible.allows(Programme.owner)).order_by(Programme.id)
+        with Session(self.engine) as session:
+            return [self._as_programme(row) for row in session.scalars(query)]
+
+    def delete_programme(self, programme_id: int, visible: Visibility = EVERYONE) -> None:
+        """Delete a saved programme and its segments."""
+        self.get_programme(programme_id, visible)
+        with Session(self.engine) as session:
+            session.execute(
+                sa.delete(ProgrammeSegment).where(ProgrammeSegment.programme_id == programme_id)
+            )
+            session.execute(sa.delete(Programme).where(Programme.id == programme_id))
+            session.commit()
+
+    def programme_page(
+        self, programme_id: int, limit: int, offset: int = 0, bbox: BBox | None = None
+    ) -> FeaturePage:
+        """Segments of a saved programme, in input order."""
+        where = ProgrammeSegment.programme_id == programme_id
+        return self._page(ProgrammeSegment, where, limit, offset, bbox)
+
+    def programme_segment(self, programme_id: int, feature_pk: int) -> StoredFeature:
+        """One segment of a saved programme by its stored id."""
+        page = self._page(
+            ProgrammeSegment,
+            sa.and_(
+                ProgrammeSegment.programme_id == programme_id, ProgrammeSegment.id == feature_pk
+            )
+            if _storable_id(feature_pk)
+            else sa.false(),
+            1,
+        )
+        if not page.features:
+            raise NotFound(f"programme {programme_id} has no segment {feature_pk}")
+        return page.features[0]
+
+    def programme_extent(self, programme_id: int) -> BBox | None:
+        """Bounding box of a programme's segments that have geometry."""
+        return self._extent(ProgrammeSegment, ProgrammeSegment.programme_id == programme_id)
 
     # material sources
 

@@ -22,6 +22,13 @@ SHIPPED_TEMPLATES = {
     "collector-flexible",
     "collector-rigid",
     "asphalt-overlay",
+    "patching",
+    "crack-sealing",
+    "overlay-levelling",
+    "mill-overlay",
+    "paving-relay",
+    "slab-replacement",
+    "joint-sealing",
 }
 
 

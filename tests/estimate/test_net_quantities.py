@@ -23,6 +23,29 @@ from tests.estimate.conftest import in_catalog_order
 ROAD = Measures.from_columns([100.0], [5.0])
 
 NET_TANGERANG = {
+    "patching": {
+        "ASPHALT-CUT": 25.0,  # 500 m2 x 0.05 m cut
+        "TACK-COAT": 75.0,  # 500 x 0.25 L/m2 x 0.60
+        "AC-WC": 58.0,  # 500 x 0.05 x 2.32
+    },
+    "crack-sealing": {"CRACK-SEAL": 250.0},  # 500 m2 / 2 m2 per metre of crack
+    "overlay-levelling": {
+        "TACK-COAT": 75.0,
+        "AC-WC-L": 23.2,  # 500 x 0.02 x 2.32
+        "AC-WC": 46.4,  # 500 x 0.04 x 2.32
+    },
+    "mill-overlay": {
+        "COLD-MILLING": 25.0,  # 500 x 0.05
+        "TACK-COAT": 75.0,
+        "AC-WC": 58.0,
+    },
+    "paving-relay": {"SAND-BED": 20.0, "PAVING-RELAY": 500.0},  # 500 x 0.04 m3; 500 m2
+    "slab-replacement": {
+        "CONC-BREAKOUT": 100.0,  # 500 x 0.20
+        "CONC-FC30": 100.0,
+        "CURING": 500.0,
+    },
+    "joint-sealing": {"JOINT-RESEAL": 100.0},  # a 5 m joint every 5 m: 500 / 5
     "asphalt-overlay": {
         "TACK-COAT": 75.0,  # 500 m2 x 0.25 L/m2 = 125 L of emulsion x 0.60 residue
         "AC-WC": 46.4,  # 500 x 0.04 m x 2.32 t/m3
@@ -123,10 +146,22 @@ def test_a_catalog_paying_per_litre_of_product_gets_the_litres_sprayed(templates
     assert got["AC-WC"] == pytest.approx(46.4)
 
 
+MAINTENANCE = {
+    "asphalt-overlay",
+    "patching",
+    "crack-sealing",
+    "overlay-levelling",
+    "mill-overlay",
+    "paving-relay",
+    "slab-replacement",
+    "joint-sealing",
+}
+
+
 def test_every_new_construction_template_prepares_the_subgrade(templates):
     for slug, template in templates.items():
         codes = {item.code for item in template.items}
-        assert ("SUBGRADE-PREP" in codes) is (slug != "asphalt-overlay"), slug
+        assert ("SUBGRADE-PREP" in codes) is (slug not in MAINTENANCE), slug
 
 
 def test_tie_bars_only_where_the_width_needs_two_slabs(templates, catalogs):

@@ -17,6 +17,9 @@ TABLES = {
     "jobs",
     "layer_features",
     "layers",
+    "programme_segments",
+    "programmes",
+    "rule_set_versions",
     "sources",
     "template_versions",
 }
@@ -30,7 +33,7 @@ def _up_down_up(settings: StoreSettings, tables: set[str] = TABLES) -> sa.Engine
     engine = create_store_engine(settings)
     upgrade(engine)
     assert _tables(engine) == tables
-    assert schema_revisions(engine) == ("0005", "0005")
+    assert schema_revisions(engine) == ("0006", "0006")
     downgrade(engine, "base")
     assert _tables(engine) == set()
     assert schema_revisions(engine)[0] is None
