@@ -13,6 +13,8 @@ catalog's default L 10 km.
 
 from __future__ import annotations
 
+import csv
+import io
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -104,6 +106,31 @@ def test_a_catalog_without_a_delivery_plan_keeps_its_default(delivered: TestClie
         "/estimates", json=SITE_A, params={"catalog": "tangerang-ahsp-sample"}
     ).json()
     assert ac_wc(answer) == [("1426147", 10.0, "catalog")]
+
+
+def test_rows_and_processes_carry_the_haul(delivered: TestClient, data_dir: Path):
+    rows = delivered.post("/estimates", json=SITE_A, params={"catalog": CATALOG, "f": "csv"})
+    assert rows.status_code == 200, rows.text
+    (row,) = csv.DictReader(io.StringIO(rows.text))
+    assert (row["ac_wc_haul_km"], row["ac_wc_haul_from"]) == ("2.219", "network")
+    assert Decimal(row["ac_wc_amount"]) == (
+        Decimal(row["ac_wc_t"]) * hand_hsp(Decimal("2.219"), data_dir)
+    ).quantize(Decimal(1), ROUND_HALF_UP)
+
+    def execute(**inputs: Any) -> dict[str, Any]:
+        body = {"inputs": {"geometry": SITE_A, "catalog": CATALOG, **inputs}}
+        answer = delivered.post("/processes/estimate/execution", json=body)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    assert ac_wc(execute()) == [(str(hand_hsp(Decimal("2.219"), data_dir)), 2.219, "network")]
+    assert ac_wc(execute(haul_km=25)) == [("1480702", 25.0, "request")]
+    refused = delivered.post(
+        "/processes/estimate/execution",
+        json={"inputs": {"geometry": SITE_A, "catalog": CATALOG, "haul_km": 1001}},
+    )
+    assert refused.status_code == 422
+    assert "haul_km" in refused.text
 
 
 def test_a_saved_estimate_keeps_the_haul_it_was_priced_with(delivered: TestClient, data_dir: Path):
