@@ -78,11 +78,14 @@ BACKUP_HEADER = (
 )
 
 
-def _number_format(decimals: int) -> str:
+def number_format(decimals: int) -> str:
+    """Excel number format with thousands separators and `decimals` decimals."""
     return "#,##0" + ("." + "0" * decimals if decimals else "")
 
 
-def _put(sheet: Worksheet, row: int, column: int, value: Any, style: Format | None = None) -> None:
+def put_cell(
+    sheet: Worksheet, row: int, column: int, value: Any, style: Format | None = None
+) -> None:
     """One cell: text guarded and written as text, numbers as numbers, blanks left empty."""
     value = neutralise(money_number(value))
     if value is None:
@@ -103,7 +106,7 @@ def _put(sheet: Worksheet, row: int, column: int, value: Any, style: Format | No
         sheet.write_string(row, column, text, style)
 
 
-def _cell(row: int, column: int) -> str:
+def cell_name(row: int, column: int) -> str:
     """A1 reference of a 0-based cell."""
     from xlsxwriter.utility import xl_rowcol_to_cell
 
@@ -181,7 +184,7 @@ class XlsxSink:
 
     def _header(self, sheet: Worksheet, row: int, names: Sequence[str]) -> None:
         for column, name in enumerate(names):
-            _put(sheet, row, column, name, self._bold)
+            put_cell(sheet, row, column, name, self._bold)
 
     def write(self, chunk: OutputChunk | None, encoded: tuple[bytes, bytes] | None) -> None:
         """Append the chunk's rows to the Items sheet; keep its results for the back-up."""
@@ -200,7 +203,7 @@ class XlsxSink:
         columns = [column.to_pylist() for column in table.columns]
         for offset, row in enumerate(zip(*columns, strict=True)):
             for column, value in enumerate(row):
-                _put(self.items, first + offset + 1, column, value)
+                put_cell(self.items, first + offset + 1, column, value)
         self._chunks.append((first, _backup_columns(chunk.results)))
 
     def _summary(self, bill: BillOfMaterials) -> None:
@@ -209,7 +212,7 @@ class XlsxSink:
         for letter, width in (("C:D", 40), ("F:F", 14), ("G:G", 16), ("H:H", 18)):
             sheet.set_column(letter, width)
         self._header(sheet, 0, HEADER)
-        money = self.book.add_format({"num_format": _number_format(bill.currency_exponent)})
+        money = self.book.add_format({"num_format": number_format(bill.currency_exponent)})
         for number, values in enumerate(summary_rows(bill), start=1):
             unit = values[4]
             for position, value in enumerate(values):
@@ -218,44 +221,46 @@ class XlsxSink:
                     style = money
                 elif position == 5 and unit is not None:
                     style = self._quantity_format(unit)
-                _put(sheet, number, position, value, style)
+                put_cell(sheet, number, position, value, style)
 
     def _quantity_format(self, unit: str) -> Format:
-        return self.book.add_format({"num_format": _number_format(quantity_decimals(unit))})
+        return self.book.add_format({"num_format": number_format(quantity_decimals(unit))})
 
     def _rab(self, bill: BillOfMaterials) -> dict[str | None, tuple[str, Decimal]]:
         """The DKH: each Divisi's heading, lines and sum; returns each Divisi's sum cell."""
         sheet, exponent = self.rab, bill.currency_exponent
-        money = self.book.add_format({"num_format": _number_format(exponent)})
-        bold_money = self.book.add_format({"num_format": _number_format(exponent), "bold": True})
+        money = self.book.add_format({"num_format": number_format(exponent)})
+        bold_money = self.book.add_format({"num_format": number_format(exponent), "bold": True})
         for letter, width in (("B:B", 16), ("C:C", 48), ("E:E", 14), ("F:F", 16), ("G:G", 18)):
             sheet.set_column(letter, width)
-        _put(sheet, 0, 0, "DAFTAR KUANTITAS DAN HARGA (RAB)", self._bold)
-        _put(sheet, 1, 0, f"Catalog {bill.catalog.slug} v{bill.catalog.version}; {bill.currency}")
+        put_cell(sheet, 0, 0, "DAFTAR KUANTITAS DAN HARGA (RAB)", self._bold)
+        put_cell(
+            sheet, 1, 0, f"Catalog {bill.catalog.slug} v{bill.catalog.version}; {bill.currency}"
+        )
         self._header(sheet, 3, RAB_HEADER)
         row, number, sums = 4, 0, {}
         for division in bill.divisions:
-            _put(sheet, row, 0, f"DIVISI {division.division or '-'}", self._bold)
-            _put(sheet, row, 2, division.name.id.upper(), self._bold)
+            put_cell(sheet, row, 0, f"DIVISI {division.division or '-'}", self._bold)
+            put_cell(sheet, row, 2, division.name.id.upper(), self._bold)
             row += 1
             first = row
             for line in bill.items:
                 if line.division != division.division:
                     continue
                 number += 1
-                _put(sheet, row, 0, number)
-                _put(sheet, row, 1, line.pay_item or "-")
-                _put(sheet, row, 2, line.description.id)
-                _put(sheet, row, 3, line.unit)
-                _put(sheet, row, 4, line.quantity, self._quantity_format(line.unit))
-                _put(sheet, row, 5, line.unit_rate, money)
-                formula = "=" + _money_round(f"{_cell(row, 4)}*{_cell(row, 5)}", exponent)
+                put_cell(sheet, row, 0, number)
+                put_cell(sheet, row, 1, line.pay_item or "-")
+                put_cell(sheet, row, 2, line.description.id)
+                put_cell(sheet, row, 3, line.unit)
+                put_cell(sheet, row, 4, line.quantity, self._quantity_format(line.unit))
+                put_cell(sheet, row, 5, line.unit_rate, money)
+                formula = "=" + _money_round(f"{cell_name(row, 4)}*{cell_name(row, 5)}", exponent)
                 sheet.write_formula(row, 6, formula, money, money_number(line.amount))
                 row += 1
-            _put(sheet, row, 2, f"Jumlah Divisi {division.division or '-'}", self._bold)
-            total = f"=SUM({_cell(first, 6)}:{_cell(row - 1, 6)})"
+            put_cell(sheet, row, 2, f"Jumlah Divisi {division.division or '-'}", self._bold)
+            total = f"=SUM({cell_name(first, 6)}:{cell_name(row - 1, 6)})"
             sheet.write_formula(row, 6, total, bold_money, money_number(division.amount))
-            sums[division.division] = (f"'RAB'!{_cell(row, 6)}", division.amount)
+            sums[division.division] = (f"'RAB'!{cell_name(row, 6)}", division.amount)
             row += 2
         return sums
 
@@ -264,15 +269,15 @@ class XlsxSink:
     ) -> None:
         """Jumlah per Divisi, then O&P, PPN, total, dibulatkan and terbilang."""
         sheet, exponent, totals = self.rekap, bill.currency_exponent, bill.totals
-        money = self.book.add_format({"num_format": _number_format(exponent)})
+        money = self.book.add_format({"num_format": number_format(exponent)})
         sheet.set_column("B:B", 56)
         sheet.set_column("C:C", 20)
-        _put(sheet, 0, 0, "REKAPITULASI", self._bold)
+        put_cell(sheet, 0, 0, "REKAPITULASI", self._bold)
         self._header(sheet, 2, ("Divisi", "Uraian", "Jumlah Harga"))
         row = 3
         for division in bill.divisions:
-            _put(sheet, row, 0, division.division or "-")
-            _put(sheet, row, 1, division.name.id)
+            put_cell(sheet, row, 0, division.division or "-")
+            put_cell(sheet, row, 1, division.name.id)
             reference, amount = sums[division.division]
             sheet.write_formula(row, 2, f"={reference}", money, money_number(amount))
             row += 1
@@ -280,43 +285,46 @@ class XlsxSink:
         figures = [
             (
                 "(A) Jumlah Harga Pekerjaan",
-                f"=SUM({_cell(3, 2)}:{_cell(row - 1, 2)})" if bill.divisions else "=0",
+                f"=SUM({cell_name(3, 2)}:{cell_name(row - 1, 2)})" if bill.divisions else "=0",
                 totals.subtotal,
             ),
             (
                 f"(B) Overhead & profit {bill.overhead_profit_pct} %",
                 "="
-                + _money_round(f"{_cell(subtotal, 2)}*{bill.overhead_profit_pct}/100", exponent),
+                + _money_round(
+                    f"{cell_name(subtotal, 2)}*{bill.overhead_profit_pct}/100", exponent
+                ),
                 totals.overhead_profit,
             ),
             (
                 f"(C) {vat_label(bill)}",
                 "="
                 + _money_round(
-                    f"({_cell(subtotal, 2)}+{_cell(overhead, 2)})*{bill.vat_pct}/100", exponent
+                    f"({cell_name(subtotal, 2)}+{cell_name(overhead, 2)})*{bill.vat_pct}/100",
+                    exponent,
                 ),
                 totals.tax,
             ),
             (
                 "(D) Jumlah Total (A + B + C)",
-                f"={_cell(subtotal, 2)}+{_cell(overhead, 2)}+{_cell(tax, 2)}",
+                f"={cell_name(subtotal, 2)}+{cell_name(overhead, 2)}+{cell_name(tax, 2)}",
                 totals.total,
             ),
             (
                 "(E) Dibulatkan",
-                _round_down(_cell(total, 2), bill.rounding_unit),
+                _round_down(cell_name(total, 2), bill.rounding_unit),
                 rounded_total(totals.total, bill.rounding_unit),
             ),
         ]
         for offset, (label, formula, value) in enumerate(figures):
-            _put(sheet, row + offset, 1, label, self._bold)
+            put_cell(sheet, row + offset, 1, label, self._bold)
             sheet.write_formula(row + offset, 2, formula, money, money_number(value))
         rounded = rounded_total(totals.total, bill.rounding_unit)
         row += len(figures) + 1
-        _put(sheet, row, 0, "Terbilang", self._bold)
-        _put(sheet, row, 1, total_in_words(rounded, "id", bill.currency))
-        _put(sheet, row + 1, 0, "In words", self._bold)
-        _put(sheet, row + 1, 1, total_in_words(rounded, "en", bill.currency))
+        put_cell(sheet, row, 0, "Terbilang", self._bold)
+        put_cell(sheet, row, 1, total_in_words(rounded, "id", bill.currency))
+        put_cell(sheet, row + 1, 0, "In words", self._bold)
+        put_cell(sheet, row + 1, 1, total_in_words(rounded, "en", bill.currency))
 
     def _backup(self, templates: Sequence[Template], catalog: RateCatalog) -> None:
         """Per estimated row and line: L, W, A, thickness, the formula and the stated volume."""
@@ -339,7 +347,7 @@ class XlsxSink:
                     if not volume:
                         continue
                     if out > MAX_ROWS:
-                        _put(sheet, out, 0, "more lines than a sheet holds: see Items")
+                        put_cell(sheet, out, 0, "more lines than a sheet holds: see Items")
                         return
                     style = styles.setdefault(unit, self._quantity_format(unit))
                     cells = (
@@ -355,8 +363,8 @@ class XlsxSink:
                         quantity_formula(item, template, catalog),
                     )
                     for column, value in enumerate(cells):
-                        _put(sheet, out, column, value)
-                    _put(sheet, out, 10, volume, style)
+                        put_cell(sheet, out, column, value)
+                    put_cell(sheet, out, 10, volume, style)
                     out += 1
 
     def close(self, outcome: Outcome) -> None:
@@ -447,7 +455,7 @@ class XlsxSink:
         row = first
         for values in rows:
             for column, value in enumerate(values):
-                _put(sheet, row, column, value)
+                put_cell(sheet, row, column, value)
             row += 1
         return row
 

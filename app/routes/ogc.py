@@ -1,8 +1,10 @@
 """OGC API Features (Part 1: core, GeoJSON), the collections QGIS and GDAL open.
 
-Saved estimates are the `estimates` collection, material sources the `sources` collection;
-every road layer is a collection named by its slug. Links are absolute and built with
-`url_for`, so they stay right behind a proxy that serves the app under a root path.
+Saved estimates are the `estimates` collection, material sources the `sources` collection,
+the field tests of saved estimates the `field-tests` collection (those of the estimates the
+reader may see, each with its status); every road layer is a collection named by its slug.
+Links are absolute and built with `url_for`, so they stay right behind a proxy that serves the
+app under a root path.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import shapely
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.datastructures import URL
 
 from app.errors import NotFound
 from app.io.layers import is_layer_slug
+from app.routes.deliveries import field_test_features
 from app.routes.deps import EstimatesVisibleDep, RepositoryDep, SettingsDep
 from app.routes.features import geojson_features
 from app.routes.params import (
@@ -45,6 +49,7 @@ CONFORMANCE = [
 """No `oas30`: the API definition is OpenAPI 3.1 (what FastAPI writes), and says so."""
 ESTIMATES = "estimates"
 SOURCES = "sources"
+FIELD_TESTS = "field-tests"
 MAX_FEATURE_ID = 2**63 - 1
 _URL_IN_TEXT = re.compile(r"https?://[^\s)]+")
 
@@ -52,7 +57,8 @@ CollectionId = Annotated[
     str,
     Path(
         alias="collectionId",
-        description="`estimates`, `sources` (material sources), or the id of a road layer.",
+        description="`estimates`, `sources` (material sources), `field-tests` (cores and "
+        "sand cones of saved estimates), or the id of a road layer.",
     ),
 ]
 FeatureId = Annotated[str, Path(alias="featureId", description="A feature's numeric id.")]
@@ -90,6 +96,17 @@ def find_collection(repository: Repository, collection_id: str, visible: Visibil
             item_count=repository.source_page(limit=0).number_matched,
             extent=repository.source_extent(),
         )
+    if collection_id == FIELD_TESTS:
+        tests = field_test_features(repository, visible)
+        return Collection(
+            id=FIELD_TESTS,
+            title="Field tests",
+            description="Cores and sand cones of saved estimates, with their status: ok, "
+            "below tolerance (a core thinner than design less the tolerance), recorded (a "
+            "sand cone) or superseded.",
+            item_count=len(tests),
+            extent=_extent(tests),
+        )
     layer = repository.get_layer(collection_id)
     return Collection(
         id=layer.slug,
@@ -114,7 +131,26 @@ def _feature_page(
         return repository.estimate_page(limit, offset, bbox, visible)
     if collection_id == SOURCES:
         return repository.source_page(limit, offset, bbox)
+    if collection_id == FIELD_TESTS:
+        tests = field_test_features(repository, visible)
+        if bbox is not None:
+            tests = [test for test in tests if _within(test.geometry, bbox)]
+        return FeaturePage(tests[offset : offset + limit], len(tests))
     return repository.layer_page(collection_id, limit, offset, bbox)
+
+
+def _within(point: shapely.Geometry, bbox: BBox) -> bool:
+    minx, miny, maxx, maxy = bbox
+    x, y = shapely.get_coordinates(point)[0]
+    return bool(minx <= x <= maxx and miny <= y <= maxy)
+
+
+def _extent(features: list[StoredFeature]) -> BBox | None:
+    """Bounding box of the features (None: none)."""
+    if not features:
+        return None
+    minx, miny, maxx, maxy = shapely.total_bounds([f.geometry for f in features]).tolist()
+    return (minx, miny, maxx, maxy)
 
 
 def _one_feature(
@@ -134,6 +170,11 @@ def _one_feature(
         )
     if collection_id == SOURCES:
         return repository.source_feature(pk)
+    if collection_id == FIELD_TESTS:
+        for test in field_test_features(repository, visible):
+            if test.id == pk:
+                return test
+        raise NotFound(f"collection {collection_id!r} has no feature {feature_id!r}")
     return repository.layer_feature(collection_id, pk)
 
 
@@ -290,8 +331,11 @@ def conformance() -> JSONResponse:
 def collections(
     request: Request, repository: RepositoryDep, visible: EstimatesVisibleDep
 ) -> JSONResponse:
-    """The saved estimates and material sources first, then every road layer by id."""
-    found = [find_collection(repository, name, visible) for name in (ESTIMATES, SOURCES)]
+    """The saved estimates, material sources and field tests first, then every road layer
+    by id."""
+    found = [
+        find_collection(repository, name, visible) for name in (ESTIMATES, SOURCES, FIELD_TESTS)
+    ]
     for slug in repository.layer_slugs():
         if is_layer_slug(slug):
             found.append(find_collection(repository, slug, visible))
