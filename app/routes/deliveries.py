@@ -15,9 +15,10 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import shapely
-from fastapi import APIRouter, Body, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from app.errors import InvalidInput
 from app.estimate.fieldtests import StoredTest, layer_checks, read_field_tests, test_statuses
