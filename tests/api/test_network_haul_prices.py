@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from pyproj import Geod
 
 from app.estimate.catalogs import load_builtin_catalogs
@@ -131,6 +132,19 @@ def test_rows_and_processes_carry_the_haul(delivered: TestClient, data_dir: Path
     )
     assert refused.status_code == 422
     assert "haul_km" in refused.text
+
+
+def test_the_analysis_sheet_is_worked_out_at_the_routed_haul(delivered: TestClient, data_dir: Path):
+    answer = delivered.post("/estimates", json=SITE_A, params={"catalog": CATALOG, "f": "xlsx"})
+    assert answer.status_code == 200, answer.text
+    book = load_workbook(io.BytesIO(answer.content), read_only=True)
+    rows = [(*row, None, None)[:7] for row in book["AHSP AC-WC"].iter_rows(values_only=True)]
+    haul = next(row for row in rows if row[0] == "Jarak angkut rata-rata L (km)")
+    assert haul[1:3] == (2.219, "rute jaringan jalan ke sumber terdekat")
+    truck = next(row for row in rows if row[2] == "E.DUMP")
+    assert truck[4] == pytest.approx((17.05 + 3.5 * 2.219) / 498)  # Ts / (V x Fa x 60)
+    rounded = next(row for row in rows if row[1] == "DIBULATKAN")
+    assert rounded[6] == hand_hsp(Decimal("2.219"), data_dir)
 
 
 def test_a_saved_estimate_keeps_the_haul_it_was_priced_with(delivered: TestClient, data_dir: Path):
