@@ -394,12 +394,13 @@ def priced_catalog(
     `haul_km`.
     """
     hauled = catalog.hauled_items()
+    routed = routed or {}
     if not hauled or (haul_km is None and not routed):
         return catalog
     if haul_km is not None:
         lengths = dict.fromkeys(hauled, HaulLength(haul_km, "request"))
     else:
-        lengths = {code: (routed or {})[code] for code in hauled if code in (routed or {})}
+        lengths = {code: routed[code] for code in hauled if code in routed}
     items = dict(catalog.items)
     for code, length in lengths.items():
         items[code] = items[code].model_copy(update={"rate": catalog.costing(code, length.km).hsp})

@@ -2,11 +2,11 @@
 
 An analysed catalog prices its hauled items (hot mix, aggregate, ready-mix concrete) at its
 default L. A request's L reprices the catalog (`priced_catalog`), and so, where the request
-gives none, does the distance the delivery plan routes from each item's nearest source;
-a feature's own L becomes that feature's
-rate overrides for the hauled items of its template, so features at different distances are
-different price groups exactly as features with their own `rates` are, and the engine needs
-no notion of distance. A rate the feature states itself wins over the one from its L.
+gives none, does the distance the delivery plan routes from each item's nearest source. A
+feature's own L becomes that feature's rate overrides for the hauled items of its template,
+so features at different distances are different price groups exactly as features with their
+own `rates` are, and the engine needs no notion of distance. A rate the feature states itself
+wins over the one from its L.
 """
 
 from __future__ import annotations

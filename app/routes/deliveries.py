@@ -229,8 +229,7 @@ def reconciliation(
         Query(description="json (default) or xlsx (sheets Materials, Layers, Warnings)."),
     ] = ReconciliationFormat.json,
 ) -> Response:
-    """Per material: planned (order quantity), delivered, difference, status and, for
-    tonnes, the yield; per layer: design and mean core thickness and cores below tolerance."""
+    """The reconciliation (`reconciliation_answer`) as JSON or, with `f=xlsx`, a workbook."""
     answer = reconciliation_answer(repository, repository.get_estimate(estimate_id, visible))
     if f == ReconciliationFormat.xlsx:
         return download(
