@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from app.errors import InvalidGeometry, InvalidParameter, TakeoffError
 from app.estimate.bom import BillOfMaterials
-from app.estimate.catalogs import RateCatalog, priced_catalog
+from app.estimate.catalogs import HaulLength, RateCatalog, priced_catalog
 from app.estimate.grand_total import Language, grand_total_figures
 from app.estimate.haul import feature_haul_overrides, haul_of_lines
 from app.estimate.materials import MaterialView, material_view
@@ -293,7 +293,7 @@ class EstimateResult:
     bill: BillOfMaterials
     surfaces: npt.NDArray[np.object_]
     warnings: list[str]
-    haul: Mapping[tuple[str, Decimal], list[Decimal]] = field(default_factory=dict)
+    haul: Mapping[tuple[str, Decimal], list[HaulLength]] = field(default_factory=dict)
     """The haul distances L that priced each (item code, unit rate) of hauled items."""
     materials: MaterialView = field(default_factory=MaterialView)
 
@@ -361,12 +361,14 @@ class EstimateResult:
         }
 
     def _line(self, answer: dict[str, Any]) -> dict[str, Any]:
-        """A line's JSON form; a hauled item's also says the L it was priced with."""
-        distances = self.haul.get((answer["code"], Decimal(answer["unit_rate"])))
-        if distances:
-            answer["haul_km"] = (
-                [float(d) for d in distances] if len(distances) > 1 else float(distances[0])
-            )
+        """A line's JSON form; a hauled item's also says the L it was priced with and where
+        that L came from (`haul_from`: request, network, straight-line or catalog)."""
+        lengths = self.haul.get((answer["code"], Decimal(answer["unit_rate"])))
+        if lengths:
+            kms = [float(length.km) for length in lengths]
+            origins = [length.origin for length in lengths]
+            answer["haul_km"] = kms if len(kms) > 1 else kms[0]
+            answer["haul_from"] = origins if len(origins) > 1 else origins[0]
         return answer
 
 

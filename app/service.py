@@ -8,6 +8,7 @@ the original body, the options, and the exact template and catalog versions used
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -20,10 +21,10 @@ from app.errors import TooLarge
 from app.estimate.bom import quantity_column
 from app.estimate.catalogs import RateCatalog, priced_catalog
 from app.estimate.grand_total import Language
-from app.estimate.materials import with_delivery_overrides
+from app.estimate.materials import Haul, with_delivery_overrides
 from app.estimate.templates import Template
 from app.geo.network import Edges, RoadNetwork, ShortestPaths, cached_network
-from app.geo.parse import parse_geojson
+from app.geo.parse import ParsedFeatures, parse_geojson
 from app.geo.routing import nearest_hauls, site_point
 from app.geo.validate import validate
 from app.io.rows import money_number
@@ -78,6 +79,8 @@ class EstimateRun:
     result: EstimateResult
     templates: list[Template]
     catalog: RateCatalog
+    hauls: dict[str, Haul] | None = None
+    """Each material's nearest source and haul distance (None: no delivery plan was made)."""
 
 
 def run_estimate(
@@ -86,8 +89,13 @@ def run_estimate(
     body: dict[str, Any],
     query: EstimateQuery,
     pins: dict[str, int] | None = None,
+    hauls: Mapping[str, Haul] | None = None,
 ) -> EstimateRun:
-    """Estimate a GeoJSON body with the stored templates and catalog the query names."""
+    """Estimate a GeoJSON body with the stored templates and catalog the query names.
+
+    The delivery plan's haul distances price the hauled items where the request sets no L;
+    `hauls` are those a saved estimate was made with (None: route to the sources now).
+    """
     features = parse_geojson(body, crs=query.crs)
     if len(features.properties) > settings.limits.max_features:
         raise TooLarge(
@@ -119,37 +127,54 @@ def run_estimate(
     )
     plan = plan_features(features, options)
     templates = resolve_templates(repository, plan.templates, pins)
-    catalog = priced_catalog(resolve_catalog(repository, query.catalog), options.overrides.haul_km)
-    catalog = with_delivery_overrides(catalog, delivery)
-    result = with_hauls(
-        repository, estimate_features(features, plan, options, templates, catalog), catalog
-    )
-    used = list({template.slug: template for template in templates.values()}.values())
-    return EstimateRun(result=result, templates=used, catalog=catalog)
-
-
-def with_hauls(
-    repository: Repository, result: EstimateResult, catalog: RateCatalog
-) -> EstimateResult:
-    """The result with each material's nearest source and haul distance (`app.geo.routing`)."""
-    view = result.materials
-    if catalog.vehicles is None or not view.lines:
-        return result
-    codes = [line.material for line in view.lines]
-    site = site_point(result.features.geometries)
+    catalog = with_delivery_overrides(resolve_catalog(repository, query.catalog), delivery)
+    unreachable = []
     try:
-        hauls = nearest_hauls(
-            site,
-            codes,
-            repository.sources_supplying(codes),
-            catalog.vehicles.detour_factor,
-            *road_network(repository),
+        routed = (
+            dict(hauls)
+            if hauls is not None
+            else delivery_hauls(repository, features, templates, catalog)
         )
     except sa.exc.SQLAlchemyError as exc:
         if not outage(exc):
             raise
-        return replace(result, warnings=[*result.warnings, HAULS_UNAVAILABLE])
-    return replace(result, materials=view.with_hauls(hauls))
+        routed, unreachable = None, [HAULS_UNAVAILABLE]
+    catalog = priced_catalog(
+        catalog,
+        options.overrides.haul_km,
+        None if routed is None else {code: haul.length for code, haul in routed.items()},
+    )
+    result = estimate_features(features, plan, options, templates, catalog)
+    if routed is not None:
+        result = replace(result, materials=result.materials.with_hauls(routed))
+    if unreachable:
+        result = replace(result, warnings=[*result.warnings, *unreachable])
+    used = list({template.slug: template for template in templates.values()}.values())
+    return EstimateRun(result=result, templates=used, catalog=catalog, hauls=routed)
+
+
+def delivery_hauls(
+    repository: Repository,
+    features: ParsedFeatures,
+    templates: Mapping[str, Template],
+    catalog: RateCatalog,
+) -> dict[str, Haul] | None:
+    """Each material the templates may deliver, with its nearest source and haul distance
+    (`app.geo.routing`); None where the catalog makes no delivery plan."""
+    section = catalog.vehicles
+    if section is None or not len(features.geometries):
+        return None
+    used = {item.code for template in templates.values() for item in template.items}
+    codes = [code for code in section.materials if code in used]
+    if not codes:
+        return None
+    return nearest_hauls(
+        site_point(features.geometries),
+        codes,
+        repository.sources_supplying(codes),
+        section.detour_factor,
+        *road_network(repository),
+    )
 
 
 def road_network(repository: Repository) -> tuple[RoadNetwork | None, ShortestPaths | None]:
@@ -242,6 +267,7 @@ def save_estimate(
                 "body": body,
                 "query": asdict(pinned),
                 "template_versions": {t.slug: t.version for t in run.templates},
+                **pinned_hauls(run.hauls),
             },
             result=run.result.to_dict(),
             properties=properties,
@@ -256,13 +282,24 @@ def save_estimate(
     )
 
 
+def pinned_hauls(hauls: Mapping[str, Haul] | None) -> dict[str, Any]:
+    """The request entry that keeps the sources and haul distances an estimate was made with:
+    new sources or roads must not change its prices when it is made again."""
+    if hauls is None:
+        return {}
+    return {"hauls": {code: asdict(haul) for code, haul in hauls.items()}}
+
+
 def rerun_saved(repository: Repository, settings: Settings, saved: StoredEstimate) -> EstimateRun:
-    """The saved estimate made again with the template and catalog versions it used."""
+    """The saved estimate made again with the template and catalog versions and the haul
+    distances it used."""
     request = saved.request
+    hauls = request.get("hauls")
     return run_estimate(
         repository,
         settings,
         request["body"],
         EstimateQuery(**request["query"]),
         pins=request["template_versions"],
+        hauls=None if hauls is None else {code: Haul(**haul) for code, haul in hauls.items()},
     )

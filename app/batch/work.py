@@ -211,6 +211,7 @@ def _results(
         task.errors.messages,
         codes=task.codes,
         catalog=task.catalog,
+        overrides=task.plan.overrides,
         taken=task.attributes.column_names,
     )
 

@@ -43,7 +43,9 @@ Fraction = Annotated[Decimal, Field(gt=0, le=1, max_digits=12, allow_inf_nan=Fal
 Minutes = Annotated[Decimal, Field(ge=0, max_digits=12, allow_inf_nan=False)]
 LossFactor = Annotated[Decimal, Field(ge=1, lt=2, max_digits=12, allow_inf_nan=False)]
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=9, allow_inf_nan=False)]
-HaulKm = Annotated[Decimal, Field(ge=0, le=1000, max_digits=12, allow_inf_nan=False)]
+MAX_HAUL_KM = 1000
+"""The longest average haul distance L (km) a request may set."""
+HaulKm = Annotated[Decimal, Field(ge=0, le=MAX_HAUL_KM, max_digits=12, allow_inf_nan=False)]
 """An average haul distance L in km: 0 (plant on site) to 1000."""
 PriceCode = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/()-]*$", max_length=60)

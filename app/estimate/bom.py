@@ -302,3 +302,9 @@ def quantity_column(code: str, unit: str) -> str:
 def amount_column(code: str) -> str:
     """Flat column of an item's amount: `AC-WC` -> `ac_wc_amount`."""
     return f"{_snake(code)}_amount"
+
+
+def haul_columns(code: str) -> tuple[str, str]:
+    """Flat columns of the haul distance L a hauled item was priced at and where L came
+    from: `AC-WC` -> `ac_wc_haul_km`, `ac_wc_haul_from`."""
+    return f"{_snake(code)}_haul_km", f"{_snake(code)}_haul_from"

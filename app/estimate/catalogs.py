@@ -12,13 +12,15 @@ Catalog versions saved before these fields existed still load: their items carry
 
 A catalog may also hold basic prices (HSD) and AHSP analyses (`app.estimate.ahsp`): an
 analysed item's rate is its HSP, computed when the catalog is validated at the catalog's
-default haul distance `haul_km`, and again by `priced_catalog` for another one. Flat rates and
-analyses mix freely in one catalog.
+default haul distance `haul_km`, and again by `priced_catalog` for the L a request gives or
+the delivery plan routes (each priced item says which L it took, and from where). Flat rates
+and analyses mix freely in one catalog.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -53,6 +55,20 @@ PayItem = Annotated[
     str, StringConstraints(pattern=r"^[1-9][0-9]?\.[0-9]{1,2}(\.?\(([0-9]{1,2}[a-z]?|[a-z])\))*$")
 ]
 """A mata pembayaran number as the specification writes it: "1.2", "5.1.(1)", "6.3.(5a)"."""
+HaulOrigin = Literal["request", "network", "straight-line", "catalog"]
+"""Where an L came from: the request (query, feature property, command-line option or column),
+the delivery plan's route to the nearest source (over the road network or in a straight line
+times the detour factor), or the catalog's default."""
+
+
+@dataclass(frozen=True, order=True)
+class HaulLength:
+    """An average haul distance L (km) and where it came from."""
+
+    km: Decimal
+    origin: HaulOrigin
+
+
 PROJECT_UNIT = "Ls"
 """Lump sum: the unit of project items (mobilisasi, papan nama, traffic management, SMKK)."""
 
@@ -236,6 +252,9 @@ class RateCatalog(Sourced):
     """The default average haul distance L (km) of analyses that haul material."""
     hsp_rounding: Rate | None = None
     """HSPs are rounded half up to a whole number of this (default: the minor unit)."""
+    item_hauls: dict[ItemCode, HaulLength] = Field(default_factory=dict, exclude=True)
+    """The L each hauled item is priced at where it is not the default `haul_km`: set for one
+    request by `priced_catalog`, never stored."""
 
     @model_validator(mode="before")
     @classmethod
@@ -304,14 +323,27 @@ class RateCatalog(Sourced):
                 )
 
     def costing(self, code: str, haul_km: Decimal | None = None) -> Costing:
-        """Item `code`'s analysis worked out at `haul_km` (None: the catalog's L)."""
+        """Item `code`'s analysis worked out at `haul_km` (None: the L it is priced at)."""
         return _Costing.model_construct(
             basic_prices=self.basic_prices,
             analyses=self.analyses,
             haul_km=self.haul_km,
             hsp_rounding=self.hsp_rounding,
             currency_exponent=self.currency_exponent,
-        ).hsp(code, self.haul_km if haul_km is None else haul_km)
+        ).hsp(code, self._priced_km(code) if haul_km is None else haul_km)
+
+    def _priced_km(self, code: str) -> Decimal | None:
+        given = self.item_hauls.get(code)
+        return self.haul_km if given is None else given.km
+
+    def haul_length(self, code: str) -> HaulLength:
+        """The L hauled item `code` is priced at, and where it came from."""
+        given = self.item_hauls.get(code)
+        if given is not None:
+            return given
+        if self.haul_km is None:
+            raise ValueError(f"item {code} is not priced at a haul distance")
+        return HaulLength(self.haul_km, "catalog")
 
     def hauled_items(self) -> list[str]:
         """Items whose HSP depends on the haul distance L."""
@@ -349,18 +381,33 @@ class _Costing(BaseModel):
         )
 
 
-def priced_catalog(catalog: RateCatalog, haul_km: Decimal | None = None) -> RateCatalog:
-    """The catalog with its hauled items priced at `haul_km` (None: as it is).
+def priced_catalog(
+    catalog: RateCatalog,
+    haul_km: Decimal | None = None,
+    routed: Mapping[str, HaulLength] | None = None,
+) -> RateCatalog:
+    """The catalog with its hauled items priced at the request's `haul_km`, else each at the
+    L the delivery plan `routed` to it (keyed by item code), else as it is.
 
     Only rates change, so pricing reads `items[code].rate` as for any flat rate; the result
-    says the L it was priced at in its `haul_km`.
+    says the L each hauled item was priced at (`haul_length`), and a request's L is also its
+    `haul_km`.
     """
-    if haul_km is None or haul_km == catalog.haul_km or not catalog.hauled_items():
+    hauled = catalog.hauled_items()
+    routed = routed or {}
+    if not hauled or (haul_km is None and not routed):
         return catalog
+    if haul_km is not None:
+        lengths = dict.fromkeys(hauled, HaulLength(haul_km, "request"))
+    else:
+        lengths = {code: routed[code] for code in hauled if code in routed}
     items = dict(catalog.items)
-    for code, rate in haul_rates(catalog, haul_km).items():
-        items[code] = items[code].model_copy(update={"rate": rate})
-    return catalog.model_copy(update={"items": items, "haul_km": haul_km})
+    for code, length in lengths.items():
+        items[code] = items[code].model_copy(update={"rate": catalog.costing(code, length.km).hsp})
+    update: dict[str, Any] = {"items": items, "item_hauls": {**catalog.item_hauls, **lengths}}
+    if haul_km is not None:
+        update["haul_km"] = haul_km
+    return catalog.model_copy(update=update)
 
 
 def haul_rates(

@@ -3,7 +3,9 @@
 A layer's cores are compared with its design thickness (the template's, or the request's
 thickness override): a core thinner than design minus the catalog's stated tolerance for
 that material is below tolerance, and the layer is "thin" when its mean thickness is. A
-correction is a new record that `supersedes` one; superseded records no longer count.
+correction is a new record that `supersedes` one; superseded records no longer count. Each
+test on its own is "ok" or "below tolerance" (a core), "recorded" (a sand cone: the catalog
+states no density to hold it against) or "superseded".
 """
 
 from __future__ import annotations
@@ -87,6 +89,25 @@ def read_field_tests(body: Any, layers: Mapping[str, float], features: int) -> l
         features=features,
         check=check,
     )
+
+
+def test_statuses(
+    layers: Mapping[str, float],
+    tolerances: Mapping[str, float],
+    tests: Sequence[StoredTest],
+) -> list[str]:
+    """Each test's status, in the order of `tests` (all of one estimate)."""
+    superseded = {test.supersedes for test in tests if test.supersedes is not None}
+    statuses = []
+    for test in tests:
+        if test.id in superseded:
+            statuses.append("superseded")
+        elif test.kind == "core" and test.layer in layers:
+            floor = layers[test.layer] - tolerances.get(test.layer, 0.0)
+            statuses.append("below tolerance" if (test.thickness_mm or 0.0) < floor else "ok")
+        else:
+            statuses.append("recorded")
+    return statuses
 
 
 def layer_checks(

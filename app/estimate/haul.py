@@ -1,10 +1,12 @@
 """The haul distance L of a request and of single features, turned into unit rates.
 
-An analysed catalog prices its hauled items (hot mix, aggregate, ready-mix concrete) at one L.
-A request's L reprices the catalog (`priced_catalog`); a feature's own L becomes that feature's
-rate overrides for the hauled items of its template, so features at different distances are
-different price groups exactly as features with their own `rates` are, and the engine needs
-no notion of distance. A rate the feature states itself wins over the one from its L.
+An analysed catalog prices its hauled items (hot mix, aggregate, ready-mix concrete) at its
+default L. A request's L reprices the catalog (`priced_catalog`), and so, where the request
+gives none, does the distance the delivery plan routes from each item's nearest source. A
+feature's own L becomes that feature's rate overrides for the hauled items of its template,
+so features at different distances are different price groups exactly as features with their
+own `rates` are, and the engine needs no notion of distance. A rate the feature states itself
+wins over the one from its L.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from app.estimate.catalogs import RateCatalog, haul_rates
+from app.estimate.catalogs import HaulLength, RateCatalog, haul_rates
 from app.estimate.overrides import Overrides
 from app.estimate.templates import Template
 
@@ -41,16 +43,18 @@ def feature_haul_overrides(
 
 def haul_of_lines(
     catalog: RateCatalog, overrides: Sequence[Overrides | None]
-) -> dict[tuple[str, Decimal], list[Decimal]]:
-    """Which haul distances L priced each (item code, unit rate) of hauled items: the
-    catalog's (as priced for the request) and every feature's own."""
+) -> dict[tuple[str, Decimal], list[HaulLength]]:
+    """Which haul distances L priced each (item code, unit rate) of hauled items, and where
+    each came from: the L the catalog prices the item at for the request (`priced_catalog`)
+    and every feature's own."""
     if not catalog.hauled_items() or catalog.haul_km is None:
         return {}
-    distances = {catalog.haul_km} | {
-        own.haul_km for own in overrides if own is not None and own.haul_km is not None
-    }
-    lines: dict[tuple[str, Decimal], list[Decimal]] = {}
-    for distance in sorted(distances):
-        for code, rate in haul_rates(catalog, distance).items():
-            lines.setdefault((code, rate), []).append(distance)
+    own = {own.haul_km for own in overrides if own is not None and own.haul_km is not None}
+    lines: dict[tuple[str, Decimal], list[HaulLength]] = {}
+    for code in catalog.hauled_items():
+        priced = catalog.haul_length(code)
+        lengths = [priced, *(HaulLength(km, "request") for km in own if km != priced.km)]
+        for length in sorted(lengths):
+            rate = catalog.costing(code, length.km).hsp
+            lines.setdefault((code, rate), []).append(length)
     return lines

@@ -24,19 +24,26 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from decimal import Decimal
+from typing import Any, Final
 
 from app.errors import ConfigurationError, InvalidParameter
 from app.estimate.binders import paid_litres_per_litre
 from app.estimate.bom import BomLine
-from app.estimate.catalogs import MaterialDelivery, RateCatalog, VehicleClass
+from app.estimate.catalogs import (
+    HaulLength,
+    HaulOrigin,
+    MaterialDelivery,
+    RateCatalog,
+    VehicleClass,
+)
 from app.estimate.localized import LocalizedText
 from app.estimate.overrides import Overrides
 from app.estimate.templates import Layer, Template, TemplateItem
 
-STRAIGHT_LINE = "straight-line"
+STRAIGHT_LINE: Final = "straight-line"
 """The haul method of a geodesic distance times the catalog's detour factor."""
-NETWORK = "network"
+NETWORK: Final = "network"
 """The haul method of a shortest path over the published road layers."""
 _DECIMALS = 3
 _FULL = 1e-9
@@ -73,6 +80,12 @@ class Haul:
     haul_km: float
     method: str
     warning: str | None = None
+
+    @property
+    def length(self) -> HaulLength:
+        """This haul as the L of haul-dependent unit prices (`app.estimate.catalogs`)."""
+        origin: HaulOrigin = NETWORK if self.method == NETWORK else STRAIGHT_LINE
+        return HaulLength(Decimal(str(self.haul_km)), origin)
 
     def source_dict(self) -> dict[str, Any]:
         """The `source` of a material in a JSON answer."""

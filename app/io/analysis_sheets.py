@@ -2,8 +2,9 @@
 
 A. Tenaga, B. Bahan, C. Peralatan: coefficient x basic price = amount per line, each part
 summed; D = A + B + C; E = overhead & profit; F = D + E; the HSP as rounded. A hauled item's
-sheet is worked out at the catalog's haul distance L (the request's, when it set one) and says
-so; lines of the bill priced at a feature's own L carry that L in the JSON answer.
+sheet is worked out at the haul distance L the item was priced at (the request's, else the
+delivery plan's route, else the catalog's) and says so and where L came from; lines of the
+bill priced at a feature's own L carry that L in the JSON answer.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.estimate.ahsp import LineKind
 from app.estimate.bom import BillOfMaterials
-from app.estimate.catalogs import RateCatalog
+from app.estimate.catalogs import HaulOrigin, RateCatalog
 from app.io.safety import neutralise
 
 if TYPE_CHECKING:
@@ -25,6 +26,13 @@ _PARTS: tuple[tuple[LineKind, str, str], ...] = (
     ("material", "B.", "BAHAN"),
     ("equipment", "C.", "PERALATAN"),
 )
+_ORIGINS: dict[HaulOrigin, str] = {
+    "request": "diberikan pada permintaan",
+    "network": "rute jaringan jalan ke sumber terdekat",
+    "straight-line": "garis lurus ke sumber terdekat x faktor belok",
+    "catalog": "nilai bawaan katalog",
+}
+"""Where L came from, as the sheet says it."""
 _HEADER = ("No", "Uraian", "Kode", "Satuan", "Koefisien", "Harga Satuan", "Jumlah Harga")
 
 
@@ -43,7 +51,8 @@ def _rows(catalog: RateCatalog, code: str, rates: Iterable[Decimal]) -> list[tup
         ("Katalog", f"{catalog.slug} v{catalog.version}", catalog.label),
     ]
     if sheet.haul_km is not None:
-        rows.append(("Jarak angkut rata-rata L (km)", _number(sheet.haul_km)))
+        origin = _ORIGINS[catalog.haul_length(code).origin]
+        rows.append(("Jarak angkut rata-rata L (km)", _number(sheet.haul_km), origin))
     other = sorted(rate for rate in set(rates) if rate != sheet.hsp)
     if other:
         rows.append(

@@ -71,8 +71,11 @@ def read_layer(path: Path, slug: str | None = None, title: str | None = None) ->
     if not path.exists():
         raise InvalidInput(f"no such file: {path}", field="file")
     try:
+        fid_column = pyogrio.read_info(path).get("fid_column") or None
         frame = pyogrio.read_dataframe(
-            path, use_arrow=True, arrow_to_pandas_kwargs={"types_mapper": pd.ArrowDtype}
+            path,
+            use_arrow=True,
+            arrow_to_pandas_kwargs={"types_mapper": pd.ArrowDtype},
         )
     except pyogrio.errors.DataSourceError as exc:
         raise InvalidInput(f"cannot read {path}: {exc}", field="file") from exc
@@ -84,8 +87,18 @@ def read_layer(path: Path, slug: str | None = None, title: str | None = None) ->
     if id_column is not None:
         feature_ids = [None if pd.isna(value) else str(value) for value in frame[id_column]]
         frame = frame.drop(columns=id_column)
+    elif fid_column is not None:
+        # the file keeps its ids as the FID column (a GeoPackage's primary key, or GDAL's
+        # reading of a GeoJSON `id`), which is no attribute column
+        fids = pyogrio.read_dataframe(path, read_geometry=False, columns=[], fid_as_index=True)
+        feature_ids = [str(value) for value in fids.index]
     attributes = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    properties = json.loads(attributes.to_json(orient="records", date_format="iso"))
+    # a file whose only property is its id has no attribute left: one empty object a feature
+    properties = (
+        json.loads(attributes.to_json(orient="records", date_format="iso"))
+        if len(attributes.columns)
+        else [{} for _ in range(len(frame))]
+    )
     metadata = _geojson_metadata(path)
     return LayerData(
         slug=slug or slugify(path.stem),

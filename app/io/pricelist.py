@@ -80,7 +80,17 @@ def parse_money(value: Any, decimal: str = ",") -> Decimal:
     "1.400.000", "1.400.000,-" (`decimal` ","), or "1,400,000.00" (`decimal` ".")."""
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a price")
-    if isinstance(value, int | float | Decimal):
+    number = parse_number(value, decimal)
+    if number <= 0:
+        raise ValueError(f"price must be > 0, got {value!r}")
+    return number
+
+
+def parse_number(value: Any, decimal: str = ",") -> Decimal:
+    """A finite number from a cell: as stored, or text grouped by the other mark than
+    `decimal` ("1.400.000,00" or "9,8" for ","; "1,400,000.00" for "."), a leading "Rp" and a
+    trailing ",-" dropped."""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         number = Decimal(str(value))
     else:
         text = " ".join(str(value).replace("\u00a0", " ").split())
@@ -93,8 +103,8 @@ def parse_money(value: Any, decimal: str = ",") -> Decimal:
             number = Decimal(text.replace(thousands, "").replace(decimal, "."))
         except InvalidOperation as exc:
             raise ValueError(f"{value!r} is not an amount") from exc
-    if not number.is_finite() or number <= 0:
-        raise ValueError(f"price must be > 0, got {value!r}")
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a finite amount")
     return number
 
 
@@ -152,7 +162,9 @@ def _xlsx_rows(data: bytes) -> list[tuple[int, Sequence[Any]]]:
     return rows
 
 
-def _csv_rows(data: bytes) -> list[tuple[int, Sequence[Any]]]:
+def csv_rows(data: bytes) -> list[tuple[int, Sequence[Any]]]:
+    """Numbered rows (from 1) of CSV text in UTF-8 (a BOM allowed) or, failing that, Windows
+    code page 1252, split at the separator (`,`, `;` or tab) the first lines use."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -179,7 +191,7 @@ def read_price_list(
     if decimal not in _GROUPED:
         raise PriceListError([f"decimal mark must be ',' or '.', got {decimal!r}"])
     is_xlsx = data[:2] == b"PK" or filename.lower().endswith((".xlsx", ".xlsm"))
-    rows = _xlsx_rows(data) if is_xlsx else _csv_rows(data)
+    rows = _xlsx_rows(data) if is_xlsx else csv_rows(data)
     header, where = _find_header(rows, columns)
     prices = PriceList(source=filename, header_row=header)
     for number, cells in rows:

@@ -4,10 +4,12 @@ Every output of every route (`POST /estimates?f=...`, `POST /batch`, `takeoff es
 writes an `OutputChunk`: a batch makes one per chunk of its input, a single estimate is one
 chunk (`estimate_rows`). The result columns are made here and nowhere else, so the same
 features give the same per-feature figures by every route: template, measures, one
-`<code>_<unit>` quantity and one `<code>_amount` per item, the money totals, warnings,
-`status` and `error`. Measures and quantities carry the decimals the bill uses for their unit
-(`app.estimate.units.quantity_decimals`), money its currency's. A result column whose name
-the input already uses gets `_result`.
+`<code>_<unit>` quantity and one `<code>_amount` per item, `<code>_haul_km` and
+`<code>_haul_from` per item an analysis prices at a haul distance L (`request`, `network`,
+`straight-line` or `catalog`; empty where the row bills no such item), the money totals,
+warnings, `status` and `error`. Measures and quantities carry the decimals the bill uses for
+their unit (`app.estimate.units.quantity_decimals`), money its currency's. A result column
+whose name the input already uses gets `_result`.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from app.estimate.bom import BillOfMaterials, amount_column, quantity_column
+from app.estimate.bom import BillOfMaterials, amount_column, haul_columns, quantity_column
 from app.estimate.catalogs import RateCatalog
+from app.estimate.overrides import Overrides
 from app.estimate.units import quantity_decimals, stated_units
 from app.io.rfc7946 import rfc7946_geometries
 
@@ -82,11 +85,13 @@ def result_table(
     *,
     codes: Sequence[str],
     catalog: RateCatalog,
+    overrides: Sequence[Overrides | None] | None = None,
     taken: Collection[str] = (),
 ) -> pa.Table:
     """The result columns of `len(messages)` rows, of which `priced` (ascending) are the
     bill's features in order and have `methods`; the others stay empty, with `status` error
-    and their message. `codes` are the items given a column; `taken` the input's columns."""
+    and their message. `codes` are the items given a column; `overrides` each row's own (a
+    row's `haul_km` prices its hauled items); `taken` the input's columns."""
     count = len(messages)
     exponent = catalog.currency_exponent
     which = np.full(count, -1, dtype=np.intp)  # each row's template in the bill (-1: none)
@@ -122,6 +127,12 @@ def result_table(
         columns[quantity_column(code, unit)] = quantity_array(quantities[code], unit)
     for code in codes:
         columns[amount_column(code)] = decimal_array(amounts[code], exponent)
+    hauled = set(catalog.hauled_items())
+    for code in (code for code in codes if code in hauled):
+        km, origin = _haul_column(code, ~np.isnan(quantities[code]), catalog, overrides)
+        km_column, origin_column = haul_columns(code)
+        columns[km_column] = pa.array(km, pa.float64(), mask=np.isnan(km))
+        columns[origin_column] = pa.array(origin, pa.string())
     for name in MONEY_COLUMNS:
         columns[name] = decimal_array(money[name], exponent)
     joined: list[str | None] = [None] * count
@@ -132,6 +143,28 @@ def result_table(
     columns["status"] = pc.if_else(failed, "error", "ok")
     columns["error"] = pa.array(messages, pa.string())
     return pa.table({(f"{k}_result" if k in taken else k): v for k, v in columns.items()})
+
+
+def _haul_column(
+    code: str,
+    billed: BoolArray,
+    catalog: RateCatalog,
+    overrides: Sequence[Overrides | None] | None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.object_]]:
+    """The L each row's `code` was priced at and where it came from (NaN and None where the
+    row bills none, or states its own rate for it)."""
+    priced = catalog.haul_length(code)
+    km = np.where(billed, float(priced.km), np.nan)
+    origin = np.full(len(billed), None, dtype=object)
+    origin[billed] = priced.origin
+    for row, own in enumerate(overrides or ()):
+        if own is None or not billed[row]:
+            continue
+        if code in own.rates:
+            km[row], origin[row] = np.nan, None
+        elif own.haul_km is not None:
+            km[row], origin[row] = float(own.haul_km), "request"
+    return km, origin
 
 
 def _property_column(values: list[Any]) -> pa.Array:
@@ -175,6 +208,7 @@ def estimate_rows(
         [None] * count,
         codes=codes,
         catalog=catalog,
+        overrides=result.plan.overrides,
         taken=attributes.column_names,
     )
     wkb = np.asarray(shapely.to_wkb(result.features.geometries), dtype=object)

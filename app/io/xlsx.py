@@ -79,7 +79,8 @@ BACKUP_HEADER = (
 )
 
 
-def _number_format(decimals: int) -> str:
+def number_format(decimals: int) -> str:
+    """Excel number format with thousands separators and `decimals` decimals."""
     return "#,##0" + ("." + "0" * decimals if decimals else "")
 
 
@@ -106,7 +107,7 @@ def put_cell(
         sheet.write_string(row, column, text, style)
 
 
-def _cell(row: int, column: int) -> str:
+def cell_name(row: int, column: int) -> str:
     """A1 reference of a 0-based cell."""
     from xlsxwriter.utility import xl_rowcol_to_cell
 
@@ -212,7 +213,7 @@ class XlsxSink:
         for letter, width in (("C:D", 40), ("F:F", 14), ("G:G", 16), ("H:H", 18)):
             sheet.set_column(letter, width)
         self._header(sheet, 0, HEADER)
-        money = self.book.add_format({"num_format": _number_format(bill.currency_exponent)})
+        money = self.book.add_format({"num_format": number_format(bill.currency_exponent)})
         for number, values in enumerate(summary_rows(bill), start=1):
             unit = values[4]
             for position, value in enumerate(values):
@@ -371,7 +372,7 @@ class XlsxSink:
 
 
 def _quantity_style(book: Workbook, unit: str) -> Format:
-    return book.add_format({"num_format": _number_format(quantity_decimals(unit))})
+    return book.add_format({"num_format": number_format(quantity_decimals(unit))})
 
 
 def write_rab(
@@ -381,8 +382,8 @@ def write_rab(
     sum cell and the next free row."""
     exponent = bill.currency_exponent
     bold = book.add_format({"bold": True})
-    money = book.add_format({"num_format": _number_format(exponent)})
-    bold_money = book.add_format({"num_format": _number_format(exponent), "bold": True})
+    money = book.add_format({"num_format": number_format(exponent)})
+    bold_money = book.add_format({"num_format": number_format(exponent), "bold": True})
     for letter, width in (("B:B", 16), ("C:C", 48), ("E:E", 14), ("F:F", 16), ("G:G", 18)):
         sheet.set_column(letter, width)
     put_cell(sheet, first_row, 0, "DAFTAR KUANTITAS DAN HARGA (RAB)", bold)
@@ -410,13 +411,13 @@ def write_rab(
             put_cell(sheet, row, 3, line.unit)
             put_cell(sheet, row, 4, line.quantity, _quantity_style(book, line.unit))
             put_cell(sheet, row, 5, line.unit_rate, money)
-            formula = "=" + _money_round(f"{_cell(row, 4)}*{_cell(row, 5)}", exponent)
+            formula = "=" + _money_round(f"{cell_name(row, 4)}*{cell_name(row, 5)}", exponent)
             sheet.write_formula(row, 6, formula, money, money_number(line.amount))
             row += 1
         put_cell(sheet, row, 2, f"Jumlah Divisi {division.division or '-'}", bold)
-        total = f"=SUM({_cell(first, 6)}:{_cell(row - 1, 6)})"
+        total = f"=SUM({cell_name(first, 6)}:{cell_name(row - 1, 6)})"
         sheet.write_formula(row, 6, total, bold_money, money_number(division.amount))
-        sums[division.division] = (f"'{sheet.name}'!{_cell(row, 6)}", division.amount)
+        sums[division.division] = (f"'{sheet.name}'!{cell_name(row, 6)}", division.amount)
         row += 2
     return sums, row
 
@@ -434,7 +435,7 @@ def write_rekapitulasi(
     exponent, totals = bill.currency_exponent, bill.totals
     code_column, label_column, value_column = columns
     bold = book.add_format({"bold": True})
-    money = book.add_format({"num_format": _number_format(exponent)})
+    money = book.add_format({"num_format": number_format(exponent)})
     if first_row == 0:
         sheet.set_column(label_column, label_column, 56)
         sheet.set_column(value_column, value_column, 20)
@@ -448,11 +449,11 @@ def write_rekapitulasi(
         reference, amount = sums[division.division]
         sheet.write_formula(row, value_column, f"={reference}", money, money_number(amount))
         row += 1
-    subtotal, overhead, tax, total = (_cell(row + step, value_column) for step in range(4))
+    subtotal, overhead, tax, total = (cell_name(row + step, value_column) for step in range(4))
     figures = [
         (
             "(A) Jumlah Harga Pekerjaan",
-            f"=SUM({_cell(first_row + 3, value_column)}:{_cell(row - 1, value_column)})"
+            f"=SUM({cell_name(first_row + 3, value_column)}:{cell_name(row - 1, value_column)})"
             if bill.divisions
             else "=0",
             totals.subtotal,

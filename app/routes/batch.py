@@ -24,6 +24,7 @@ from app.batch.jobs import (
     shipped_map,
 )
 from app.batch.service import BatchRequest
+from app.estimate.ahsp import MAX_HAUL_KM
 from app.geo.validate import MAX_WIDTH_M
 from app.routes.deps import CreatorDep, RepositoryDep, SettingsDep
 from app.routes.errors import problems
@@ -70,7 +71,7 @@ def create_batch(
     ] = True,
     haul_km: Annotated[
         float | None,
-        Query(ge=0, le=1000, description="Haul distance L (km) for rows giving none."),
+        Query(ge=0, le=MAX_HAUL_KM, description="Haul distance L (km) for rows giving none."),
     ] = None,
     prefer: Annotated[str | None, Header(description="respond-async: always a job.")] = None,
 ) -> Response:

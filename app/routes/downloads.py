@@ -95,7 +95,8 @@ def answer_language(
 LanguageDep = Annotated[Language, Depends(answer_language)]
 
 
-def _download(content: bytes, media_type: str, filename: str) -> Response:
+def download(content: bytes, media_type: str, filename: str) -> Response:
+    """A file the client saves as `filename`."""
     return Response(
         content,
         media_type=media_type,
@@ -135,8 +136,8 @@ def estimate_response(
         return JSONResponse(answer)
     content = estimate_file(repository, run, output.value)
     if output == EstimateFormat.xlsx:
-        return _download(content, xlsx.MEDIA_TYPE, f"{filename}.xlsx")
+        return download(content, xlsx.MEDIA_TYPE, f"{filename}.xlsx")
     media_type = vector.MEDIA_TYPES[output.value]
     if output == EstimateFormat.geojson:
         return Response(content, media_type=media_type)
-    return _download(content, media_type, f"{filename}.{output.value}")
+    return download(content, media_type, f"{filename}.{output.value}")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.errors import InvalidInput
+from app.estimate.ahsp import MAX_HAUL_KM
 from app.geo.validate import MAX_WIDTH_M
 from app.routes.deps import (
     CallerDep,
@@ -100,7 +101,7 @@ def create_estimate(
         float | None,
         Query(
             ge=0,
-            le=1000,
+            le=MAX_HAUL_KM,
             description="Average haul distance L (km) from base camp or plant to site for "
             "analysed hauled items (default: the catalog's); a feature's `haul_km` wins.",
         ),

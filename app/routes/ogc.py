@@ -1,10 +1,12 @@
 """OGC API Features (Part 1: core, GeoJSON; Part 2: CRS), the collections QGIS and GDAL open.
 
-Saved estimates are the `estimates` collection, material sources the `sources` collection;
-every saved maintenance programme is a collection `programme-{id}` (one layer per programme,
-so QGIS maps one programme by its `treatment` and `funded` properties); every road layer is
-a collection named by its slug. Links are absolute and built with
-`url_for`, so they stay right behind a proxy that serves the app under a root path.
+Saved estimates are the `estimates` collection, material sources the `sources` collection,
+the field tests of saved estimates the `field-tests` collection (those of the estimates the
+reader may see, each with its status); every saved maintenance programme is a collection
+`programme-{id}` (one layer per programme, so QGIS maps one programme by its `treatment` and
+`funded` properties); every road layer is a collection named by its slug. Links are absolute
+and built with `url_for`, so they stay right behind a proxy that serves the app under a root
+path.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import shapely
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.datastructures import URL
@@ -23,6 +26,7 @@ from starlette.datastructures import URL
 from app.errors import NotFound, UnsupportedCrs
 from app.geo.crs import CRS84, WORLD_CRS, offered_crs
 from app.io.layers import is_layer_slug
+from app.routes.deliveries import field_test_features
 from app.routes.deps import EstimatesVisibleDep, RepositoryDep, SettingsDep
 from app.routes.errors import problems
 from app.routes.features import geojson_features
@@ -52,6 +56,7 @@ CONFORMANCE = [
 ESTIMATES = "estimates"
 SOURCES = "sources"
 PROGRAMME = re.compile(r"^programme-([0-9]{1,9})$")
+FIELD_TESTS = "field-tests"
 MAX_FEATURE_ID = 2**63 - 1
 _URL_IN_TEXT = re.compile(r"https?://[^\s)]+")
 
@@ -59,8 +64,9 @@ CollectionId = Annotated[
     str,
     Path(
         alias="collectionId",
-        description="`estimates`, `sources` (material sources), `programme-{id}` (a saved "
-        "maintenance programme), or the id of a road layer.",
+        description="`estimates`, `sources` (material sources), `field-tests` (cores and "
+        "sand cones of saved estimates), `programme-{id}` (a saved maintenance programme), or "
+        "the id of a road layer.",
     ),
 ]
 FeatureId = Annotated[str, Path(alias="featureId", description="A feature's numeric id.")]
@@ -126,6 +132,17 @@ def find_collection(repository: Repository, collection_id: str, visible: Visibil
             item_count=repository.programme_page(programme, limit=0).number_matched,
             extent=_extent(repository, collection_id, visible),
         )
+    if collection_id == FIELD_TESTS:
+        tests = field_test_features(repository, visible)
+        return Collection(
+            id=FIELD_TESTS,
+            title="Field tests",
+            description="Cores and sand cones of saved estimates, with their status: ok, "
+            "below tolerance (a core thinner than design less the tolerance), recorded (a "
+            "sand cone) or superseded.",
+            item_count=len(tests),
+            extent=_features_extent(tests),
+        )
     layer = repository.get_layer(collection_id)
     return Collection(
         id=layer.slug,
@@ -143,6 +160,8 @@ def _extent(repository: Repository, collection_id: str, visible: Visibility) -> 
         return repository.estimate_extent(visible)
     if collection_id == SOURCES:
         return repository.source_extent()
+    if collection_id == FIELD_TESTS:
+        return _features_extent(field_test_features(repository, visible))
     programme = _programme_id(collection_id)
     if programme is not None:
         repository.get_programme(programme, visible)
@@ -190,7 +209,26 @@ def _feature_page(
     if programme is not None:
         repository.get_programme(programme, visible)
         return repository.programme_page(programme, limit, offset, bbox)
+    if collection_id == FIELD_TESTS:
+        tests = field_test_features(repository, visible)
+        if bbox is not None:
+            tests = [test for test in tests if _within(test.geometry, bbox)]
+        return FeaturePage(tests[offset : offset + limit], len(tests))
     return repository.layer_page(collection_id, limit, offset, bbox)
+
+
+def _within(point: shapely.Geometry, bbox: BBox) -> bool:
+    minx, miny, maxx, maxy = bbox
+    x, y = shapely.get_coordinates(point)[0]
+    return bool(minx <= x <= maxx and miny <= y <= maxy)
+
+
+def _features_extent(features: list[StoredFeature]) -> BBox | None:
+    """Bounding box of the features (None: none)."""
+    if not features:
+        return None
+    minx, miny, maxx, maxy = shapely.total_bounds([f.geometry for f in features]).tolist()
+    return (minx, miny, maxx, maxy)
 
 
 def _one_feature(
@@ -214,6 +252,11 @@ def _one_feature(
     if programme is not None:
         repository.get_programme(programme, visible)
         return repository.programme_segment(programme, pk)
+    if collection_id == FIELD_TESTS:
+        for test in field_test_features(repository, visible):
+            if test.id == pk:
+                return test
+        raise NotFound(f"collection {collection_id!r} has no feature {feature_id!r}")
     return repository.layer_feature(collection_id, pk)
 
 
@@ -377,9 +420,11 @@ def conformance() -> JSONResponse:
 def collections(
     request: Request, repository: RepositoryDep, visible: EstimatesVisibleDep
 ) -> JSONResponse:
-    """The saved estimates and material sources first, then every saved programme the caller
-    may see, then every road layer by id."""
-    found = [find_collection(repository, name, visible) for name in (ESTIMATES, SOURCES)]
+    """The saved estimates, material sources and field tests first, then every saved
+    programme the caller may see, then every road layer by id."""
+    found = [
+        find_collection(repository, name, visible) for name in (ESTIMATES, SOURCES, FIELD_TESTS)
+    ]
     for saved in repository.list_programmes(visible):
         found.append(find_collection(repository, f"programme-{saved.id}", visible))
     for slug in repository.layer_slugs():

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.errors import NotFound
+from app.estimate.ahsp import MAX_HAUL_KM
 from app.geo.validate import MAX_WIDTH_M
 from app.routes.deps import RepositoryDep, SettingsDep
 from app.routes.errors import problems
@@ -36,7 +37,7 @@ PROCESS_INPUTS: dict[str, Any] = {
         "title": "Road geometries",
         "description": "A GeoJSON Geometry, Feature or FeatureCollection (LineString, "
         "MultiLineString, Polygon, MultiPolygon); feature properties template, width_m, "
-        "name and overrides apply per feature.",
+        "name and overrides (haul_km among them) apply per feature.",
         "schema": {"type": "object", "contentMediaType": "application/geo+json"},
         "minOccurs": 1,
         "maxOccurs": 1,
@@ -49,6 +50,13 @@ PROCESS_INPUTS: dict[str, Any] = {
     },
     "crs": _string("CRS of the coordinates when not lon/lat WGS84, e.g. EPSG:32748."),
     "dissolve": {"schema": {"type": "boolean"}, "minOccurs": 0},
+    "haul_km": {
+        "description": "Average haul distance L (km) from base camp or plant to site for "
+        "analysed hauled items (default: the delivery plan's distance to the nearest source, "
+        "else the catalog's); a feature's haul_km wins.",
+        "schema": {"type": "number", "minimum": 0, "maximum": MAX_HAUL_KM},
+        "minOccurs": 0,
+    },
 }
 
 
@@ -63,6 +71,7 @@ class EstimateInputs(BaseModel):
     width_m: float | None = Field(default=None, gt=0, le=MAX_WIDTH_M)
     crs: str | None = None
     dissolve: bool = False
+    haul_km: float | None = Field(default=None, ge=0, le=MAX_HAUL_KM)
 
 
 class Execute(BaseModel):
@@ -130,6 +139,7 @@ def execute(
         width_m=inputs.width_m,
         crs=inputs.crs,
         dissolve=inputs.dissolve,
+        haul_km=inputs.haul_km,
     )
     answer = run_estimate(repository, settings, inputs.geometry, query).result.to_dict()
     if body.response == "document":

@@ -50,7 +50,7 @@ from app.store.models import (
 from app.store.types import SRID
 
 BBox = tuple[float, float, float, float]
-RESERVED_COLLECTIONS = frozenset({"estimates", "sources"})
+RESERVED_COLLECTIONS = frozenset({"estimates", "sources", "field-tests"})
 DocumentRow = TypeVar("DocumentRow", TemplateVersion, CatalogVersion, RuleSetVersion)
 FeatureRow = TypeVar("FeatureRow", Estimate, LayerFeature, MaterialSource, ProgrammeSegment)
 Selection = TypeVar("Selection", bound=sa.Select)
@@ -854,6 +854,18 @@ class Repository:
                 .order_by(FieldTestRecord.id)
             ).all()
             return [_from_row(StoredTest, row) for row in rows]
+
+    def visible_field_tests(self, visible: Visibility = EVERYONE) -> list[tuple[int, StoredTest]]:
+        """Every field test of the saved estimates `visible` to the reader, superseded ones
+        included, with its estimate's id, in the order recorded."""
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                sa.select(FieldTestRecord)
+                .join(Estimate, Estimate.id == FieldTestRecord.estimate_id)
+                .where(visible.allows(Estimate.owner))
+                .order_by(FieldTestRecord.id)
+            ).all()
+            return [(row.estimate_id, _from_row(StoredTest, row)) for row in rows]
 
     # routing over the road layers (PostGIS with pgRouting)
 

@@ -118,3 +118,16 @@ def test_batch_upload_takes_a_haul_distance_for_rows_giving_none(client: TestCli
     # the same road: the amounts stand in the ratio of the HSPs at 25 and 5 km
     ratio = Decimal(rows["far"]["ac_wc_amount"]) / Decimal(rows["near"]["ac_wc_amount"])
     assert abs(ratio - Decimal(1480702) / Decimal(1407961)) < Decimal("0.000001")
+    haul = {name: (row["ac_wc_haul_km"], row["ac_wc_haul_from"]) for name, row in rows.items()}
+    assert haul == {"near": ("5", "request"), "far": ("25", "request")}
+    assert "tack_coat_haul_km" not in rows["near"]  # sprayed, not hauled
+
+    default = client.post(
+        "/batch",
+        params={"catalog": CATALOG},
+        files={"file": ("roads.csv", upload.encode(), "text/csv")},
+    )
+    rows = {row["name"]: row for row in csv.DictReader(io.StringIO(default.text))}
+    haul = {name: (row["ac_wc_haul_km"], row["ac_wc_haul_from"]) for name, row in rows.items()}
+    assert haul == {"near": ("5", "request"), "far": ("10", "catalog")}
+    assert (rows["near"]["lpa_haul_km"], rows["near"]["lpa_haul_from"]) == ("", "")  # no LPA

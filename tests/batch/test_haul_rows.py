@@ -44,3 +44,5 @@ def test_rows_are_priced_at_their_own_haul_distance(tmp_path: Path, data_dir: Pa
     assert Decimal(rows["default"]["ac_wc_amount"]) > Decimal(rows["near"]["ac_wc_amount"])
     assert rows["bad"]["status"] == "error"
     assert "haul_km" in rows["bad"]["error"]
+    haul = {name: (row["ac_wc_haul_km"], row["ac_wc_haul_from"]) for name, row in rows.items()}
+    assert haul == {"near": ("5", "request"), "default": ("25", "request"), "bad": ("", "")}

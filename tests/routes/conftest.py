@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from app.io.layers import read_layer
 from app.main import create_app
 from app.settings import StoreSettings
-from tests.conftest import BACKENDS, app_settings, fresh_store
+from tests.conftest import API_KEY, BACKENDS, app_settings, fresh_store
 from tests.live import LiveServer
 
 GRID_SIDE = 50  # 2,500 cells
@@ -67,8 +67,9 @@ def write_grid(path: Path) -> Path:
 ESTIMATE_NAMES = ("Jalan Satu", "Jalan Dua", "Jalan Tiga")
 
 
-def save_estimates(client: httpx.Client) -> None:
+def save_estimates(client: httpx.Client) -> list[int]:
     """Three 110 m x 11 m road polygons, drawn clockwise, saved through `POST /estimates`."""
+    ids = []
     for n, name in enumerate(ESTIMATE_NAMES):
         x = 106.63 + n * 0.01
         ring = [[x, -6.170], [x + 0.001, -6.170], [x + 0.001, -6.1701], [x, -6.1701], [x, -6.170]]
@@ -81,14 +82,43 @@ def save_estimates(client: httpx.Client) -> None:
             "/estimates", params={"save": "true", "template": "local-flexible"}, json=feature
         )
         assert saved.status_code == 201, saved.text
+        ids.append(int(saved.json()["id"]))
+    return ids
+
+
+def record_field_tests(client: httpx.Client, estimate: int) -> None:
+    """A core of the AC-WC (50 mm designed, 3 mm tolerance) 45 mm thick on the road, and a
+    sand cone of the LPA at a point beside it."""
+    tests = [
+        {
+            "sample": "C1",
+            "date": "2026-12-02",
+            "kind": "core",
+            "layer": "AC-WC",
+            "thickness_mm": 45,
+            "feature": 0,
+        },
+        {
+            "sample": "S1",
+            "date": "2026-12-02",
+            "kind": "sand-cone",
+            "layer": "LPA",
+            "density_t_m3": 2.05,
+            "point": [106.6305, -6.17005],
+        },
+    ]
+    sent = client.post(
+        f"/estimates/{estimate}/tests", json={"tests": tests}, headers={"X-API-Key": API_KEY}
+    )
+    assert sent.status_code == 201, sent.text
 
 
 def stock(client: TestClient, folder: Path) -> None:
-    """Publish the grid as `takeoff load-layer grid.geojson --title 'Test grid'` would, and
-    save the three estimates."""
+    """Publish the grid as `takeoff load-layer grid.geojson --title 'Test grid'` would, save
+    the three estimates and record two field tests of the first."""
     grid = write_grid(folder / "grid.geojson")
     client.app.state.repository.create_layer(read_layer(grid, title="Test grid"))
-    save_estimates(client)
+    record_field_tests(client, save_estimates(client)[0])
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

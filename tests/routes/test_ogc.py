@@ -80,6 +80,7 @@ def test_collections_lists_estimates_and_layers(site: TestClient) -> None:
     assert [collection["id"] for collection in body["collections"]] == [
         "estimates",
         "sources",
+        "field-tests",
         "grid",
         "roads",
     ]

@@ -152,3 +152,15 @@ def test_links_carry_the_root_path(tmp_path: Path) -> None:
         assert href(roads, "items") == base + "/collections/roads/items"
         summary = ogrinfo("-ro", "-so", f"OAPIF:{base}", "roads")
         assert "Feature Count: 142" in summary
+
+
+def test_ogrinfo_reads_field_tests_with_their_status(live_site: LiveServer) -> None:
+    summary = ogrinfo("-ro", "-so", f"OAPIF:{live_site.url}", "field-tests")
+    assert "Feature Count: 2" in summary
+    assert "Geometry: Point" in summary
+    assert {"estimate", "sample", "kind", "layer", "thickness_mm", "status"} <= field_names(summary)
+    features = ogrinfo("-ro", f"OAPIF:{live_site.url}", "field-tests")
+    # the core is 45 mm where 50 - 3 = 47 mm is the least allowed; a sand cone is recorded
+    assert "status (String) = below tolerance" in features
+    assert "status (String) = recorded" in features
+    assert "POINT (106.6305 -6.17005)" in features
