@@ -63,11 +63,12 @@ def crs_lists(site: TestClient) -> dict[str, list[str]]:
 def test_collections_offer_crs84_first_then_the_utm_zones_of_their_data(site: TestClient) -> None:
     collections = site.get("/collections").json()["collections"]
     assert {c["id"]: c["storageCrs"] for c in collections} == dict.fromkeys(
-        ["estimates", "sources", "grid", "roads"], CRS84
+        ["estimates", "sources", "field-tests", "grid", "roads"], CRS84
     )
     assert crs_lists(site) == {
         "estimates": [*WORLD, UTM_48S],
         "sources": [*WORLD, UTM_48S],
+        "field-tests": [*WORLD, UTM_48S],
         "grid": [*WORLD, UTM_47S],
         "roads": [*WORLD, UTM_48S],
     }
