@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import geopandas
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import shapely
 
@@ -34,9 +39,39 @@ def check_layer_slug(slug: str) -> str:
     return slug
 
 
+DEFAULT_CHUNK_FEATURES = 10_000
+"""Features read and stored at a time by `takeoff load-layer`: memory follows this, not the
+size of the file."""
+
+
+@dataclass
+class LayerFeatures:
+    """Consecutive features of a layer in EPSG:4326; `start` is the first one's index."""
+
+    geometries: list[shapely.Geometry]
+    properties: list[dict[str, Any]]
+    feature_ids: list[str | None]
+    start: int = 0
+
+    def __len__(self) -> int:
+        return len(self.geometries)
+
+
+class PublishedLayer(Protocol):
+    """A layer to publish: its id, title and metadata, and its features a chunk at a time."""
+
+    slug: str
+    title: str
+    metadata: dict[str, str]
+
+    def chunks(self) -> Iterator[LayerFeatures]:
+        """The features in file order."""
+        ...
+
+
 @dataclass
 class LayerData:
-    """Geometries in EPSG:4326 with their properties, original ids and metadata."""
+    """A whole layer held in memory: geometries in EPSG:4326, properties, original ids."""
 
     slug: str
     title: str
@@ -44,6 +79,75 @@ class LayerData:
     properties: list[dict[str, Any]]
     feature_ids: list[str | None]
     metadata: dict[str, str] = field(default_factory=dict)
+
+    def chunks(self) -> Iterator[LayerFeatures]:
+        """All the features as one chunk."""
+        yield LayerFeatures(self.geometries, self.properties, self.feature_ids)
+
+
+@dataclass
+class LayerFile:
+    """A vector file opened for publishing, read `chunk_features` features at a time."""
+
+    path: Path
+    slug: str
+    title: str
+    crs: Any
+    feature_count: int
+    metadata: dict[str, str] = field(default_factory=dict)
+    chunk_features: int = DEFAULT_CHUNK_FEATURES
+
+    def chunks(self) -> Iterator[LayerFeatures]:
+        """The features in file order; `InvalidInput` names the first one that cannot be
+        published, by its index in the file."""
+        start = 0
+        with pyogrio.open_arrow(self.path, batch_size=self.chunk_features, use_pyarrow=True) as (
+            meta,
+            reader,
+        ):
+            geometry_column = meta["geometry_name"] or "wkb_geometry"
+            for batch in reader:
+                yield self._features(pa.Table.from_batches([batch]), geometry_column, start)
+                start += batch.num_rows
+
+    def _features(self, table: pa.Table, geometry_column: str, start: int) -> LayerFeatures:
+        wkb = table.column(geometry_column).to_numpy(zero_copy_only=False)
+        geometries = _checked_geometries(wkb, start)
+        frame = table.drop_columns([geometry_column]).to_pandas(types_mapper=pd.ArrowDtype)
+        geometries = geopandas.GeoSeries(geometries, crs=self.crs).to_crs(4326).array
+        _check_lon_lat(geometries, start)
+        id_column = next((name for name in _ID_COLUMNS if name in frame.columns), None)
+        feature_ids: list[str | None] = [None] * len(frame)
+        if id_column is not None:
+            feature_ids = [None if pd.isna(value) else str(value) for value in frame[id_column]]
+            frame = frame.drop(columns=id_column)
+        properties = json.loads(frame.to_json(orient="records", date_format="iso"))
+        return LayerFeatures(list(geometries), properties, feature_ids, start)
+
+
+def _checked_geometries(wkb: npt.NDArray[np.object_], start: int) -> npt.NDArray[np.object_]:
+    """Shapely geometries from WKB; `InvalidInput` at the first missing or unreadable one."""
+    geometries = shapely.from_wkb(wkb, on_invalid="ignore")
+    missing = np.flatnonzero(shapely.is_missing(geometries) | shapely.is_empty(geometries))
+    if missing.size:
+        index = int(missing[0])
+        problem = "has no geometry" if wkb[index] is None else "has an empty or unreadable geometry"
+        raise InvalidInput(f"the feature {problem}", feature=start + index, field="geometry")
+    return geometries
+
+
+def _check_lon_lat(geometries: Any, start: int) -> None:
+    """`InvalidInput` at the first geometry with a coordinate that is not a longitude and
+    latitude once in EPSG:4326 (infinite, or outside ±180°/±90°)."""
+    coordinates, owner = shapely.get_coordinates(geometries, return_index=True)
+    bad = ~np.isfinite(coordinates).all(axis=1)
+    bad |= (np.abs(coordinates[:, 0]) > 180) | (np.abs(coordinates[:, 1]) > 90)
+    if bad.any():
+        raise InvalidInput(
+            "the feature has coordinates that are not a longitude and latitude in the file's CRS",
+            feature=start + int(owner[np.argmax(bad)]),
+            field="geometry",
+        )
 
 
 def slugify(text: str) -> str:
@@ -64,34 +168,41 @@ def _geojson_metadata(path: Path) -> dict[str, str]:
     return {key: str(document[key]) for key in keys if document.get(key)}
 
 
-def read_layer(path: Path, slug: str | None = None, title: str | None = None) -> LayerData:
-    """Read `path` (GeoJSON, GeoPackage, Shapefile, ...) and reproject it to EPSG:4326."""
+def open_layer(
+    path: Path,
+    slug: str | None = None,
+    title: str | None = None,
+    chunk_features: int = DEFAULT_CHUNK_FEATURES,
+) -> LayerFile:
+    """Open `path` (GeoJSON, GeoPackage, Shapefile, ...) to be read a chunk at a time."""
     if slug is not None:
         check_layer_slug(slug)
     if not path.exists():
         raise InvalidInput(f"no such file: {path}", field="file")
     try:
-        frame = pyogrio.read_dataframe(
-            path, use_arrow=True, arrow_to_pandas_kwargs={"types_mapper": pd.ArrowDtype}
-        )
+        info = pyogrio.read_info(path, force_feature_count=True)
     except pyogrio.errors.DataSourceError as exc:
         raise InvalidInput(f"cannot read {path}: {exc}", field="file") from exc
-    if frame.crs is None:
+    if info["crs"] is None:
         raise InvalidInput(f"{path} does not say its coordinate reference system", field="file")
-    frame = frame.to_crs(4326)
-    id_column = next((name for name in _ID_COLUMNS if name in frame.columns), None)
-    feature_ids: list[str | None] = [None] * len(frame)
-    if id_column is not None:
-        feature_ids = [None if pd.isna(value) else str(value) for value in frame[id_column]]
-        frame = frame.drop(columns=id_column)
-    attributes = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    properties = json.loads(attributes.to_json(orient="records", date_format="iso"))
     metadata = _geojson_metadata(path)
-    return LayerData(
+    return LayerFile(
+        path=path,
         slug=slug or slugify(path.stem),
         title=title or metadata.pop("title", None) or path.stem.replace("_", " "),
-        geometries=list(frame.geometry.array),
-        properties=properties,
-        feature_ids=feature_ids,
+        crs=info["crs"],
+        feature_count=int(info["features"]),
         metadata=metadata,
+        chunk_features=chunk_features,
     )
+
+
+def read_layer(path: Path, slug: str | None = None, title: str | None = None) -> LayerData:
+    """Read the whole of `path` into memory, reprojected to EPSG:4326 (small layers)."""
+    opened = open_layer(path, slug, title)
+    whole = LayerData(opened.slug, opened.title, [], [], [], opened.metadata)
+    for chunk in opened.chunks():
+        whole.geometries.extend(chunk.geometries)
+        whole.properties.extend(chunk.properties)
+        whole.feature_ids.extend(chunk.feature_ids)
+    return whole

@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
+import psycopg
 import shapely
 import sqlalchemy as sa
 from cachetools import TTLCache
@@ -26,7 +27,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from app.errors import Conflict, InvalidInput, NotFound
 from app.estimate.fieldtests import FieldTest, StoredTest
 from app.estimate.reconciliation import StoredTicket, Ticket
-from app.io.layers import LayerData, check_layer_slug
+from app.io.layers import LayerFeatures, PublishedLayer, check_layer_slug
 from app.io.material_sources import SourceData
 from app.store.models import (
     CatalogVersion,
@@ -442,8 +443,16 @@ class Repository:
 
     # road layers
 
-    def create_layer(self, layer: LayerData, replace: bool = False) -> LayerInfo:
-        """Publish a road layer; refuses to overwrite one unless `replace`."""
+    def create_layer(
+        self,
+        layer: PublishedLayer,
+        replace: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> LayerInfo:
+        """Publish a road layer, chunk by chunk in one transaction: all or none, so a
+        feature that cannot be stored leaves the layer it was to replace as it was. Refuses
+        to overwrite a layer unless `replace`; `progress` hears how many features each chunk
+        stored."""
         check_layer_slug(layer.slug)
         if layer.slug in RESERVED_COLLECTIONS:
             raise InvalidInput(f"{layer.slug!r} is a reserved collection id", field="slug")
@@ -465,10 +474,24 @@ class Repository:
             )
             session.add(row)
             session.flush()
-            bounds = shapely.bounds(layer.geometries)
+            for chunk in layer.chunks():
+                if len(chunk):
+                    self._insert_features(session, row.id, chunk)
+                if progress is not None:
+                    progress(len(chunk))
+            session.commit()
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as connection:  # fresh statistics for the query planner
+                connection.exec_driver_sql("ANALYZE layer_features")
+        return self.get_layer(layer.slug)
+
+    def _insert_features(self, session: Session, layer_id: int, chunk: LayerFeatures) -> None:
+        """Add one chunk of a layer's features: COPY on PostGIS, executemany on SQLite."""
+        bounds = shapely.bounds(chunk.geometries).tolist()
+        if self.engine.dialect.name != "postgresql":
             rows = [
                 {
-                    "layer_id": row.id,
+                    "layer_id": layer_id,
                     "feature_id": feature_id,
                     "properties": props,
                     "geom": geometry,
@@ -478,17 +501,26 @@ class Repository:
                     "maxy": box[3],
                 }
                 for geometry, props, feature_id, box in zip(
-                    layer.geometries,
-                    layer.properties,
-                    layer.feature_ids,
-                    bounds.tolist(),
-                    strict=True,
+                    chunk.geometries, chunk.properties, chunk.feature_ids, bounds, strict=True
                 )
             ]
-            if rows:
-                session.execute(sa.insert(LayerFeature), rows)
-            session.commit()
-        return self.get_layer(layer.slug)
+            session.execute(sa.insert(LayerFeature), rows)
+            return
+        ewkb = shapely.to_wkb(
+            shapely.set_srid(np.asarray(chunk.geometries, dtype=object), SRID),
+            hex=True,
+            include_srid=True,
+        ).tolist()
+        copy_sql = (
+            "COPY layer_features (layer_id, feature_id, properties, geom, minx, miny, maxx, maxy)"
+            " FROM STDIN"
+        )
+        raw = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
+        with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            for feature_id, props, geometry, box in zip(
+                chunk.feature_ids, chunk.properties, ewkb, bounds, strict=True
+            ):
+                copy.write_row((layer_id, feature_id, json.dumps(props), geometry, *box))
 
     def _layer_id(self, session: Session, slug: str) -> int:
         layer_id = session.scalar(sa.select(Layer.id).where(Layer.slug == slug))
