@@ -102,6 +102,11 @@ def wrk(url: str, body: Path, seconds: int, connections: int) -> dict[str, float
         'wrk.headers["Content-Type"] = "application/json"\n'
         f"wrk.body = [==[{body.read_text()}]==]\n"
     )
+    return wrk_figures(url, script, seconds, connections)
+
+
+def wrk_figures(url: str, script: Path, seconds: int, connections: int) -> dict[str, float]:
+    """Requests, req/s, p50 and p99 (ms) and non-2xx answers of wrk with a Lua `script`."""
     output = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
         capture_output=True,
