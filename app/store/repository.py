@@ -219,6 +219,12 @@ def _bbox_columns_meet(model: type[Footprint], bbox: BBox) -> sa.ColumnElement[b
     )
 
 
+def _wkb(model: type[Footprint]) -> sa.ColumnElement[Any]:
+    """The stored geometry as it is kept, for `shapely.from_wkb`: WKB bytes on SQLite, hex
+    EWKB text on PostGIS (no per-row conversion on either side)."""
+    return sa.type_coerce(model.geom, sa.LargeBinary())
+
+
 def _bbox_shape(bbox: BBox) -> shapely.Geometry:
     """`bbox` as a prepared (multi)polygon for exact tests."""
     boxes = [shapely.box(*box) for box in _envelopes(bbox)]
@@ -481,8 +487,11 @@ class Repository:
                     progress(len(chunk))
             session.commit()
         if self.engine.dialect.name == "postgresql":
-            with self.engine.begin() as connection:  # fresh statistics for the query planner
-                connection.exec_driver_sql("ANALYZE layer_features")
+            # Statistics for the planner, and the visibility map that lets counts and deep
+            # pages read the (layer_id, id) index alone, without visiting the new rows.
+            autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            with autocommit.connect() as connection:
+                connection.exec_driver_sql("VACUUM (ANALYZE) layer_features")
         return self.get_layer(layer.slug)
 
     def _insert_features(self, session: Session, layer_id: int, chunk: LayerFeatures) -> None:
@@ -570,8 +579,8 @@ class Repository:
     ) -> FeaturePage:
         """Features of a road layer, ordered by their stored id."""
         with Session(self.engine) as session:
-            layer_id = self._layer_id(session, slug)
-        return self._page(LayerFeature, LayerFeature.layer_id == layer_id, limit, offset, bbox)
+            in_layer = LayerFeature.layer_id == self._layer_id(session, slug)
+            return self._page_in(session, LayerFeature, in_layer, limit, offset, bbox)
 
     def find_layer_features(self, slug: str, name: str, limit: int) -> FeaturePage:
         """Features of a road layer whose `name` property contains `name`, in any case."""
@@ -837,28 +846,43 @@ class Repository:
     ) -> FeaturePage:
         """Features in id order; with `bbox`, only those whose geometry meets it."""
         with Session(self.engine) as session:
-            if bbox is not None and self.engine.dialect.name != "postgresql":
-                ids = self._ids_meeting(session, model, where, bbox)
-                matched = len(ids)
-                where = model.id.in_(ids[offset : offset + limit])
-                offset = 0
-            else:
-                if bbox is not None:
-                    where = sa.and_(where, _intersects_sql(model, bbox))
-                count = sa.select(sa.func.count()).select_from(model).where(where)
-                matched = session.scalar(count) or 0
-            rows = session.scalars(
-                sa.select(model).where(where).order_by(model.id).limit(limit).offset(offset)
-            ).all()
-            features = [
-                StoredFeature(
-                    id=row.id,
-                    feature_id=row.feature_id if isinstance(row, LayerFeature) else None,
-                    geometry=row.geom,
-                    properties=row.properties,
-                )
-                for row in rows
-            ]
+            return self._page_in(session, model, where, limit, offset, bbox)
+
+    def _page_in(
+        self,
+        session: Session,
+        model: type[FeatureRow],
+        where: sa.ColumnElement[bool],
+        limit: int,
+        offset: int = 0,
+        bbox: BBox | None = None,
+    ) -> FeaturePage:
+        """`_page` in an open session. The page's ids are found first, from an index alone
+        where one covers the filter ((layer_id, id) for a layer), so a deep page skips index
+        entries rather than rows; only the page's own rows are then read, as plain columns
+        (no ORM objects), their geometries decoded in one vectorised call."""
+        if bbox is not None and self.engine.dialect.name != "postgresql":
+            ids = self._ids_meeting(session, model, where, bbox)
+            matched = len(ids)
+            on_page: Any = ids[offset : offset + limit]
+        else:
+            if bbox is not None:
+                where = sa.and_(where, _intersects_sql(model, bbox))
+            count = sa.select(sa.func.count()).select_from(model).where(where)
+            matched = session.scalar(count) or 0
+            ordered = sa.select(model.id).where(where).order_by(model.id)
+            on_page = ordered.limit(limit).offset(offset).scalar_subquery()
+        feature_id = LayerFeature.feature_id if model is LayerFeature else sa.null()
+        rows: Sequence[Any] = session.execute(
+            sa.select(model.id, feature_id, _wkb(model), model.properties)
+            .where(model.id.in_(on_page))
+            .order_by(model.id)
+        ).all()
+        geometries = shapely.from_wkb([row[2] for row in rows])
+        features = [
+            StoredFeature(id=pk, feature_id=original, geometry=geometry, properties=properties)
+            for (pk, original, _, properties), geometry in zip(rows, geometries, strict=True)
+        ]
         return FeaturePage(features=features, number_matched=matched)
 
     @staticmethod
@@ -867,8 +891,7 @@ class Repository:
     ) -> list[int]:
         """SQLite: ids of the rows whose geometry meets `bbox`, in order. The bbox columns
         pick the candidates in SQL; Shapely then drops those that only come near the box."""
-        wkb = sa.type_coerce(model.geom, sa.LargeBinary())
-        query = sa.select(model.id, wkb).where(where, _bbox_columns_meet(model, bbox))
+        query = sa.select(model.id, _wkb(model)).where(where, _bbox_columns_meet(model, bbox))
         candidates = session.execute(query.order_by(model.id)).all()
         if not candidates:
             return []
