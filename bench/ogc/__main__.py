@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -213,15 +213,18 @@ def server(command: list[str], env: dict[str, str], probe: str) -> Iterator[tupl
 
 
 def load_layer(path: Path, slug: str, env: dict[str, str]) -> tuple[float, float]:
-    """Seconds and peak RSS (MiB) of `takeoff load-layer` on `path`."""
+    """Seconds and peak RSS (MiB, sampled every 20 ms) of `takeoff load-layer` on `path`."""
     start = time.perf_counter()
     command = [TAKEOFF, "load-layer", str(path), "--slug", slug, "--title", "Tangerang network"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
+    watched, peak = psutil.Process(process.pid), 0
+    while process.poll() is None:
+        with suppress(psutil.NoSuchProcess):
+            peak = max(peak, watched.memory_info().rss)
+        time.sleep(0.02)
     if process.returncode != 0:
         raise RuntimeError(f"takeoff load-layer {path.name} failed")
-    return time.perf_counter() - start, usage.ru_maxrss / 1024
+    return time.perf_counter() - start, peak / 2**20
 
 
 def measured(
