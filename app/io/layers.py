@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import geopandas
+import ijson
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -159,13 +160,17 @@ def slugify(text: str) -> str:
 
 
 def _geojson_metadata(path: Path) -> dict[str, str]:
-    """Top-level `attribution`, `license`, `source`, `description` members of a GeoJSON file."""
+    """Top-level `attribution`, `license`, `source`, `description`, `title` members of a
+    GeoJSON file, found by a streaming parse: the features are never held in memory."""
     if path.suffix.lower() not in (".geojson", ".json"):
         return {}
-    with path.open(encoding="utf-8") as stream:
-        document = json.load(stream)
     keys = ("attribution", "license", "source", "description", "title")
-    return {key: str(document[key]) for key in keys if document.get(key)}
+    found: dict[str, str] = {}
+    with path.open("rb") as stream:
+        for prefix, event, value in ijson.parse(stream):
+            if prefix in keys and event in ("string", "number") and value != "":
+                found[prefix] = str(value)
+    return {key: found[key] for key in keys if key in found}
 
 
 def open_layer(
