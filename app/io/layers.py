@@ -47,12 +47,11 @@ size of the file."""
 
 @dataclass
 class LayerFeatures:
-    """Consecutive features of a layer in EPSG:4326; `start` is the first one's index."""
+    """Consecutive features of a layer in EPSG:4326."""
 
     geometries: list[shapely.Geometry]
     properties: list[dict[str, Any]]
     feature_ids: list[str | None]
-    start: int = 0
 
     def __len__(self) -> int:
         return len(self.geometries)
@@ -123,7 +122,7 @@ class LayerFile:
             feature_ids = [None if pd.isna(value) else str(value) for value in frame[id_column]]
             frame = frame.drop(columns=id_column)
         properties = json.loads(frame.to_json(orient="records", date_format="iso"))
-        return LayerFeatures(list(geometries), properties, feature_ids, start)
+        return LayerFeatures(list(geometries), properties, feature_ids)
 
 
 def _checked_geometries(wkb: npt.NDArray[np.object_], start: int) -> npt.NDArray[np.object_]:
