@@ -8,11 +8,13 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import MofNCompleteColumn, Progress
 
 from app.cli.estimate import estimate
 from app.cli.programme import programme
 from app.errors import TakeoffError
-from app.io.layers import read_layer
+from app.io.layers import DEFAULT_CHUNK_FEATURES, open_layer
 from app.io.material_sources import read_sources
 from app.io.pricelist import PriceListError, save_price_list
 from app.settings import get_settings, setting_problem
@@ -104,15 +106,25 @@ def load_layer(
     title: Annotated[str | None, typer.Option(help="Collection title.")] = None,
     attribution: Annotated[str | None, typer.Option(help="Shown wherever the data is.")] = None,
     replace: Annotated[bool, typer.Option(help="Replace a layer with the same id.")] = False,
+    chunk_features: Annotated[
+        int, typer.Option(min=1, help="Features read and stored at a time (memory follows it).")
+    ] = DEFAULT_CHUNK_FEATURES,
 ) -> None:
-    """Publish a road layer as an OGC API Features collection."""
+    """Publish a road layer as an OGC API Features collection, streamed in chunks: a file of
+    any size loads in bounded memory, and all or nothing of it is published."""
     settings = get_settings()
     engine = database.create_store_engine(settings.store, serving=False)
     prepare_store(engine, settings)
-    layer = read_layer(file, slug=slug, title=title)
+    layer = open_layer(file, slug=slug, title=title, chunk_features=chunk_features)
     if attribution:
         layer.metadata["attribution"] = attribution
-    info = Repository(engine).create_layer(layer, replace=replace)
+    columns = (*Progress.get_default_columns(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(f"loading {layer.slug}", total=layer.feature_count)
+        info = Repository(engine).create_layer(
+            layer, replace=replace, progress=lambda stored: bar.advance(task, stored)
+        )
+    engine.dispose()
     typer.echo(f"collection {info.slug!r}: {info.feature_count} features")
 
 

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO, Generic, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
+import psycopg
 import shapely
 import sqlalchemy as sa
 from cachetools import LRUCache, TTLCache
@@ -27,7 +28,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from app.errors import Conflict, InvalidInput, NotFound
 from app.estimate.fieldtests import FieldTest, StoredTest
 from app.estimate.reconciliation import StoredTicket, Ticket
-from app.io.layers import LayerData, check_layer_slug
+from app.io.layers import LayerFeatures, PublishedLayer, check_layer_slug
 from app.io.material_sources import SourceData
 from app.store.database import outage
 from app.store.models import (
@@ -251,6 +252,12 @@ def _bbox_columns_meet(model: type[Footprint], bbox: BBox) -> sa.ColumnElement[b
             for minx, miny, maxx, maxy in _envelopes(bbox)
         )
     )
+
+
+def _wkb(model: type[Footprint]) -> sa.ColumnElement[Any]:
+    """The stored geometry as it is kept, for `shapely.from_wkb`: WKB bytes on SQLite, hex
+    EWKB text on PostGIS (no per-row conversion on either side)."""
+    return sa.type_coerce(model.geom, sa.LargeBinary())
 
 
 def _bbox_shape(bbox: BBox) -> shapely.Geometry:
@@ -494,8 +501,16 @@ class Repository:
 
     # road layers
 
-    def create_layer(self, layer: LayerData, replace: bool = False) -> LayerInfo:
-        """Publish a road layer; refuses to overwrite one unless `replace`."""
+    def create_layer(
+        self,
+        layer: PublishedLayer,
+        replace: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> LayerInfo:
+        """Publish a road layer, chunk by chunk in one transaction: all or none, so a
+        feature that cannot be stored leaves the layer it was to replace as it was. Refuses
+        to overwrite a layer unless `replace`; `progress` hears how many features each chunk
+        stored."""
         check_layer_slug(layer.slug)
         if layer.slug in RESERVED_COLLECTIONS or layer.slug.startswith("programme-"):
             raise InvalidInput(
@@ -521,10 +536,27 @@ class Repository:
             )
             session.add(row)
             session.flush()
-            bounds = shapely.bounds(layer.geometries)
+            for chunk in layer.chunks():
+                if len(chunk):
+                    self._insert_features(session, row.id, chunk)
+                if progress is not None:
+                    progress(len(chunk))
+            session.commit()
+        if self.engine.dialect.name == "postgresql":
+            # Statistics for the planner, and the visibility map that lets counts and deep
+            # pages read the (layer_id, id) index alone, without visiting the new rows.
+            autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            with autocommit.connect() as connection:
+                connection.exec_driver_sql("VACUUM (ANALYZE) layer_features")
+        return self.get_layer(layer.slug)
+
+    def _insert_features(self, session: Session, layer_id: int, chunk: LayerFeatures) -> None:
+        """Add one chunk of a layer's features: COPY on PostGIS, executemany on SQLite."""
+        bounds = shapely.bounds(chunk.geometries).tolist()
+        if self.engine.dialect.name != "postgresql":
             rows = [
                 {
-                    "layer_id": row.id,
+                    "layer_id": layer_id,
                     "feature_id": feature_id,
                     "properties": props,
                     "geom": geometry,
@@ -534,17 +566,26 @@ class Repository:
                     "maxy": box[3],
                 }
                 for geometry, props, feature_id, box in zip(
-                    layer.geometries,
-                    layer.properties,
-                    layer.feature_ids,
-                    bounds.tolist(),
-                    strict=True,
+                    chunk.geometries, chunk.properties, chunk.feature_ids, bounds, strict=True
                 )
             ]
-            if rows:
-                session.execute(sa.insert(LayerFeature), rows)
-            session.commit()
-        return self.get_layer(layer.slug)
+            session.execute(sa.insert(LayerFeature), rows)
+            return
+        ewkb = shapely.to_wkb(
+            shapely.set_srid(np.asarray(chunk.geometries, dtype=object), SRID),
+            hex=True,
+            include_srid=True,
+        ).tolist()
+        copy_sql = (
+            "COPY layer_features (layer_id, feature_id, properties, geom, minx, miny, maxx, maxy)"
+            " FROM STDIN"
+        )
+        raw = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
+        with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            for feature_id, props, geometry, box in zip(
+                chunk.feature_ids, chunk.properties, ewkb, bounds, strict=True
+            ):
+                copy.write_row((layer_id, feature_id, json.dumps(props), geometry, *box))
 
     def _layer_id(self, session: Session, slug: str) -> int:
         layer_id = session.scalar(sa.select(Layer.id).where(Layer.slug == slug))
@@ -594,8 +635,8 @@ class Repository:
     ) -> FeaturePage:
         """Features of a road layer, ordered by their stored id."""
         with Session(self.engine) as session:
-            layer_id = self._layer_id(session, slug)
-        return self._page(LayerFeature, LayerFeature.layer_id == layer_id, limit, offset, bbox)
+            in_layer = LayerFeature.layer_id == self._layer_id(session, slug)
+            return self._page_in(session, LayerFeature, in_layer, limit, offset, bbox)
 
     def find_layer_features(self, slug: str, name: str, limit: int) -> FeaturePage:
         """Features of a road layer whose `name` property contains `name`, in any case."""
@@ -961,28 +1002,43 @@ class Repository:
     ) -> FeaturePage:
         """Features in id order; with `bbox`, only those whose geometry meets it."""
         with Session(self.engine) as session:
-            if bbox is not None and self.engine.dialect.name != "postgresql":
-                ids = self._ids_meeting(session, model, where, bbox)
-                matched = len(ids)
-                where = model.id.in_(ids[offset : offset + limit])
-                offset = 0
-            else:
-                if bbox is not None:
-                    where = sa.and_(where, _intersects_sql(model, bbox))
-                count = sa.select(sa.func.count()).select_from(model).where(where)
-                matched = session.scalar(count) or 0
-            rows = session.scalars(
-                sa.select(model).where(where).order_by(model.id).limit(limit).offset(offset)
-            ).all()
-            features = [
-                StoredFeature(
-                    id=row.id,
-                    feature_id=row.feature_id if isinstance(row, LayerFeature) else None,
-                    geometry=row.geom,
-                    properties=row.properties,
-                )
-                for row in rows
-            ]
+            return self._page_in(session, model, where, limit, offset, bbox)
+
+    def _page_in(
+        self,
+        session: Session,
+        model: type[FeatureRow],
+        where: sa.ColumnElement[bool],
+        limit: int,
+        offset: int = 0,
+        bbox: BBox | None = None,
+    ) -> FeaturePage:
+        """`_page` in an open session. The page's ids are found first, from an index alone
+        where one covers the filter ((layer_id, id) for a layer), so a deep page skips index
+        entries rather than rows; only the page's own rows are then read, as plain columns
+        (no ORM objects), their geometries decoded in one vectorised call."""
+        if bbox is not None and self.engine.dialect.name != "postgresql":
+            ids = self._ids_meeting(session, model, where, bbox)
+            matched = len(ids)
+            on_page: Any = ids[offset : offset + limit]
+        else:
+            if bbox is not None:
+                where = sa.and_(where, _intersects_sql(model, bbox))
+            count = sa.select(sa.func.count()).select_from(model).where(where)
+            matched = session.scalar(count) or 0
+            ordered = sa.select(model.id).where(where).order_by(model.id)
+            on_page = ordered.limit(limit).offset(offset).scalar_subquery()
+        feature_id = LayerFeature.feature_id if model is LayerFeature else sa.null()
+        rows: Sequence[Any] = session.execute(
+            sa.select(model.id, feature_id, _wkb(model), model.properties)
+            .where(model.id.in_(on_page))
+            .order_by(model.id)
+        ).all()
+        geometries = shapely.from_wkb([row[2] for row in rows])
+        features = [
+            StoredFeature(id=pk, feature_id=original, geometry=geometry, properties=properties)
+            for (pk, original, _, properties), geometry in zip(rows, geometries, strict=True)
+        ]
         return FeaturePage(features=features, number_matched=matched)
 
     @staticmethod
@@ -991,8 +1047,7 @@ class Repository:
     ) -> list[int]:
         """SQLite: ids of the rows whose geometry meets `bbox`, in order. The bbox columns
         pick the candidates in SQL; Shapely then drops those that only come near the box."""
-        wkb = sa.type_coerce(model.geom, sa.LargeBinary())
-        query = sa.select(model.id, wkb).where(where, _bbox_columns_meet(model, bbox))
+        query = sa.select(model.id, _wkb(model)).where(where, _bbox_columns_meet(model, bbox))
         candidates = session.execute(query.order_by(model.id)).all()
         if not candidates:
             return []

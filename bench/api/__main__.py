@@ -102,20 +102,39 @@ def wrk(url: str, body: Path, seconds: int, connections: int) -> dict[str, float
         'wrk.headers["Content-Type"] = "application/json"\n'
         f"wrk.body = [==[{body.read_text()}]==]\n"
     )
+    return wrk_figures(url, script, seconds, connections)
+
+
+def wrk_figures(
+    url: str, script: Path, seconds: int, connections: int, timeout: int = 2
+) -> dict[str, float]:
+    """Requests, req/s, p50 and p99 (ms) and failed requests (non-2xx answers and those
+    without an answer within `timeout` seconds) of wrk with a Lua `script`."""
     output = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            f"--timeout={timeout}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    timeouts = re.search(r"Socket errors:.*timeout (\d+)", output)
     return {
         "requests": float(re.search(r"(\d+) requests in", output).group(1)),
         "rps": rate,
         "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),
         "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),
-        "errors": float(errors.group(1)) if errors else 0.0,
+        "errors": sum(float(found.group(1)) for found in (errors, timeouts) if found),
     }
 
 
