@@ -82,6 +82,23 @@ class APISettings(BaseSettings):
     tile_url: str | None = Field(
         default=None, description="Optional basemap tile URL template for the web page."
     )
+    page_tiles_above: int = Field(
+        default=3_000,
+        ge=0,
+        description="The web page draws a road layer with more features than this from its "
+        "vector tiles, a smaller one as GeoJSON.",
+    )
+    tile_max_age: int = Field(
+        default=60,
+        ge=0,
+        description="Seconds a client may reuse a vector tile before asking again (with its "
+        "ETag, answered 304 while the collection is unchanged).",
+    )
+    tile_cache_bytes: int = Field(
+        default=64 * 2**20,
+        ge=0,
+        description="Vector tiles each server process keeps in memory, in bytes (0: none).",
+    )
 
     @property
     def api_key_hashes(self) -> list[bytes]:

@@ -41,8 +41,15 @@ CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    *(
+        f"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/{name}"
+        for name in ("core", "tileset", "tilesets-list", "geodata-tilesets", "mvt")
+    ),
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
 ]
 """No `oas30`: the API definition is OpenAPI 3.1 (what FastAPI writes), and says so."""
+REL_VECTOR_TILESETS = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 ESTIMATES = "estimates"
 SOURCES = "sources"
 MAX_FEATURE_ID = 2**63 - 1
@@ -102,7 +109,7 @@ def find_collection(repository: Repository, collection_id: str, visible: Visibil
     )
 
 
-def _feature_page(
+def feature_page(
     repository: Repository,
     collection_id: str,
     limit: int,
@@ -110,6 +117,7 @@ def _feature_page(
     bbox: BBox | None,
     visible: Visibility,
 ) -> FeaturePage:
+    """A page of any collection's features, in id order."""
     if collection_id == ESTIMATES:
         return repository.estimate_page(limit, offset, bbox, visible)
     if collection_id == SOURCES:
@@ -191,6 +199,12 @@ def collection_document(request: Request, collection: Collection) -> dict[str, A
             MediaType.geojson,
             f"{collection.title} as GeoJSON",
         ),
+        link(
+            request.url_for("collection_tilesets", collectionId=collection.id),
+            REL_VECTOR_TILESETS,
+            MediaType.json,
+            f"{collection.title} as vector tiles",
+        ),
     ]
     document: dict[str, Any] = {
         "id": collection.id,
@@ -227,6 +241,12 @@ def landing_document(request: Request) -> dict[str, Any]:
         link(request.url_for("docs"), "service-doc", MediaType.html, "The API documentation"),
         link(request.url_for("conformance"), "conformance", MediaType.json, "Conformance"),
         link(request.url_for("collections"), "data", MediaType.json, "Collections"),
+        link(
+            request.url_for("tile_matrix_sets"),
+            "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+            MediaType.json,
+            "Tile matrix sets",
+        ),
     ]
     return {"title": request.app.title, "description": request.app.description, "links": links}
 
@@ -334,7 +354,7 @@ def items(
     visible: EstimatesVisibleDep,
 ) -> GeoJSONResponse:
     """A page of features in primary-key order, with `next`/`prev` links to follow."""
-    page = _feature_page(repository, collection_id, limit, offset, bbox, visible)
+    page = feature_page(repository, collection_id, limit, offset, bbox, visible)
     body = {
         "type": "FeatureCollection",
         "numberMatched": page.number_matched,

@@ -20,14 +20,17 @@ import numpy.typing as npt
 import shapely
 import sqlalchemy as sa
 from cachetools import TTLCache
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.estimate.fieldtests import FieldTest, StoredTest
 from app.estimate.reconciliation import StoredTicket, Ticket
+from app.geo.tiles import MVT_BUFFER, MVT_EXTENT, TileAddress
 from app.io.layers import LayerData, check_layer_slug
 from app.io.material_sources import SourceData
+from app.io.mvt import TileFeature, encode_tile
 from app.store.models import (
     CatalogVersion,
     Delivery,
@@ -224,6 +227,44 @@ def _bbox_shape(bbox: BBox) -> shapely.Geometry:
     shape = boxes[0] if len(boxes) == 1 else shapely.MultiPolygon(boxes)
     shapely.prepare(shape)
     return shape
+
+
+def _mvt_sql(
+    model: type[FeatureRow], where: sa.ColumnElement[bool], tile: TileAddress, layer: str
+) -> sa.Select[tuple[bytes | None]]:
+    """PostGIS: the tile made by ST_AsMVT. Features are found with ST_Intersects on the tile's
+    lon/lat envelope (the GIST index on `geom`); properties are flattened as `app.io.mvt` does:
+    nulls left out, nested values as their JSON text."""
+    envelope = sa.func.ST_TileEnvelope(tile.zoom, tile.col, tile.row)
+    entry = sa.func.json_each(model.properties).table_valued("key", "value").alias("entry")
+    kind = sa.func.json_typeof(entry.c.value)
+    as_text = sa.func.to_jsonb(sa.cast(entry.c.value, sa.Text))
+    flat = (
+        sa.select(
+            sa.func.jsonb_object_agg(
+                entry.c.key,
+                sa.case(
+                    (kind.in_(["object", "array"]), as_text),
+                    else_=sa.cast(entry.c.value, JSONB),
+                ),
+            )
+        )
+        .where(kind != "null")
+        .scalar_subquery()
+    )
+    drawn = sa.func.ST_AsMVTGeom(
+        sa.func.ST_Transform(model.geom, 3857), envelope, MVT_EXTENT, MVT_BUFFER, True
+    )
+    rows = (
+        sa.select(model.id.label("id"), flat.label("properties"), drawn.label("geom"))
+        .where(where, sa.func.ST_Intersects(model.geom, sa.func.ST_Transform(envelope, SRID)))
+        .subquery("tile")
+    )
+    return (
+        sa.select(sa.func.ST_AsMVT(sa.literal_column("tile"), layer, MVT_EXTENT, "geom", "id"))
+        .where(rows.c.geom.is_not(None))
+        .select_from(rows)
+    )
 
 
 JOB_STATES = ("accepted", "running", "successful", "failed", "dismissed")
@@ -440,6 +481,14 @@ class Repository:
         """Bounding box of every saved estimate the reader may see."""
         return self._extent(Estimate, visible.allows(Estimate.owner))
 
+    def estimate_tile(self, tile: TileAddress, visible: Visibility = EVERYONE) -> bytes:
+        """The saved estimates the reader may see that meet `tile`, as a vector tile."""
+        return self._tile(Estimate, visible.allows(Estimate.owner), tile, "estimates")
+
+    def estimates_version(self, visible: Visibility = EVERYONE) -> str:
+        """Changes whenever an estimate the reader may see is saved or deleted."""
+        return self._rows_version(Estimate, visible.allows(Estimate.owner))
+
     # road layers
 
     def create_layer(self, layer: LayerData, replace: bool = False) -> LayerInfo:
@@ -541,6 +590,22 @@ class Repository:
             layer_id = self._layer_id(session, slug)
         return self._page(LayerFeature, LayerFeature.layer_id == layer_id, limit, offset, bbox)
 
+    def layer_tile(self, slug: str, tile: TileAddress) -> bytes:
+        """The features of a road layer that meet `tile`, as a vector tile."""
+        with Session(self.engine) as session:
+            layer_id = self._layer_id(session, slug)
+        return self._tile(LayerFeature, LayerFeature.layer_id == layer_id, tile, slug)
+
+    def layer_version(self, slug: str) -> str:
+        """Which publication of a road layer is stored: replacing it makes a new layer row,
+        with a new id or (SQLite reuses the id of a deleted last row) a later `created_at`."""
+        query = sa.select(Layer.id, Layer.created_at).where(Layer.slug == slug)
+        with Session(self.engine) as session:
+            found = session.execute(query).first()
+        if found is None:
+            raise NotFound(f"there is no collection {slug!r}")
+        return f"{found.id}@{found.created_at.isoformat()}"
+
     def find_layer_features(self, slug: str, name: str, limit: int) -> FeaturePage:
         """Features of a road layer whose `name` property contains `name`, in any case."""
         escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -600,6 +665,14 @@ class Repository:
     def source_extent(self) -> BBox | None:
         """Bounding box of every material source."""
         return self._extent(MaterialSource, sa.true())
+
+    def source_tile(self, tile: TileAddress) -> bytes:
+        """The material sources in `tile`, as a vector tile."""
+        return self._tile(MaterialSource, sa.true(), tile, "sources")
+
+    def sources_version(self) -> str:
+        """Changes whenever a material source is added or removed."""
+        return self._rows_version(MaterialSource, sa.true())
 
     def sources_supplying(self, materials: list[str]) -> list[StoredFeature]:
         """Every source that supplies at least one of `materials` (the table is small: the
@@ -843,6 +916,44 @@ class Repository:
         ids, blobs = zip(*candidates, strict=True)
         meets = shapely.intersects(shapely.from_wkb(list(blobs)), _bbox_shape(bbox))
         return [pk for pk, hit in zip(ids, meets.tolist(), strict=True) if hit]
+
+    def _tile(
+        self, model: type[FeatureRow], where: sa.ColumnElement[bool], tile: TileAddress, layer: str
+    ) -> bytes:
+        """The rows that meet `tile` as one MVT layer; empty bytes when none does. PostGIS
+        makes the tile itself; on SQLite the bbox columns pick candidates, Shapely keeps those
+        that really meet the tile, and `app.io.mvt` encodes them."""
+        with Session(self.engine) as session:
+            if self.engine.dialect.name == "postgresql":
+                return bytes(session.scalar(_mvt_sql(model, where, tile, layer)) or b"")
+            wkb = sa.type_coerce(model.geom, sa.LargeBinary())
+            query = sa.select(model.id, wkb, model.properties).where(
+                where, _bbox_columns_meet(model, tile.lonlat_bounds)
+            )
+            candidates = session.execute(query.order_by(model.id)).all()
+        if not candidates:
+            return b""
+        geometries = shapely.from_wkb([row[1] for row in candidates])
+        meets = shapely.intersects(geometries, _bbox_shape(tile.lonlat_bounds))
+        features = [
+            TileFeature(id=row[0], geometry=geometry, properties=row[2])
+            for row, geometry, hit in zip(candidates, geometries, meets.tolist(), strict=True)
+            if hit
+        ]
+        return encode_tile(layer, features, tile)
+
+    def _rows_version(
+        self, model: type[Estimate] | type[MaterialSource], where: sa.ColumnElement[bool]
+    ) -> str:
+        """A cheap marker of a table's rows, for rows that are only ever added or deleted: a
+        delete lowers the count, an insert raises the last id, and one of each (even when
+        SQLite gives the new row a deleted row's id) moves the last `created_at`."""
+        query = sa.select(
+            sa.func.count(), sa.func.max(model.id), sa.func.max(model.created_at)
+        ).where(where)
+        with Session(self.engine) as session:
+            count, last_id, last_created = session.execute(query).one()
+        return f"{count}:{last_id}:{last_created}"
 
     def _extent(self, model: type[FeatureRow], where: sa.ColumnElement[bool]) -> BBox | None:
         query = sa.select(
