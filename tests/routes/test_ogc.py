@@ -26,7 +26,14 @@ def test_landing_page_has_what_qgis_needs(site: TestClient) -> None:
     assert response.headers["content-type"] == JSON
     body = response.json()
     assert body["title"] == "Takeoff"
-    assert rels(body) == ["self", "service-desc", "service-doc", "conformance", "data"]
+    assert rels(body) == [
+        "self",
+        "service-desc",
+        "service-doc",
+        "conformance",
+        "data",
+        "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+    ]
     types = {link["rel"]: link["type"] for link in body["links"]}
     assert types == {
         "self": JSON,
@@ -34,6 +41,7 @@ def test_landing_page_has_what_qgis_needs(site: TestClient) -> None:
         "service-doc": "text/html",
         "conformance": JSON,
         "data": JSON,
+        "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes": JSON,
     }
     assert all(link["href"].startswith(BASE + "/") for link in body["links"])
     assert href(body, "data") == BASE + "/collections"
@@ -57,13 +65,17 @@ def test_service_desc_is_the_openapi_document(site: TestClient) -> None:
     assert (limit["default"], limit["maximum"]) == (100, 1000)
 
 
-def test_conformance_claims_core_and_geojson_only(site: TestClient) -> None:
+def test_conformance_claims_features_core_geojson_and_tiles(site: TestClient) -> None:
     response = site.get("/conformance")
     assert response.headers["content-type"] == JSON
     classes = response.json()["conformsTo"]
-    assert {cls.rsplit("/", 1)[1] for cls in classes} == {"core", "geojson"}
-    assert all(
-        cls.startswith("http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/") for cls in classes
+    features = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
+    tiles = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"
+    tms = "http://www.opengis.net/spec/tms/2.0/conf/"
+    assert sorted(classes) == sorted(
+        [features + "core", features + "geojson"]
+        + [tiles + name for name in ("core", "tileset", "tilesets-list", "geodata-tilesets")]
+        + [tiles + "mvt", tms + "tilematrixset", tms + "json-tilematrixset"]
     )
 
 
@@ -104,7 +116,12 @@ def test_roads_collection_metadata_and_extent(site: TestClient) -> None:
     assert bbox == pytest.approx(ROADS_EXTENT, abs=1e-7)
     assert roads["attribution"] == "© OpenStreetMap contributors"
     assert roads["license"].startswith("ODbL-1.0")
-    assert rels(roads) == ["self", "items", "license"]
+    assert rels(roads) == [
+        "self",
+        "items",
+        "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+        "license",
+    ]
     links = {link["rel"]: link for link in roads["links"]}
     assert links["self"] == {"href": BASE + "/collections/roads", "rel": "self", "type": JSON}
     assert links["items"]["href"] == BASE + "/collections/roads/items"

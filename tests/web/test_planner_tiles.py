@@ -1,0 +1,83 @@
+"""A road layer over the page's size limit is drawn from vector tiles, and still priced on click.
+
+The limit is lowered below the sample layer's 142 roads, so the sample itself is "large".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.live import LiveServer
+from tests.web.planner import (
+    API_KEY,
+    assert_page_shows,
+    map_box,
+    post_estimate,
+    text,
+    wait_for_estimate,
+)
+
+pytestmark = pytest.mark.browser
+TILE_PATH = "/collections/roads/tiles/WebMercatorQuad/"
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server whose page draws any road layer of more than 100 features from tiles."""
+    with LiveServer(
+        data_dir=str(tmp_path_factory.mktemp("planner-tiles")),
+        api_keys=f'["{API_KEY}"]',
+        tile_url="none",
+        page_tiles_above="100",
+    ) as server:
+        yield server
+
+
+def test_a_large_layer_is_drawn_from_tiles_and_a_tiled_road_is_priced(
+    browser: Any, live: LiveServer
+) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto(live.url + "/")
+    page.wait_for_selector("body[data-ready=true]")
+
+    roads = httpx.get(live.url + "/collections/roads/items", params={"limit": 1000}).json()
+    road = next(
+        f
+        for f in roads["features"]
+        if f["properties"]["highway"] == "residential" and f["properties"]["lanes"] == 2
+    )
+    (lon0, lat0), (lon1, lat1) = road["geometry"]["coordinates"][:2]
+    middle = ((lat0 + lat1) / 2, (lon0 + lon1) / 2)
+    page.evaluate("([lat, lon]) => takeoffMap.setView([lat, lon], 19, {animate: false})", middle)
+    page.wait_for_function(
+        "document.querySelectorAll('.leaflet-tile-loaded path.leaflet-interactive').length > 0"
+    )
+
+    tiles = [url for url in asked if TILE_PATH in url]
+    assert any(f"{TILE_PATH}19/" in url for url in tiles)
+    assert not [url for url in asked if "/collections/roads/items" in url]
+
+    box = map_box(page)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    wait_for_estimate(page)
+    name = road["properties"]["name"]
+    assert page.get_by_label("Name").input_value() == name
+    assert page.get_by_label("Width of a line (m)").input_value() == "7"
+    body = {
+        "type": "Feature",
+        "properties": {"template": "local-flexible", "name": name, "width_m": 7.0},
+        "geometry": road["geometry"],
+    }
+    assert_page_shows(page, post_estimate(live, body, template="local-flexible"))
+    assert text(page, "#method") == "drawn line"
+    context.close()
+    assert not errors, errors
