@@ -276,3 +276,26 @@ def test_landing_and_conformance_declare_tiles(client: TestClient) -> None:
     tiles = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"
     for name in ("core", "tileset", "tilesets-list", "geodata-tilesets", "mvt"):
         assert tiles + name in classes
+
+
+def test_saving_an_estimate_changes_the_estimates_tile(client: TestClient) -> None:
+    path = tile_path("estimates")
+    before = client.get(path)
+    road = {
+        "type": "Feature",
+        "properties": {"name": "Jalan Ubin", "width_m": 6},
+        "geometry": {"type": "LineString", "coordinates": [at(0.2, 0.5), at(0.4, 0.5)]},
+    }
+    saved = client.post("/estimates", params={"save": "true"}, json=road)
+    assert saved.status_code == 201, saved.text
+    after = client.get(path, headers={"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200
+    assert after.headers["etag"] != before.headers["etag"]
+    [feature] = mapbox_vector_tile.decode(after.content)["estimates"]["features"]
+    assert feature["id"] == saved.json()["id"]
+    assert feature["geometry"]["type"] == "Polygon"  # the paved surface
+    item = client.get(f"/collections/estimates/items/{feature['id']}").json()
+    assert feature["properties"] == {
+        key: value for key, value in item["properties"].items() if value is not None
+    }
+    assert feature["properties"]["name"] == "Jalan Ubin"
