@@ -598,13 +598,20 @@ class Repository:
 
     def layer_version(self, slug: str) -> str:
         """Which publication of a road layer is stored: replacing it makes a new layer row,
-        with a new id or (SQLite reuses the id of a deleted last row) a later `created_at`."""
-        query = sa.select(Layer.id, Layer.created_at).where(Layer.slug == slug)
+        with a new id or (SQLite reuses the id of a deleted last row) a later `created_at`;
+        features added to a layer raise its last feature id. One index look-up each."""
+        last_feature = (
+            sa.select(sa.func.max(LayerFeature.id))
+            .where(LayerFeature.layer_id == Layer.id)
+            .scalar_subquery()
+        )
+        query = sa.select(Layer.id, Layer.created_at, last_feature).where(Layer.slug == slug)
         with Session(self.engine) as session:
             found = session.execute(query).first()
         if found is None:
             raise NotFound(f"there is no collection {slug!r}")
-        return f"{found.id}@{found.created_at.isoformat()}"
+        layer_id, created_at, last_id = found
+        return f"{layer_id}@{created_at.isoformat()}:{last_id}"
 
     def find_layer_features(self, slug: str, name: str, limit: int) -> FeaturePage:
         """Features of a road layer whose `name` property contains `name`, in any case."""

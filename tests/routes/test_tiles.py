@@ -6,6 +6,9 @@ in tile units) is worked out from the tile's corners, not from the code under te
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import mapbox_vector_tile
 import pytest
 import shapely
@@ -15,7 +18,8 @@ from pyproj import Transformer
 from app.io.layers import LayerData
 from app.io.material_sources import SourceData
 from app.store.repository import Repository
-from tests.conftest import BASE
+from tests.conftest import BASE, store_env
+from tests.live import run_takeoff
 from tests.routes.conftest import href, rels
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -141,8 +145,9 @@ def test_points_and_list_attributes_in_the_sources_tile(client: TestClient) -> N
     }
 
 
-def test_etag_answers_304_until_the_layer_is_replaced(client: TestClient) -> None:
-    repository(client).create_layer(layer("replaced"))
+def test_etag_answers_304_until_the_layer_is_replaced(client: TestClient, tmp_path: Path) -> None:
+    lines_layer = layer("replaced")
+    repository(client).create_layer(lines_layer)
     first = client.get(tile_path("replaced"))
     etag = first.headers["etag"]
     assert first.headers["cache-control"] == "public, max-age=60"
@@ -153,7 +158,16 @@ def test_etag_answers_304_until_the_layer_is_replaced(client: TestClient) -> Non
     other_tile = client.get(tile_path("replaced", col=COL + 1))
     assert other_tile.headers["etag"] != etag
 
-    repository(client).create_layer(layer("replaced", title="Published again"), replace=True)
+    geojson = tmp_path / "replaced.geojson"
+    features = [
+        {"type": "Feature", "properties": properties, "geometry": shapely.geometry.mapping(line)}
+        for line, properties in zip(lines_layer.geometries, lines_layer.properties, strict=True)
+    ]
+    geojson.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    loaded = run_takeoff(
+        "load-layer", str(geojson), "--slug", "replaced", "--replace", **store_env(client)
+    )
+    assert loaded.returncode == 0, loaded.stderr
     after = client.get(tile_path("replaced"), headers={"If-None-Match": etag})
     assert after.status_code == 200
     assert after.headers["etag"] != etag
