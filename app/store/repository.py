@@ -611,7 +611,7 @@ class Repository:
         if found is None:
             raise NotFound(f"there is no collection {slug!r}")
         layer_id, created_at, last_id = found
-        return f"{layer_id}@{created_at.isoformat()}:{last_id}"
+        return f"{layer_id}@{created_at}:{last_id}"
 
     def find_layer_features(self, slug: str, name: str, limit: int) -> FeaturePage:
         """Features of a road layer whose `name` property contains `name`, in any case."""
@@ -910,19 +910,34 @@ class Repository:
         return FeaturePage(features=features, number_matched=matched)
 
     @staticmethod
-    def _ids_meeting(
-        session: Session, model: type[FeatureRow], where: sa.ColumnElement[bool], bbox: BBox
-    ) -> list[int]:
-        """SQLite: ids of the rows whose geometry meets `bbox`, in order. The bbox columns
-        pick the candidates in SQL; Shapely then drops those that only come near the box."""
+    def _meeting(
+        session: Session,
+        model: type[FeatureRow],
+        where: sa.ColumnElement[bool],
+        bbox: BBox,
+        *columns: QueryableAttribute[Any],
+    ) -> list[tuple[int, shapely.Geometry, tuple[Any, ...]]]:
+        """SQLite: id, geometry and `columns` of the rows whose geometry meets `bbox`, in id
+        order. The bbox columns pick the candidates in SQL; Shapely then drops those that only
+        come near the box."""
         wkb = sa.type_coerce(model.geom, sa.LargeBinary())
-        query = sa.select(model.id, wkb).where(where, _bbox_columns_meet(model, bbox))
+        query = sa.select(model.id, wkb, *columns).where(where, _bbox_columns_meet(model, bbox))
         candidates = session.execute(query.order_by(model.id)).all()
         if not candidates:
             return []
-        ids, blobs = zip(*candidates, strict=True)
-        meets = shapely.intersects(shapely.from_wkb(list(blobs)), _bbox_shape(bbox))
-        return [pk for pk, hit in zip(ids, meets.tolist(), strict=True) if hit]
+        geometries = shapely.from_wkb([row[1] for row in candidates])
+        meets = shapely.intersects(geometries, _bbox_shape(bbox))
+        return [
+            (row[0], geometry, tuple(row[2:]))
+            for row, geometry, hit in zip(candidates, geometries, meets.tolist(), strict=True)
+            if hit
+        ]
+
+    def _ids_meeting(
+        self, session: Session, model: type[FeatureRow], where: sa.ColumnElement[bool], bbox: BBox
+    ) -> list[int]:
+        """SQLite: ids of the rows whose geometry meets `bbox`, in order."""
+        return [pk for pk, _geometry, _columns in self._meeting(session, model, where, bbox)]
 
     def _tile(
         self, model: type[FeatureRow], where: sa.ColumnElement[bool], tile: TileAddress, layer: str
@@ -933,19 +948,10 @@ class Repository:
         with Session(self.engine) as session:
             if self.engine.dialect.name == "postgresql":
                 return bytes(session.scalar(_mvt_sql(model, where, tile, layer)) or b"")
-            wkb = sa.type_coerce(model.geom, sa.LargeBinary())
-            query = sa.select(model.id, wkb, model.properties).where(
-                where, _bbox_columns_meet(model, tile.lonlat_bounds)
-            )
-            candidates = session.execute(query.order_by(model.id)).all()
-        if not candidates:
-            return b""
-        geometries = shapely.from_wkb([row[1] for row in candidates])
-        meets = shapely.intersects(geometries, _bbox_shape(tile.lonlat_bounds))
+            found = self._meeting(session, model, where, tile.lonlat_bounds, model.properties)
         features = [
-            TileFeature(id=row[0], geometry=geometry, properties=row[2])
-            for row, geometry, hit in zip(candidates, geometries, meets.tolist(), strict=True)
-            if hit
+            TileFeature(id=pk, geometry=geometry, properties=properties)
+            for pk, geometry, (properties,) in found
         ]
         return encode_tile(layer, features, tile)
 
