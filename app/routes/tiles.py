@@ -12,6 +12,7 @@ import hashlib
 import threading
 from typing import Annotated, Any
 
+import shapely
 from cachetools import LRUCache
 from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
@@ -136,24 +137,24 @@ def _tileset_summary(request: Request, collection: Collection) -> dict[str, Any]
     }
 
 
-def _field_schema(
-    repository: Repository, collection_id: str, visible: Visibility
-) -> dict[str, Any]:
-    """JSON Schema of the tile attributes, with the types they have in the tiles."""
-    page = feature_page(repository, collection_id, FIELD_SAMPLE, 0, None, visible)
+def _tile_layer(repository: Repository, found: Collection, visible: Visibility) -> dict[str, Any]:
+    """The tile layer's description: the geometry dimension and a JSON Schema of the
+    attributes, with the types they have in the tiles, read from the first features."""
+    page = feature_page(repository, found.id, FIELD_SAMPLE, 0, None, visible)
     types: dict[str, set[str]] = {}
     for feature in page.features:
         for name, value in mvt_properties(feature.properties).items():
             types.setdefault(name, set()).add(_JSON_TYPES[type(value)])
     properties = {}
-    for name, found in types.items():
-        kinds = sorted(found - {"integer"} if found >= {"integer", "number"} else found)
-        properties[name] = {"type": kinds[0] if len(kinds) == 1 else kinds}
-    return {"type": "object", "properties": properties}
-
-
-def _geometry_dimension(collection_id: str) -> int:
-    return {ESTIMATES: 2, SOURCES: 0}.get(collection_id, 1)
+    for name, kinds in types.items():
+        names = sorted(kinds - {"integer"} if kinds >= {"integer", "number"} else kinds)
+        properties[name] = {"type": names[0] if len(names) == 1 else names}
+    layer: dict[str, Any] = {"id": found.id, "title": found.title, "dataType": "vector"}
+    dimensions = {shapely.get_dimensions(feature.geometry) for feature in page.features}
+    if len(dimensions) == 1:
+        layer["geometryDimension"] = int(dimensions.pop())
+    layer["propertiesSchema"] = {"type": "object", "properties": properties}
+    return layer
 
 
 TILE_MATRIX_SET_PATH = f"/tileMatrixSets/{TILE_MATRIX_SET_ID}"
@@ -243,15 +244,7 @@ def collection_tileset(
             f"{found.title}: the collection",
         ),
     ]
-    document["layers"] = [
-        {
-            "id": found.id,
-            "title": found.title,
-            "dataType": "vector",
-            "geometryDimension": _geometry_dimension(found.id),
-            "propertiesSchema": _field_schema(repository, found.id, visible),
-        }
-    ]
+    document["layers"] = [_tile_layer(repository, found, visible)]
     if found.extent is not None:
         minx, miny, maxx, maxy = found.extent
         document["boundingBox"] = {
