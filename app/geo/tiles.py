@@ -74,6 +74,28 @@ def tile_address(tile_matrix: str, row: int, col: int) -> TileAddress:
     return TileAddress(zoom=zoom, row=row, col=col)
 
 
+def tile_matrix_set_limits(bounds: Bounds) -> list[dict[str, str | int]]:
+    """The rows and columns of each tile matrix that lon/lat `bounds` cover, as a tileset's
+    `tileMatrixSetLimits` list them (so a client need not ask for tiles outside the data)."""
+    west, south, east, north = bounds
+    limits: list[dict[str, str | int]] = []
+    for matrix_id in TILE_MATRIX_IDS:
+        zoom = int(matrix_id)
+        north_west = WEB_MERCATOR_QUAD.tile(west, north, zoom, truncate=True)
+        south_east = WEB_MERCATOR_QUAD.tile(east, south, zoom, truncate=True)
+        last = 2**zoom - 1
+        limits.append(
+            {
+                "tileMatrix": matrix_id,
+                "minTileRow": north_west.y,
+                "maxTileRow": min(south_east.y, last),
+                "minTileCol": north_west.x,
+                "maxTileCol": min(south_east.x, last),
+            }
+        )
+    return limits
+
+
 def to_tile_units(geometries: Any, tile: TileAddress) -> Any:
     """Lon/lat geometries (one or an array) in the units of `tile`: 0 to `MVT_EXTENT` from its
     west and south edges, unrounded, every vertex at once."""

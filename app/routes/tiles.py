@@ -17,7 +17,13 @@ from cachetools import LRUCache
 from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.geo.tiles import TILE_MATRIX_SET_ID, WEB_MERCATOR_QUAD, TileAddress, tile_address
+from app.geo.tiles import (
+    TILE_MATRIX_SET_ID,
+    WEB_MERCATOR_QUAD,
+    TileAddress,
+    tile_address,
+    tile_matrix_set_limits,
+)
 from app.io.mvt import mvt_properties
 from app.routes.deps import EstimatesVisibleDep, RepositoryDep, SettingsDep
 from app.routes.ogc import (
@@ -252,6 +258,7 @@ def collection_tileset(
             "upperRight": [maxx, maxy],
             "crs": CRS84,
         }
+        document["tileMatrixSetLimits"] = tile_matrix_set_limits(found.extent)
     return JSONResponse(document)
 
 

@@ -52,7 +52,7 @@ CORNER_MISS = shapely.LineString([at(0.9, 1.5), at(1.5, 0.9)])
 """Its box covers the tile's north-east corner; the line passes 0.4 tile sides beyond it."""
 IN_BUFFER = shapely.LineString([at(1 + 16 / 4096, -0.5), at(1 + 16 / 4096, 1.5)])
 """Parallel to the east edge, 16 tile units outside: within the drawn buffer, not the tile."""
-FAR = shapely.LineString([at(5, 5), at(6, 6)])
+FAR = shapely.LineString([at(5.5, 5.5), at(6.5, 6.5)])
 CROSSING_PROPERTIES = {
     "name": "Jalan Melintas",
     "lanes": 2,
@@ -262,6 +262,24 @@ def test_tileset_metadata_names_template_grid_and_fields(client: TestClient, lin
     minx, miny, maxx, maxy = shapely.MultiLineString(layer("lines").geometries).bounds
     assert box["lowerLeft"] == pytest.approx([minx, miny], abs=1e-9)
     assert box["upperRight"] == pytest.approx([maxx, maxy], abs=1e-9)
+    # The lines reach from a quarter tile west and half a tile south of the tile to 6.5 tiles
+    # east and north of its south-west corner.
+    limits = {limit["tileMatrix"]: limit for limit in tileset["tileMatrixSetLimits"]}
+    assert len(limits) == 25
+    assert limits["16"] == {
+        "tileMatrix": "16",
+        "minTileRow": ROW - 6,
+        "maxTileRow": ROW + 1,
+        "minTileCol": COL - 1,
+        "maxTileCol": COL + 6,
+    }
+    assert limits["0"] == {
+        "tileMatrix": "0",
+        "minTileRow": 0,
+        "maxTileRow": 0,
+        "minTileCol": 0,
+        "maxTileCol": 0,
+    }
     # The template filled in gives the tile.
     filled = template["href"].format(tileMatrix=ZOOM, tileRow=ROW, tileCol=COL)
     assert client.get(filled.removeprefix(BASE)).status_code == 200
