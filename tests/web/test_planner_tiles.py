@@ -23,6 +23,17 @@ from tests.web.planner import (
 
 pytestmark = pytest.mark.browser
 TILE_PATH = "/collections/roads/tiles/WebMercatorQuad/"
+DRAWN_AT = """([x, y]) => {
+  const grid = Object.values(takeoffMap._layers).find((layer) => layer.options.vectorTileLayerStyles);
+  const canvas = document.elementsFromPoint(x, y).find((element) => element.tagName === "CANVAS");
+  const tile = Object.values(grid?._tiles ?? {}).find((tile) => tile.el === canvas);
+  if (!tile || !tile.loaded || tile.coords.z !== 19) return false;
+  const box = canvas.getBoundingClientRect();
+  const scale = canvas.width / box.width;
+  const pixel = canvas.getContext("2d").getImageData((x - box.left) * scale, (y - box.top) * scale, 1, 1);
+  return pixel.data[3] > 0;
+}"""
+"""True once a zoom-19 road tile is drawn and shows a road at page pixel (x, y)."""
 
 
 @pytest.fixture(scope="module")
@@ -58,16 +69,15 @@ def test_a_large_layer_is_drawn_from_tiles_and_a_tiled_road_is_priced(
     (lon0, lat0), (lon1, lat1) = road["geometry"]["coordinates"][:2]
     middle = ((lat0 + lat1) / 2, (lon0 + lon1) / 2)
     page.evaluate("([lat, lon]) => takeoffMap.setView([lat, lon], 19, {animate: false})", middle)
-    page.wait_for_function(
-        "document.querySelectorAll('.leaflet-tile-loaded path.leaflet-interactive').length > 0"
-    )
+    box = map_box(page)
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function(DRAWN_AT, arg=centre)
 
     tiles = [url for url in asked if TILE_PATH in url]
     assert any(f"{TILE_PATH}19/" in url for url in tiles)
     assert not [url for url in asked if "/collections/roads/items" in url]
 
-    box = map_box(page)
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.click(*centre)
     wait_for_estimate(page)
     name = road["properties"]["name"]
     assert page.get_by_label("Name").input_value() == name

@@ -864,6 +864,19 @@ function savedLabel(feature) {
 /** A road layer too large for GeoJSON, drawn from its vector tiles. A click on a road
  *  prices it as a click on a GeoJSON road does: the tile gives the road's id and name. */
 function roadTiles(collection) {
+  // leaflet.vectorgrid 1.3.0 was written for Leaflet 1.7, whose canvas click used a helper
+  // Leaflet 1.8 removed: its tiles answer clicks as Leaflet's own canvas now does, in tile
+  // coordinates, so a click on no road still reaches the map (and the drawing tools).
+  L.Canvas.Tile.include({
+    _onClick(event) {
+      const point = this._map.mouseEventToLayerPoint(event).subtract(this.getOffset());
+      const hit = Object.values(this._layers).filter(
+        (road) => road.options.interactive && road._containsPoint(point),
+      );
+      const clicked = hit.length && !this._map._draggableMoved(hit.at(-1)) ? [hit.at(-1)] : false;
+      this._fireEvent(clicked, event);
+    },
+  });
   const RoadTiles = L.VectorGrid.Protobuf.extend({
     _createLayer(feature, pxPerExtent) {
       const road = L.VectorGrid.Protobuf.prototype._createLayer.call(this, feature, pxPerExtent);
@@ -873,6 +886,7 @@ function roadTiles(collection) {
   });
   const url = `${api(`collections/${ROADS}/tiles/WebMercatorQuad/`).href}{z}/{y}/{x}`;
   const tiles = new RoadTiles(url, {
+    rendererFactory: L.canvas.tile, // one canvas a tile: thousands of roads draw quickly
     interactive: true,
     vectorTileLayerStyles: { [collection.id]: ROAD_STYLE },
     attribution: collection.attribution,
