@@ -24,13 +24,15 @@ from tests.web.planner import (
 pytestmark = pytest.mark.browser
 TILE_PATH = "/collections/roads/tiles/WebMercatorQuad/"
 DRAWN_AT = """([x, y]) => {
-  const grid = Object.values(takeoffMap._layers).find((layer) => layer.options.vectorTileLayerStyles);
+  const layers = Object.values(takeoffMap._layers);
+  const grid = layers.find((layer) => layer.options.vectorTileLayerStyles);
   const canvas = document.elementsFromPoint(x, y).find((element) => element.tagName === "CANVAS");
   const tile = Object.values(grid?._tiles ?? {}).find((tile) => tile.el === canvas);
   if (!tile || !tile.loaded || tile.coords.z !== 19) return false;
   const box = canvas.getBoundingClientRect();
   const scale = canvas.width / box.width;
-  const pixel = canvas.getContext("2d").getImageData((x - box.left) * scale, (y - box.top) * scale, 1, 1);
+  const [left, top] = [(x - box.left) * scale, (y - box.top) * scale];
+  const pixel = canvas.getContext("2d").getImageData(left, top, 1, 1);
   return pixel.data[3] > 0;
 }"""
 """True once a zoom-19 road tile is drawn and shows a road at page pixel (x, y)."""
