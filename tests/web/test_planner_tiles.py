@@ -75,6 +75,8 @@ def test_a_large_layer_is_drawn_from_tiles_and_a_tiled_road_is_priced(
     centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_function(DRAWN_AT, arg=centre)
 
+    attribution = page.locator(".leaflet-control-attribution").inner_text()
+    assert "© OpenStreetMap contributors" in attribution
     tiles = [url for url in asked if TILE_PATH in url]
     assert any(f"{TILE_PATH}19/" in url for url in tiles)
     assert not [url for url in asked if "/collections/roads/items" in url]

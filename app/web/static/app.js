@@ -889,7 +889,6 @@ function roadTiles(collection) {
     rendererFactory: L.canvas.tile, // one canvas a tile: thousands of roads draw quickly
     interactive: true,
     vectorTileLayerStyles: { [collection.id]: ROAD_STYLE },
-    attribution: collection.attribution,
   });
   const tooltip = L.tooltip({ direction: "top" });
   tiles.on("mouseover", ({ layer, latlng }) => {
@@ -915,7 +914,6 @@ async function loadRoads() {
       const [west, south, east, north] = collection.extent.spatial.bbox[0];
       bounds = L.latLngBounds([south, west], [north, east]);
     } else {
-      roadsLayer.options.attribution = collection.attribution;
       let page = `collections/${ROADS}/items?limit=1000`;
       while (page) {
         const items = await getJSON(page);
@@ -924,6 +922,7 @@ async function loadRoads() {
       }
       bounds = roadsLayer.getBounds();
     }
+    roadsOverlay.options.attribution = collection.attribution;
     map.attributionControl.addAttribution(collection.attribution);
     nameOverlays();
     if (bounds.isValid()) map.fitBounds(bounds, { padding: [10, 10], animate: false });
