@@ -23,6 +23,7 @@ from app.routes import (
     programmes,
     roads,
     sources,
+    tiles,
     web,
 )
 from app.routes.documents import catalogs_router, rule_sets_router, templates_router
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.tile_cache = tiles.TileCache(settings.api.tile_cache_bytes)
     app.add_middleware(UnstorableTextGuard)  # inside CORS, so its answers carry CORS headers
     add_request_limits(app, settings.limits)
     if settings.api.rate_limit:
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(docs.router)
     app.include_router(ogc.router)
+    app.include_router(tiles.router)
     app.include_router(templates_router)
     app.include_router(catalogs_router)
     app.include_router(rule_sets_router)

@@ -128,6 +128,24 @@ class APISettings(BaseSettings):
             raise ValueError("must be a rate like '60/minute' or '10/second;500/hour'") from None
         return value
 
+    page_tiles_above: int = Field(
+        default=3_000,
+        ge=0,
+        description="The web page draws a road layer with more features than this from its "
+        "vector tiles, a smaller one as GeoJSON.",
+    )
+    tile_max_age: int = Field(
+        default=60,
+        ge=0,
+        description="Seconds a client may reuse a vector tile before asking again (with its "
+        "ETag, answered 304 while the collection is unchanged).",
+    )
+    tile_cache_bytes: int = Field(
+        default=64 * 2**20,
+        ge=0,
+        description="Vector tiles each server process keeps in memory, in bytes (0: none).",
+    )
+
     @property
     def api_key_hashes(self) -> list[bytes]:
         """Keys as SHA-256 digests: the plain keys are not kept after start."""

@@ -51,8 +51,15 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    *(
+        f"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/{name}"
+        for name in ("core", "tileset", "tilesets-list", "geodata-tilesets", "mvt")
+    ),
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
 ]
 """No `oas30`: the API definition is OpenAPI 3.1 (what FastAPI writes), and says so."""
+REL_VECTOR_TILESETS = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 ESTIMATES = "estimates"
 SOURCES = "sources"
 PROGRAMME = re.compile(r"^programme-([0-9]{1,9})$")
@@ -117,7 +124,7 @@ def find_collection(repository: Repository, collection_id: str, visible: Visibil
             item_count=repository.source_page(limit=0).number_matched,
             extent=_extent(repository, SOURCES, visible),
         )
-    programme = _programme_id(collection_id)
+    programme = programme_id(collection_id)
     if programme is not None:
         saved = repository.get_programme(programme, visible)
         totals = saved.summary["totals"]
@@ -162,7 +169,7 @@ def _extent(repository: Repository, collection_id: str, visible: Visibility) -> 
         return repository.source_extent()
     if collection_id == FIELD_TESTS:
         return _features_extent(field_test_features(repository, visible))
-    programme = _programme_id(collection_id)
+    programme = programme_id(collection_id)
     if programme is not None:
         repository.get_programme(programme, visible)
         return repository.programme_extent(programme)
@@ -187,13 +194,13 @@ def require_offered(
             )
 
 
-def _programme_id(collection_id: str) -> int | None:
+def programme_id(collection_id: str) -> int | None:
     """The programme a `programme-{id}` collection id names (None: not such an id)."""
     found = PROGRAMME.match(collection_id)
     return None if found is None else int(found.group(1))
 
 
-def _feature_page(
+def feature_page(
     repository: Repository,
     collection_id: str,
     limit: int,
@@ -201,11 +208,12 @@ def _feature_page(
     bbox: BBox | None,
     visible: Visibility,
 ) -> FeaturePage:
+    """A page of any collection's features, in id order."""
     if collection_id == ESTIMATES:
         return repository.estimate_page(limit, offset, bbox, visible)
     if collection_id == SOURCES:
         return repository.source_page(limit, offset, bbox)
-    programme = _programme_id(collection_id)
+    programme = programme_id(collection_id)
     if programme is not None:
         repository.get_programme(programme, visible)
         return repository.programme_page(programme, limit, offset, bbox)
@@ -248,7 +256,7 @@ def _one_feature(
         )
     if collection_id == SOURCES:
         return repository.source_feature(pk)
-    programme = _programme_id(collection_id)
+    programme = programme_id(collection_id)
     if programme is not None:
         repository.get_programme(programme, visible)
         return repository.programme_segment(programme, pk)
@@ -320,6 +328,12 @@ def collection_document(request: Request, collection: Collection) -> dict[str, A
             MediaType.geojson,
             f"{collection.title} as GeoJSON",
         ),
+        link(
+            request.url_for("collection_tilesets", collectionId=collection.id),
+            REL_VECTOR_TILESETS,
+            MediaType.json,
+            f"{collection.title} as vector tiles",
+        ),
     ]
     document: dict[str, Any] = {
         "id": collection.id,
@@ -357,6 +371,12 @@ def landing_document(request: Request) -> dict[str, Any]:
         link(request.url_for("docs"), "service-doc", MediaType.html, "The API documentation"),
         link(request.url_for("conformance"), "conformance", MediaType.json, "Conformance"),
         link(request.url_for("collections"), "data", MediaType.json, "Collections"),
+        link(
+            request.url_for("tile_matrix_sets"),
+            "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+            MediaType.json,
+            "Tile matrix sets",
+        ),
     ]
     return {"title": request.app.title, "description": request.app.description, "links": links}
 
@@ -473,7 +493,7 @@ def items(
     """A page of features in primary-key order, with `next`/`prev` links to follow, in the
     CRS `crs` names (`Content-Crs` says which)."""
     require_offered(repository, collection_id, visible, {"crs": crs, "bbox-crs": bbox_crs})
-    page = _feature_page(repository, collection_id, limit, offset, bbox, visible)
+    page = feature_page(repository, collection_id, limit, offset, bbox, visible)
     body = {
         "type": "FeatureCollection",
         "numberMatched": page.number_matched,

@@ -17,6 +17,7 @@ class MediaType(StrEnum):
     geojson = "application/geo+json"
     openapi_json = "application/vnd.oai.openapi+json;version=3.1"
     html = "text/html"
+    mvt = "application/vnd.mapbox-vector-tile"
 
 
 ESTIMATE_CONTENT: dict[str, dict[str, Any]] = {

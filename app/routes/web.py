@@ -22,9 +22,11 @@ NODE_MODULES = WEB / "node_modules"
 LIBRARIES = {
     "leaflet": NODE_MODULES / "leaflet" / "dist",
     "leaflet-geoman": NODE_MODULES / "@geoman-io" / "leaflet-geoman-free" / "dist",
+    "leaflet-vectorgrid": NODE_MODULES / "leaflet.vectorgrid" / "dist",
     "swagger-ui": NODE_MODULES / "swagger-ui-dist",
 }
 TILE_URL_MARK = "{{tile_url}}"
+TILES_ABOVE_MARK = "{{tiles_above}}"
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 """The basemap when `TAKEOFF_TILE_URL` is unset: OpenStreetMap's standard tiles, attributed."""
 NO_TILES = "none"
@@ -58,9 +60,12 @@ assets = _assets()
 
 
 def planner_page(request: Request) -> HTMLResponse:
-    """The page a browser gets at `/`, with the basemap URL filled in (`none`: no basemap)."""
-    setting = request.app.state.settings.api.tile_url
+    """The page a browser gets at `/`, with the basemap URL filled in (`none`: no basemap)
+    and the size from which it draws a road layer from vector tiles."""
+    settings = request.app.state.settings.api
+    setting = settings.tile_url
     tile_url = OSM_TILES if setting is None else "" if setting.strip() == NO_TILES else setting
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     page = page.replace(TILE_URL_MARK, html.escape(tile_url, quote=True))
+    page = page.replace(TILES_ABOVE_MARK, str(settings.page_tiles_above))
     return HTMLResponse(page, headers={"Vary": "Accept"})

@@ -22,14 +22,17 @@ import psycopg
 import shapely
 import sqlalchemy as sa
 from cachetools import LRUCache, TTLCache
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.estimate.fieldtests import FieldTest, StoredTest
 from app.estimate.reconciliation import StoredTicket, Ticket
+from app.geo.tiles import MVT_BUFFER, MVT_EXTENT, TileAddress
 from app.io.layers import LayerFeatures, PublishedLayer, check_layer_slug
 from app.io.material_sources import SourceData
+from app.io.mvt import TileFeature, encode_tile
 from app.store.database import outage
 from app.store.models import (
     CatalogVersion,
@@ -268,6 +271,44 @@ def _bbox_shape(bbox: BBox) -> shapely.Geometry:
     return shape
 
 
+def _mvt_sql(
+    model: type[FeatureRow], where: sa.ColumnElement[bool], tile: TileAddress, layer: str
+) -> sa.Select[tuple[bytes | None]]:
+    """PostGIS: the tile made by ST_AsMVT. Features are found with ST_Intersects on the tile's
+    lon/lat envelope (the GIST index on `geom`); properties are flattened as `app.io.mvt` does:
+    nulls left out, nested values as their JSON text."""
+    envelope = sa.func.ST_TileEnvelope(tile.zoom, tile.col, tile.row)
+    entry = sa.func.json_each(model.properties).table_valued("key", "value").alias("entry")
+    kind = sa.func.json_typeof(entry.c.value)
+    as_text = sa.func.to_jsonb(sa.cast(entry.c.value, sa.Text))
+    flat = (
+        sa.select(
+            sa.func.jsonb_object_agg(
+                entry.c.key,
+                sa.case(
+                    (kind.in_(["object", "array"]), as_text),
+                    else_=sa.cast(entry.c.value, JSONB),
+                ),
+            )
+        )
+        .where(kind != "null")
+        .scalar_subquery()
+    )
+    drawn = sa.func.ST_AsMVTGeom(
+        sa.func.ST_Transform(model.geom, 3857), envelope, MVT_EXTENT, MVT_BUFFER, True
+    )
+    rows = (
+        sa.select(model.id.label("id"), flat.label("properties"), drawn.label("geom"))
+        .where(where, sa.func.ST_Intersects(model.geom, sa.func.ST_Transform(envelope, SRID)))
+        .subquery("tile")
+    )
+    return (
+        sa.select(sa.func.ST_AsMVT(sa.literal_column("tile"), layer, MVT_EXTENT, "geom", "id"))
+        .where(rows.c.geom.is_not(None))
+        .select_from(rows)
+    )
+
+
 JOB_STATES = ("accepted", "running", "successful", "failed", "dismissed")
 """OGC API Processes job states used here; `dismissed` is a job its owner cancelled."""
 UNFINISHED_JOB_STATES = ("accepted", "running")
@@ -499,6 +540,14 @@ class Repository:
         """Bounding box of every saved estimate the reader may see."""
         return self._extent(Estimate, visible.allows(Estimate.owner))
 
+    def estimate_tile(self, tile: TileAddress, visible: Visibility = EVERYONE) -> bytes:
+        """The saved estimates the reader may see that meet `tile`, as a vector tile."""
+        return self._tile(Estimate, visible.allows(Estimate.owner), tile, "estimates")
+
+    def estimates_version(self, visible: Visibility = EVERYONE) -> str:
+        """Changes whenever an estimate the reader may see is saved or deleted."""
+        return self._rows_version(Estimate, visible.allows(Estimate.owner))
+
     # road layers
 
     def create_layer(
@@ -638,6 +687,29 @@ class Repository:
             in_layer = LayerFeature.layer_id == self._layer_id(session, slug)
             return self._page_in(session, LayerFeature, in_layer, limit, offset, bbox)
 
+    def layer_tile(self, slug: str, tile: TileAddress) -> bytes:
+        """The features of a road layer that meet `tile`, as a vector tile."""
+        with Session(self.engine) as session:
+            layer_id = self._layer_id(session, slug)
+        return self._tile(LayerFeature, LayerFeature.layer_id == layer_id, tile, slug)
+
+    def layer_version(self, slug: str) -> str:
+        """Which publication of a road layer is stored: replacing it makes a new layer row,
+        with a new id or (SQLite reuses the id of a deleted last row) a later `created_at`;
+        features added to a layer raise its last feature id. One index look-up each."""
+        last_feature = (
+            sa.select(sa.func.max(LayerFeature.id))
+            .where(LayerFeature.layer_id == Layer.id)
+            .scalar_subquery()
+        )
+        query = sa.select(Layer.id, Layer.created_at, last_feature).where(Layer.slug == slug)
+        with Session(self.engine) as session:
+            found = session.execute(query).first()
+        if found is None:
+            raise NotFound(f"there is no collection {slug!r}")
+        layer_id, created_at, last_id = found
+        return f"{layer_id}@{created_at}:{last_id}"
+
     def find_layer_features(self, slug: str, name: str, limit: int) -> FeaturePage:
         """Features of a road layer whose `name` property contains `name`, in any case."""
         escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -745,6 +817,11 @@ class Repository:
             raise NotFound(f"programme {programme_id} has no segment {feature_pk}")
         return page.features[0]
 
+    def programme_tile(self, programme_id: int, tile: TileAddress) -> bytes:
+        """The segments of a saved programme that meet `tile`, as a vector tile."""
+        where = ProgrammeSegment.programme_id == programme_id
+        return self._tile(ProgrammeSegment, where, tile, f"programme-{programme_id}")
+
     def programme_extent(self, programme_id: int) -> BBox | None:
         """Bounding box of a programme's segments that have geometry."""
         return self._extent(ProgrammeSegment, ProgrammeSegment.programme_id == programme_id)
@@ -785,6 +862,14 @@ class Repository:
     def source_extent(self) -> BBox | None:
         """Bounding box of every material source."""
         return self._extent(MaterialSource, sa.true())
+
+    def source_tile(self, tile: TileAddress) -> bytes:
+        """The material sources in `tile`, as a vector tile."""
+        return self._tile(MaterialSource, sa.true(), tile, "sources")
+
+    def sources_version(self) -> str:
+        """Changes whenever a material source is added or removed."""
+        return self._rows_version(MaterialSource, sa.true())
 
     def sources_supplying(self, materials: list[str]) -> list[StoredFeature]:
         """Every source that supplies at least one of `materials` (the table is small: the
@@ -1042,18 +1127,64 @@ class Repository:
         return FeaturePage(features=features, number_matched=matched)
 
     @staticmethod
-    def _ids_meeting(
-        session: Session, model: type[FeatureRow], where: sa.ColumnElement[bool], bbox: BBox
-    ) -> list[int]:
-        """SQLite: ids of the rows whose geometry meets `bbox`, in order. The bbox columns
-        pick the candidates in SQL; Shapely then drops those that only come near the box."""
-        query = sa.select(model.id, _wkb(model)).where(where, _bbox_columns_meet(model, bbox))
+    def _meeting(
+        session: Session,
+        model: type[FeatureRow],
+        where: sa.ColumnElement[bool],
+        bbox: BBox,
+        *columns: QueryableAttribute[Any],
+    ) -> list[tuple[int, shapely.Geometry, tuple[Any, ...]]]:
+        """SQLite: id, geometry and `columns` of the rows whose geometry meets `bbox`, in id
+        order. The bbox columns pick the candidates in SQL; Shapely then drops those that only
+        come near the box."""
+        query = sa.select(model.id, _wkb(model), *columns).where(
+            where, _bbox_columns_meet(model, bbox)
+        )
         candidates = session.execute(query.order_by(model.id)).all()
         if not candidates:
             return []
-        ids, blobs = zip(*candidates, strict=True)
-        meets = shapely.intersects(shapely.from_wkb(list(blobs)), _bbox_shape(bbox))
-        return [pk for pk, hit in zip(ids, meets.tolist(), strict=True) if hit]
+        geometries = shapely.from_wkb([row[1] for row in candidates])
+        meets = shapely.intersects(geometries, _bbox_shape(bbox))
+        return [
+            (row[0], geometry, tuple(row[2:]))
+            for row, geometry, hit in zip(candidates, geometries, meets.tolist(), strict=True)
+            if hit
+        ]
+
+    def _ids_meeting(
+        self, session: Session, model: type[FeatureRow], where: sa.ColumnElement[bool], bbox: BBox
+    ) -> list[int]:
+        """SQLite: ids of the rows whose geometry meets `bbox`, in order."""
+        return [pk for pk, _geometry, _columns in self._meeting(session, model, where, bbox)]
+
+    def _tile(
+        self, model: type[FeatureRow], where: sa.ColumnElement[bool], tile: TileAddress, layer: str
+    ) -> bytes:
+        """The rows that meet `tile` as one MVT layer; empty bytes when none does. PostGIS
+        makes the tile itself; on SQLite the bbox columns pick candidates, Shapely keeps those
+        that really meet the tile, and `app.io.mvt` encodes them."""
+        with Session(self.engine) as session:
+            if self.engine.dialect.name == "postgresql":
+                return bytes(session.scalar(_mvt_sql(model, where, tile, layer)) or b"")
+            found = self._meeting(session, model, where, tile.lonlat_bounds, model.properties)
+        features = [
+            TileFeature(id=pk, geometry=geometry, properties=properties)
+            for pk, geometry, (properties,) in found
+        ]
+        return encode_tile(layer, features, tile)
+
+    def _rows_version(
+        self, model: type[Estimate] | type[MaterialSource], where: sa.ColumnElement[bool]
+    ) -> str:
+        """A cheap marker of a table's rows, for rows that are only ever added or deleted: a
+        delete lowers the count, an insert raises the last id, and one of each (even when
+        SQLite gives the new row a deleted row's id) moves the last `created_at`."""
+        query = sa.select(
+            sa.func.count(), sa.func.max(model.id), sa.func.max(model.created_at)
+        ).where(where)
+        with Session(self.engine) as session:
+            count, last_id, last_created = session.execute(query).one()
+        return f"{count}:{last_id}:{last_created}"
 
     def _extent(self, model: type[FeatureRow], where: sa.ColumnElement[bool]) -> BBox | None:
         query = sa.select(

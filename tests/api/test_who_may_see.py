@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import mapbox_vector_tile
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -191,6 +192,27 @@ def test_in_owner_mode_each_key_sees_only_its_own_estimates(open_client: ClientF
             assert item.status_code == 404
         assert client.delete(f"/estimates/{mine}", headers=AS_B).status_code == 404
         assert client.delete(f"/estimates/{mine}", headers=AS_A).status_code == 204
+
+
+def test_in_owner_mode_estimate_tiles_are_each_keys_own(open_client: ClientFactory) -> None:
+    tile = "/collections/estimates/tiles/WebMercatorQuad/16/33893/52179"  # over ROAD
+    with open_client(estimates_visibility="owner") as client:
+        mine, theirs = saved_id(client, AS_A), saved_id(client, AS_B)
+        answers = {
+            key: client.get(tile, headers=headers)
+            for key, headers in (("a", AS_A), ("b", AS_B), ("anonymous", ANONYMOUS))
+        }
+        for key, own in (("a", mine), ("b", theirs)):
+            decoded = mapbox_vector_tile.decode(answers[key].content)
+            assert [f["id"] for f in decoded["estimates"]["features"]] == [own]
+            assert answers[key].headers["cache-control"].startswith("private, ")
+            assert answers[key].headers["vary"] == "X-API-Key"
+        assert answers["anonymous"].status_code == 204
+        assert answers["a"].headers["etag"] != answers["b"].headers["etag"]
+        # B's copy of the tile is not A's: A revalidating with B's ETag gets A's tile.
+        again = client.get(tile, headers={**AS_A, "If-None-Match": answers["b"].headers["etag"]})
+        assert again.status_code == 200
+        assert again.content == answers["a"].content
 
 
 def test_a_setting_makes_writes_need_a_key(open_client: ClientFactory) -> None:

@@ -8,6 +8,8 @@ import json
 import time
 from collections.abc import Iterator
 
+import mapbox_vector_tile
+import morecantile
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
@@ -148,6 +150,12 @@ def test_complaints_move_a_segment_up_and_qgis_gets_lines_by_treatment(
         f"/collections/programme-{programme}/items", params={"bbox": "106.635,-6.2,106.65,-6.1"}
     ).json()
     assert [f["properties"]["nama_ruas"] for f in box["features"]] == ["B"]
+    # the vector tile around B (A lies 0.01 degrees west, two z16 tiles away) holds B alone
+    x, y, z = morecantile.tms.get("WebMercatorQuad").tile(106.640, -6.1795, 16)
+    tile = client.get(f"/collections/programme-{programme}/tiles/WebMercatorQuad/{z}/{y}/{x}")
+    assert tile.status_code == 200, tile.text
+    drawn = mapbox_vector_tile.decode(tile.content)[f"programme-{programme}"]["features"]
+    assert [(f["properties"]["nama_ruas"], f["properties"]["rank"]) for f in drawn] == [("B", 1)]
 
 
 def test_an_xlsx_programme_has_a_rab_sheet_per_kecamatan(client: TestClient) -> None:

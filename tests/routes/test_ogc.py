@@ -26,7 +26,14 @@ def test_landing_page_has_what_qgis_needs(site: TestClient) -> None:
     assert response.headers["content-type"] == JSON
     body = response.json()
     assert body["title"] == "Takeoff"
-    assert rels(body) == ["self", "service-desc", "service-doc", "conformance", "data"]
+    assert rels(body) == [
+        "self",
+        "service-desc",
+        "service-doc",
+        "conformance",
+        "data",
+        "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+    ]
     types = {link["rel"]: link["type"] for link in body["links"]}
     assert types == {
         "self": JSON,
@@ -34,6 +41,7 @@ def test_landing_page_has_what_qgis_needs(site: TestClient) -> None:
         "service-doc": "text/html",
         "conformance": JSON,
         "data": JSON,
+        "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes": JSON,
     }
     assert all(link["href"].startswith(BASE + "/") for link in body["links"])
     assert href(body, "data") == BASE + "/collections"
@@ -57,14 +65,19 @@ def test_service_desc_is_the_openapi_document(site: TestClient) -> None:
     assert (limit["default"], limit["maximum"]) == (100, 1000)
 
 
-def test_conformance_claims_core_geojson_and_crs(site: TestClient) -> None:
+def test_conformance_claims_features_core_geojson_crs_and_tiles(site: TestClient) -> None:
     response = site.get("/conformance")
     assert response.headers["content-type"] == JSON
-    assert sorted(response.json()["conformsTo"]) == [
-        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-        "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
-    ]
+    classes = response.json()["conformsTo"]
+    features = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
+    tiles = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"
+    tms = "http://www.opengis.net/spec/tms/2.0/conf/"
+    assert sorted(classes) == sorted(
+        [features + "core", features + "geojson"]
+        + ["http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs"]
+        + [tiles + name for name in ("core", "tileset", "tilesets-list", "geodata-tilesets")]
+        + [tiles + "mvt", tms + "tilematrixset", tms + "json-tilematrixset"]
+    )
 
 
 # collections
@@ -106,7 +119,12 @@ def test_roads_collection_metadata_and_extent(site: TestClient) -> None:
     assert bbox == pytest.approx(ROADS_EXTENT, abs=1e-7)
     assert roads["attribution"] == "© OpenStreetMap contributors"
     assert roads["license"].startswith("ODbL-1.0")
-    assert rels(roads) == ["self", "items", "license"]
+    assert rels(roads) == [
+        "self",
+        "items",
+        "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+        "license",
+    ]
     links = {link["rel"]: link for link in roads["links"]}
     assert links["self"] == {"href": BASE + "/collections/roads", "rel": "self", "type": JSON}
     assert links["items"]["href"] == BASE + "/collections/roads/items"

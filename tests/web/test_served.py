@@ -56,6 +56,8 @@ def test_a_browser_gets_the_planner_page(live: LiveServer) -> None:
     assert parse(response.text).body["data-tile-url"] == (
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     )
+    # Road layers of more than 3,000 features are drawn from vector tiles.
+    assert parse(response.text).body["data-tiles-above"] == "3000"
 
 
 @pytest.mark.parametrize(
@@ -84,7 +86,7 @@ def test_f_html_asks_for_the_page(live: LiveServer) -> None:
 def test_everything_the_page_loads_is_served_locally(live: LiveServer) -> None:
     page = httpx.get(live.url + "/", headers={"Accept": BROWSER_ACCEPT}).text
     urls = parse(page).urls
-    assert len(urls) == 6, urls
+    assert len(urls) == 7, urls
     expected = {".js": "javascript", ".css": "text/css"}
     for url in urls:
         assert "://" not in url and not url.startswith("/"), f"{url} is not relative to the page"

@@ -15,6 +15,8 @@ import {
 const L = window.L;
 const DEBOUNCE_MS = 250;
 const ROADS = "roads";
+// A road layer with more features than this is drawn from its vector tiles.
+const TILES_ABOVE = Number(document.body.dataset.tilesAbove);
 const START_VIEW = { center: [-6.17, 106.63], zoom: 14 };
 const WIDTH_RANGE = { min: 0.5, max: 100 };
 const EARTH_RADIUS_M = 6378137;
@@ -105,6 +107,7 @@ const roadsLayer = L.geoJSON(null, {
   onEachFeature: bindRoad,
 });
 const savedLayer = L.geoJSON(null, { style: SAVED_STYLE, pmIgnore: true, onEachFeature: bindSaved });
+let roadsOverlay = roadsLayer; // the GeoJSON roads, or the vector tiles of a large layer
 roadsLayer.addTo(map);
 savedLayer.addTo(map);
 const layersControl = L.control.layers(null, {}, { collapsed: false }).addTo(map);
@@ -858,17 +861,70 @@ function savedLabel(feature) {
   return `#${feature.id} ${p.name || p.templates || ""} · ${length} · ${total}`;
 }
 
+/** A road layer too large for GeoJSON, drawn from its vector tiles. A click on a road
+ *  prices it as a click on a GeoJSON road does: the tile gives the road's id and name. */
+function roadTiles(collection) {
+  // leaflet.vectorgrid 1.3.0 was written for Leaflet 1.7, whose canvas click used a helper
+  // Leaflet 1.8 removed: its tiles answer clicks as Leaflet's own canvas now does, in tile
+  // coordinates, so a click on no road still reaches the map (and the drawing tools).
+  L.Canvas.Tile.include({
+    _onClick(event) {
+      const point = this._map.mouseEventToLayerPoint(event).subtract(this.getOffset());
+      const hit = Object.values(this._layers).filter(
+        (road) => road.options.interactive && road._containsPoint(point),
+      );
+      const clicked = hit.length && !this._map._draggableMoved(hit.at(-1)) ? [hit.at(-1)] : false;
+      this._fireEvent(clicked, event);
+    },
+  });
+  const RoadTiles = L.VectorGrid.Protobuf.extend({
+    _createLayer(feature, pxPerExtent) {
+      const road = L.VectorGrid.Protobuf.prototype._createLayer.call(this, feature, pxPerExtent);
+      road.featureId = feature.id;
+      return road;
+    },
+  });
+  const url = `${api(`collections/${ROADS}/tiles/WebMercatorQuad/`).href}{z}/{y}/{x}`;
+  const tiles = new RoadTiles(url, {
+    rendererFactory: L.canvas.tile, // one canvas a tile: thousands of roads draw quickly
+    interactive: true,
+    vectorTileLayerStyles: { [collection.id]: ROAD_STYLE },
+  });
+  const tooltip = L.tooltip({ direction: "top" });
+  tiles.on("mouseover", ({ layer, latlng }) => {
+    tooltip.setLatLng(latlng).setContent(layer.properties?.name ?? String(layer.featureId));
+    tooltip.openOn(map);
+  });
+  tiles.on("mouseout", () => tooltip.close());
+  tiles.on("click", (event) => {
+    if (map.pm.globalDrawModeEnabled()) return; // a vertex is being placed here
+    L.DomEvent.stopPropagation(event);
+    useRoad(ROADS, event.layer.featureId);
+  });
+  return tiles;
+}
+
 async function loadRoads() {
   try {
-    const [collection, items] = await Promise.all([
-      getJSON(`collections/${ROADS}`),
-      getJSON(`collections/${ROADS}/items?limit=1000`),
-    ]);
-    roadsLayer.options.attribution = collection.attribution;
-    roadsLayer.addData(items);
+    const collection = await getJSON(`collections/${ROADS}`);
+    let bounds;
+    if (collection.itemCount > TILES_ABOVE) {
+      roadsLayer.remove();
+      roadsOverlay = roadTiles(collection).addTo(map);
+      const [west, south, east, north] = collection.extent.spatial.bbox[0];
+      bounds = L.latLngBounds([south, west], [north, east]);
+    } else {
+      let page = `collections/${ROADS}/items?limit=1000`;
+      while (page) {
+        const items = await getJSON(page);
+        roadsLayer.addData(items);
+        page = items.links.find((link) => link.rel === "next")?.href;
+      }
+      bounds = roadsLayer.getBounds();
+    }
+    roadsOverlay.options.attribution = collection.attribution;
     map.attributionControl.addAttribution(collection.attribution);
     nameOverlays();
-    const bounds = roadsLayer.getBounds();
     if (bounds.isValid()) map.fitBounds(bounds, { padding: [10, 10], animate: false });
   } catch {
     // A server without the sample layer simply shows no roads.
@@ -1058,7 +1114,9 @@ async function loadDocuments() {
 /** The layer switcher's entries, in the page's language (the roads once they are loaded). */
 function nameOverlays() {
   const overlays = [[savedLayer, "savedLayer"]];
-  if (roadsLayer.getLayers().length) overlays.unshift([roadsLayer, "sampleRoads"]);
+  if (roadsOverlay !== roadsLayer || roadsLayer.getLayers().length) {
+    overlays.unshift([roadsOverlay, "sampleRoads"]);
+  }
   for (const [layer, key] of overlays) {
     layersControl.removeLayer(layer);
     layersControl.addOverlay(layer, t(state.lang, key));
