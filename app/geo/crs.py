@@ -8,6 +8,7 @@ EPSG definition declares.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -16,7 +17,7 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from app.errors import InvalidParameter
+from app.errors import InvalidParameter, InvalidQuery
 from app.geo.arrays import FloatArray, GeometryArray
 
 WGS84 = CRS.from_epsg(4326)
@@ -61,3 +62,35 @@ def to_wgs84(geoms: GeometryArray, crs: Any) -> GeometryArray:
         return np.column_stack([lon, lat])
 
     return np.asarray(shapely.transform(geoms, transform), dtype=object)
+
+
+CRS84 = CRS.from_user_input("OGC:CRS84")
+OGC_CRS_URI = re.compile(r"http://www\.opengis\.net/def/crs/(?:EPSG/0/[0-9]{1,6}|OGC/1\.3/CRS84)")
+
+
+@lru_cache(maxsize=64)
+def crs84_transformer(uri: str, field: str) -> Transformer:
+    """From the CRS an OGC API names by `uri` (in its own axis order) to CRS84 lon/lat;
+    `InvalidQuery` names `field` for a CRS that is not an OGC URI pyproj knows."""
+    if OGC_CRS_URI.fullmatch(uri):
+        try:
+            return Transformer.from_crs(CRS.from_user_input(uri), CRS84)
+        except CRSError:
+            pass
+    raise InvalidQuery(
+        f"unknown coordinate reference system {uri!r}: name it by its OGC URI, e.g. "
+        "http://www.opengis.net/def/crs/EPSG/0/32748",
+        field=field,
+    )
+
+
+def to_crs84(geometry: shapely.Geometry, uri: str, field: str) -> shapely.Geometry:
+    """`geometry`, whose coordinates are in the CRS an OGC API names by `uri` and in that
+    CRS's own axis order (latitude first for EPSG:4326), as CRS84 longitude, latitude."""
+    transformer = crs84_transformer(uri, field)
+
+    def transform(coords: FloatArray) -> FloatArray:
+        lon, lat = transformer.transform(coords[:, 0], coords[:, 1], errcheck=False)
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(geometry, transform)

@@ -24,6 +24,7 @@ from app.errors import (
     ConfigurationError,
     Conflict,
     InvalidInput,
+    InvalidQuery,
     NotFound,
     StoreUnavailable,
     TakeoffError,
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 STATUS_CODES: dict[type[TakeoffError], int] = {
     TakeoffError: 400,
+    InvalidQuery: 400,
     InvalidInput: 422,
     TooLarge: 413,
     NotFound: 404,
@@ -175,7 +177,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "required": ["type", "status", "title", "detail"],
 }
 PROBLEM_DESCRIPTIONS = {
-    400: "A body that cannot be read (not UTF-8, not JSON, a broken upload)",
+    400: "A body that cannot be read (not UTF-8, not JSON, a broken upload), or a filter or "
+    "sort order that is malformed or names a property the collection does not have",
     401: "No valid API key in the X-API-Key header",
     404: "No such resource",
     409: "A concurrent write of the same document; try again",

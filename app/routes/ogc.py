@@ -1,4 +1,5 @@
-"""OGC API Features (Part 1: core, GeoJSON), the collections QGIS and GDAL open.
+"""OGC API Features (Part 1: core, GeoJSON; Part 3: filtering with CQL2 and queryables),
+the collections QGIS and GDAL open.
 
 Saved estimates are the `estimates` collection, material sources the `sources` collection;
 every road layer is a collection named by its slug. Links are absolute and built with
@@ -21,6 +22,7 @@ from starlette.datastructures import URL
 from app.errors import NotFound
 from app.io.layers import is_layer_slug
 from app.routes.deps import EstimatesVisibleDep, RepositoryDep, SettingsDep
+from app.routes.errors import problems
 from app.routes.features import geojson_features
 from app.routes.params import (
     BBoxDep,
@@ -29,20 +31,63 @@ from app.routes.params import (
     LimitDep,
     OffsetDep,
     OutputType,
+    Selection,
+    SelectionDep,
 )
 from app.routes.responses import GeoJSONResponse, MediaType, OpenAPIResponse
 from app.routes.web import planner_page
+from app.store.cql import FeatureQuery, compile_query, property_equals
+from app.store.queryables import GEOMETRY, Queryables
 from app.store.repository import BBox, FeaturePage, Repository, StoredFeature, Visibility
 
 router = APIRouter(tags=["OGC API Features"])
 logger = logging.getLogger(__name__)
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+_PART3 = "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/"
+_CQL2 = "http://www.opengis.net/spec/cql2/1.0/conf/"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    *(
+        _PART3 + name
+        for name in ("queryables", "queryables-query-parameters", "filter", "features-filter")
+    ),
+    *(
+        _CQL2 + name
+        for name in (
+            "cql2-text",
+            "cql2-json",
+            "basic-cql2",
+            "advanced-comparison-operators",
+            "case-insensitive-comparison",
+            "basic-spatial-functions",
+            "basic-spatial-functions-plus",
+            "spatial-functions",
+        )
+    ),
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
 ]
 """No `oas30`: the API definition is OpenAPI 3.1 (what FastAPI writes), and says so."""
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+OGC_PARAMETERS = frozenset(
+    {
+        "f",
+        "limit",
+        "offset",
+        "bbox",
+        "bbox-crs",
+        "crs",
+        "datetime",
+        "filter",
+        "filter-lang",
+        "filter-crs",
+        "sortby",
+        "properties",
+    }
+)
+"""Query parameters OGC API Features gives a meaning: a property of the same name is
+filtered through `filter` only, never as `?name=value`."""
 ESTIMATES = "estimates"
 SOURCES = "sources"
 MAX_FEATURE_ID = 2**63 - 1
@@ -57,6 +102,7 @@ CollectionId = Annotated[
 ]
 FeatureId = Annotated[str, Path(alias="featureId", description="A feature's numeric id.")]
 LandingOutputDep = Annotated[MediaType, Depends(OutputType(MediaType.json, MediaType.html))]
+SchemaOutputDep = Annotated[MediaType, Depends(OutputType(MediaType.schema_json, MediaType.json))]
 
 
 @dataclass(frozen=True)
@@ -109,12 +155,29 @@ def _feature_page(
     offset: int,
     bbox: BBox | None,
     visible: Visibility,
+    query: FeatureQuery,
+    exact_count_limit: int,
 ) -> FeaturePage:
     if collection_id == ESTIMATES:
-        return repository.estimate_page(limit, offset, bbox, visible)
+        return repository.estimate_page(limit, offset, bbox, visible, query, exact_count_limit)
     if collection_id == SOURCES:
-        return repository.source_page(limit, offset, bbox)
-    return repository.layer_page(collection_id, limit, offset, bbox)
+        return repository.source_page(limit, offset, bbox, query, exact_count_limit)
+    return repository.layer_page(collection_id, limit, offset, bbox, query, exact_count_limit)
+
+
+def feature_query(request: Request, queryables: Queryables, selection: Selection) -> FeatureQuery:
+    """The request's `filter`, its property filters (`?highway=residential`, every query
+    parameter that names a queryable property) and `sortby`, checked against `queryables`.
+    Other unknown query parameters are ignored, as before."""
+    given = {name: request.query_params.getlist(name) for name in request.query_params}
+    return compile_query(
+        queryables,
+        selection.filter,
+        selection.filter_lang,
+        selection.filter_crs,
+        property_equals(given, queryables, OGC_PARAMETERS),
+        selection.sortby,
+    )
 
 
 def _one_feature(
@@ -164,11 +227,12 @@ def _items_links(
             MediaType.json,
         ),
     ]
-    if offset + len(page.features) < page.number_matched:
+    if page.more:
         next_offset = offset + len(page.features)
         links.append(link(paging_href(url, params, next_offset), "next", MediaType.geojson))
     if offset > 0:
-        prev_offset = max(0, min(offset, page.number_matched) - limit)
+        last = min(offset, page.number_matched) if page.exact else offset
+        prev_offset = max(0, last - limit)
         links.append(link(paging_href(url, params, prev_offset), "prev", MediaType.geojson))
     return links
 
@@ -190,6 +254,12 @@ def collection_document(request: Request, collection: Collection) -> dict[str, A
             "items",
             MediaType.geojson,
             f"{collection.title} as GeoJSON",
+        ),
+        link(
+            request.url_for("queryables", collectionId=collection.id),
+            QUERYABLES_REL,
+            MediaType.schema_json,
+            "Properties to filter and sort on",
         ),
     ]
     document: dict[str, Any] = {
@@ -252,11 +322,14 @@ def landing(request: Request, output: LandingOutputDep) -> Response:
     include_in_schema=False,
     summary="API definition",
 )
-def api_document(request: Request, settings: SettingsDep) -> OpenAPIResponse:
+def api_document(
+    request: Request, settings: SettingsDep, repository: RepositoryDep
+) -> OpenAPIResponse:
     """The OpenAPI document, naming this server by its absolute address.
 
     It also describes `limit` under `components.parameters`, where QGIS looks for the
-    default and maximum page sizes it then asks for.
+    default and maximum page sizes it then asks for, and each collection's items path
+    with its property filters.
     """
     schema = request.app.openapi()
     components = schema.get("components", {})
@@ -275,9 +348,45 @@ def api_document(request: Request, settings: SettingsDep) -> OpenAPIResponse:
     document = {
         **schema,
         "servers": [{"url": str(request.base_url).rstrip("/")}],
+        "paths": {**schema["paths"], **collection_item_paths(schema, repository)},
         "components": {**components, "parameters": parameters},
     }
     return OpenAPIResponse(document)
+
+
+def collection_item_paths(schema: dict[str, Any], repository: Repository) -> dict[str, Any]:
+    """`/collections/{id}/items` of each collection, with a query parameter per queryable
+    property: the property filters of OGC API Features Part 1, where QGIS and GDAL look for
+    them (and GDAL learns which properties it may send in a filter)."""
+    generic = schema["paths"]["/collections/{collectionId}/items"]["get"]
+    common = [param for param in generic["parameters"] if param["name"] != "collectionId"]
+    paths: dict[str, Any] = {}
+    for collection_id in (ESTIMATES, SOURCES, *repository.layer_slugs()):
+        if not is_layer_slug(collection_id):
+            continue
+        properties = repository.queryables(collection_id).properties
+        filters = [
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "style": "form",
+                "explode": False,
+                "description": f"Only features whose `{name}` is this value.",
+                "schema": {"type": kind},
+            }
+            for name, kind in properties.items()
+            if name not in OGC_PARAMETERS
+        ]
+        paths[f"/collections/{collection_id}/items"] = {
+            "get": {
+                **generic,
+                "operationId": f"items_of_{collection_id}",
+                "summary": f"Features of {collection_id}",
+                "parameters": common + filters,
+            }
+        }
+    return paths
 
 
 @router.get("/conformance", dependencies=[JSONOutput], summary="Conformance classes")
@@ -318,26 +427,77 @@ def collection(
 
 
 @router.get(
+    "/collections/{collectionId}/queryables",
+    summary="Queryable properties of a collection",
+    responses={200: {"content": {MediaType.schema_json.value: {}}}},
+)
+def queryables(
+    request: Request,
+    repository: RepositoryDep,
+    collection_id: CollectionId,
+    output: SchemaOutputDep,
+) -> JSONResponse:
+    """What `filter`, property filters and `sortby` can name, as a JSON Schema: each property
+    with its JSON type (a road layer's as its data has them) and the geometry."""
+    found = repository.queryables(collection_id)
+    geometry = {
+        "title": "Geometry",
+        "format": f"geometry-{found.geometry}",
+        "x-ogc-role": "primary-geometry",
+    }
+    document = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": str(request.url_for("queryables", collectionId=collection_id)),
+        "type": "object",
+        "title": f"Queryables of {collection_id}",
+        "properties": {
+            GEOMETRY: geometry,
+            **{name: {"title": name, "type": kind} for name, kind in found.properties.items()},
+        },
+        "additionalProperties": False,
+    }
+    return JSONResponse(document, media_type=output.value)
+
+
+@router.get(
     "/collections/{collectionId}/items",
     response_class=GeoJSONResponse,
     summary="Features of a collection",
-    responses={200: {"content": {MediaType.json.value: {}}}},
+    responses={200: {"content": {MediaType.json.value: {}}}, **problems(400)},
 )
 def items(
     request: Request,
     repository: RepositoryDep,
+    settings: SettingsDep,
     collection_id: CollectionId,
     output: FeaturesOutputDep,
     limit: LimitDep,
     offset: OffsetDep,
     bbox: BBoxDep,
+    selection: SelectionDep,
     visible: EstimatesVisibleDep,
 ) -> GeoJSONResponse:
-    """A page of features in primary-key order, with `next`/`prev` links to follow."""
-    page = _feature_page(repository, collection_id, limit, offset, bbox, visible)
+    """A page of features in primary-key order (or `sortby`'s), with `next`/`prev` links.
+
+    `numberMatched` is left out when the PostGIS planner expects more matches than
+    `TAKEOFF_OGC_EXACT_COUNT_LIMIT` (counting them would read them all): the estimate is then
+    `numberMatchedEstimate`, and `next` links still end exactly at the last page.
+    """
+    query = feature_query(request, repository.queryables(collection_id), selection)
+    page = _feature_page(
+        repository,
+        collection_id,
+        limit,
+        offset,
+        bbox,
+        visible,
+        query,
+        settings.limits.ogc_exact_count_limit,
+    )
+    counted = "numberMatched" if page.exact else "numberMatchedEstimate"
     body = {
         "type": "FeatureCollection",
-        "numberMatched": page.number_matched,
+        counted: page.number_matched,
         "numberReturned": len(page.features),
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "links": _items_links(request, collection_id, offset, limit, page),

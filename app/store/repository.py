@@ -28,6 +28,8 @@ from app.estimate.fieldtests import FieldTest, StoredTest
 from app.estimate.reconciliation import StoredTicket, Ticket
 from app.io.layers import LayerData, check_layer_slug
 from app.io.material_sources import SourceData
+from app.store.cql import Columns, FeatureQuery
+from app.store.database import SQLITE_RELATION
 from app.store.models import (
     CatalogVersion,
     Delivery,
@@ -40,6 +42,12 @@ from app.store.models import (
     MaterialSource,
     TemplateVersion,
     VersionedDocument,
+)
+from app.store.queryables import (
+    ESTIMATE_QUERYABLES,
+    SOURCE_QUERYABLES,
+    PropertyTypes,
+    Queryables,
 )
 from app.store.types import SRID
 
@@ -145,10 +153,14 @@ class StoredFeature:
 
 @dataclass(frozen=True)
 class FeaturePage:
-    """A page of features and how many match in all."""
+    """A page of features and how many match in all: counted when `exact`, else the
+    planner's estimate (a count over more rows than the caller's limit is not made)."""
 
     features: list[StoredFeature]
     number_matched: int
+    exact: bool = True
+    more: bool = False
+    """Whether features follow this page."""
 
 
 @dataclass(frozen=True)
@@ -224,6 +236,48 @@ def _bbox_shape(bbox: BBox) -> shapely.Geometry:
     shape = boxes[0] if len(boxes) == 1 else shapely.MultiPolygon(boxes)
     shapely.prepare(shape)
     return shape
+
+
+class _Columns:
+    """A feature table's columns as filters and sort orders read them on this backend (the
+    `Columns` of `app.store.cql`): properties out of the JSON column as their queryable type;
+    spatial tests with PostGIS functions (the GIST index on `geom` serves them) or, on SQLite,
+    the bounding-box columns first and then Shapely, exactly."""
+
+    def __init__(
+        self, model: type[Estimate] | type[LayerFeature] | type[MaterialSource], postgis: bool
+    ) -> None:
+        self.model = model
+        self.postgis = postgis
+
+    def property(self, name: str, kind: str) -> sa.ColumnElement[Any]:
+        """The value of property `name` as its queryable type `kind`."""
+        value = self.model.properties[name]
+        if kind == "string":
+            return value.as_string()
+        if kind == "boolean":
+            return value.as_boolean()
+        return value.as_float()
+
+    def geometry(self) -> sa.ColumnElement[Any]:
+        """The geometry column."""
+        return cast(sa.ColumnElement[Any], self.model.geom)
+
+    def spatial(self, relation: str, literal: shapely.Geometry) -> sa.ColumnElement[bool]:
+        """Rows whose geometry stands in `relation` to `literal` (CRS84)."""
+        wkb = sa.literal(shapely.to_wkb(literal), sa.LargeBinary)
+        if self.postgis:
+            function = getattr(sa.func, f"ST_{relation.capitalize()}")
+            return cast(
+                sa.ColumnElement[bool],
+                function(self.model.geom, sa.func.ST_GeomFromWKB(wkb, SRID)),
+            )
+        stored = sa.type_coerce(self.model.geom, sa.LargeBinary())
+        exact = getattr(sa.func, SQLITE_RELATION)(relation, stored, wkb) == 1
+        if relation == "disjoint":
+            return exact
+        minx, miny, maxx, maxy = shapely.bounds(literal).tolist()
+        return sa.and_(_bbox_columns_meet(self.model, (minx, miny, maxx, maxy)), exact)
 
 
 JOB_STATES = ("accepted", "running", "successful", "failed", "dismissed")
@@ -432,9 +486,19 @@ class Repository:
         offset: int = 0,
         bbox: BBox | None = None,
         visible: Visibility = EVERYONE,
+        query: FeatureQuery | None = None,
+        exact_count_limit: int | None = None,
     ) -> FeaturePage:
         """Saved estimates the reader may see, as features, ordered by id."""
-        return self._page(Estimate, visible.allows(Estimate.owner), limit, offset, bbox)
+        return self._page(
+            Estimate,
+            visible.allows(Estimate.owner),
+            limit,
+            offset,
+            bbox,
+            query,
+            exact_count_limit,
+        )
 
     def estimate_extent(self, visible: Visibility = EVERYONE) -> BBox | None:
         """Bounding box of every saved estimate the reader may see."""
@@ -454,6 +518,10 @@ class Repository:
                     raise InvalidInput(f"a layer named {layer.slug!r} exists already", field="slug")
                 session.delete(existing)
                 session.flush()
+            types = PropertyTypes()
+            for properties in layer.properties:
+                types.add(properties)
+            types.add_geometries(layer.geometries)
             row = Layer(
                 slug=layer.slug,
                 title=layer.title,
@@ -462,6 +530,7 @@ class Repository:
                 license=layer.metadata.get("license"),
                 source=layer.metadata.get("source"),
                 created_at=_now(),
+                queryables=types.queryables().as_json(),
             )
             session.add(row)
             session.flush()
@@ -534,12 +603,52 @@ class Repository:
             raise NotFound(f"there is no collection {slug!r}")
 
     def layer_page(
-        self, slug: str, limit: int, offset: int = 0, bbox: BBox | None = None
+        self,
+        slug: str,
+        limit: int,
+        offset: int = 0,
+        bbox: BBox | None = None,
+        query: FeatureQuery | None = None,
+        exact_count_limit: int | None = None,
     ) -> FeaturePage:
         """Features of a road layer, ordered by their stored id."""
         with Session(self.engine) as session:
             layer_id = self._layer_id(session, slug)
-        return self._page(LayerFeature, LayerFeature.layer_id == layer_id, limit, offset, bbox)
+        in_layer = LayerFeature.layer_id == layer_id
+        return self._page(LayerFeature, in_layer, limit, offset, bbox, query, exact_count_limit)
+
+    def layer_queryables(self, slug: str) -> Queryables:
+        """The properties a road layer can be filtered on, with the JSON type of their
+        values, as recorded when it was loaded (or, for a layer loaded before they were
+        recorded, read from its features now and recorded)."""
+        with Session(self.engine) as session:
+            layer = session.scalars(sa.select(Layer).where(Layer.slug == slug)).first()
+            if layer is None:
+                raise NotFound(f"there is no collection {slug!r}")
+            if layer.queryables is not None:
+                return Queryables.from_json(layer.queryables)
+            types = PropertyTypes()
+            features = session.execute(
+                sa.select(LayerFeature.properties, LayerFeature.geom)
+                .where(LayerFeature.layer_id == layer.id)
+                .execution_options(yield_per=5_000)
+            )
+            for chunk in features.partitions():
+                for properties, _geometry in chunk:
+                    types.add(cast(dict[str, Any], properties))
+                types.add_geometries(cast(shapely.Geometry, row[1]) for row in chunk)
+            found = types.queryables()
+            layer.queryables = found.as_json()
+            session.commit()
+            return found
+
+    def queryables(self, collection_id: str) -> Queryables:
+        """What a collection (`estimates`, `sources` or a road layer) can be filtered on."""
+        if collection_id == "estimates":
+            return ESTIMATE_QUERYABLES
+        if collection_id == "sources":
+            return SOURCE_QUERYABLES
+        return self.layer_queryables(collection_id)
 
     def find_layer_features(self, slug: str, name: str, limit: int) -> FeaturePage:
         """Features of a road layer whose `name` property contains `name`, in any case."""
@@ -586,9 +695,16 @@ class Repository:
             session.commit()
             return [row.id for row in rows]
 
-    def source_page(self, limit: int, offset: int = 0, bbox: BBox | None = None) -> FeaturePage:
+    def source_page(
+        self,
+        limit: int,
+        offset: int = 0,
+        bbox: BBox | None = None,
+        query: FeatureQuery | None = None,
+        exact_count_limit: int | None = None,
+    ) -> FeaturePage:
         """Material sources in id order, as features."""
-        return self._page(MaterialSource, sa.true(), limit, offset, bbox)
+        return self._page(MaterialSource, sa.true(), limit, offset, bbox, query, exact_count_limit)
 
     def source_feature(self, source_id: int) -> StoredFeature:
         """One material source by its id."""
@@ -802,22 +918,35 @@ class Repository:
         limit: int,
         offset: int = 0,
         bbox: BBox | None = None,
+        query: FeatureQuery | None = None,
+        exact_count_limit: int | None = None,
     ) -> FeaturePage:
-        """Features in id order; with `bbox`, only those whose geometry meets it."""
+        """Features in the query's order, then id's; with `bbox`, only those whose geometry
+        meets it. One row past the page says whether more follow, so the last page needs no
+        count; a count the planner expects to pass `exact_count_limit` is not made."""
+        postgis = self.engine.dialect.name == "postgresql"
+        columns: Columns = _Columns(model, postgis)
+        chosen: FeatureQuery = query or FeatureQuery()
+        where = sa.and_(where, chosen.where(columns))
+        order: list[Any] = [*chosen.order_by(columns), model.id]
         with Session(self.engine) as session:
-            if bbox is not None and self.engine.dialect.name != "postgresql":
-                ids = self._ids_meeting(session, model, where, bbox)
-                matched = len(ids)
-                where = model.id.in_(ids[offset : offset + limit])
-                offset = 0
+            if bbox is not None and not postgis:
+                ids = self._ids_meeting(session, model, where, bbox, order)
+                matched, exact, more = len(ids), True, offset + limit < len(ids)
+                on_page = model.id.in_(ids[offset : offset + limit])
+                rows = session.scalars(sa.select(model).where(on_page).order_by(*order)).all()
             else:
                 if bbox is not None:
                     where = sa.and_(where, _intersects_sql(model, bbox))
-                count = sa.select(sa.func.count()).select_from(model).where(where)
-                matched = session.scalar(count) or 0
-            rows = session.scalars(
-                sa.select(model).where(where).order_by(model.id).limit(limit).offset(offset)
-            ).all()
+                rows = session.scalars(
+                    sa.select(model).where(where).order_by(*order).limit(limit + 1).offset(offset)
+                ).all()
+                more = len(rows) > limit
+                if not more and (rows or offset == 0):
+                    matched, exact = offset + len(rows), True
+                else:
+                    matched, exact = self._count(session, model, where, exact_count_limit)
+                rows = rows[:limit]
             features = [
                 StoredFeature(
                     id=row.id,
@@ -827,17 +956,44 @@ class Repository:
                 )
                 for row in rows
             ]
-        return FeaturePage(features=features, number_matched=matched)
+        return FeaturePage(features=features, number_matched=matched, exact=exact, more=more)
+
+    def _count(
+        self,
+        session: Session,
+        model: type[FeatureRow],
+        where: sa.ColumnElement[bool],
+        exact_count_limit: int | None,
+    ) -> tuple[int, bool]:
+        """(rows matching `where`, True), or on PostGIS (the planner's estimate, False) when
+        that estimate passes `exact_count_limit`."""
+        if exact_count_limit is not None and self.engine.dialect.name == "postgresql":
+            statement = sa.select(model.id).where(where).compile(dialect=self.engine.dialect)
+            plan = cast(
+                list[dict[str, Any]],
+                session.connection()
+                .exec_driver_sql(f"explain (format json) {statement}", statement.params)
+                .scalar(),
+            )
+            estimate = int(plan[0]["Plan"]["Plan Rows"])
+            if estimate > exact_count_limit:
+                return estimate, False
+        count = sa.select(sa.func.count()).select_from(model).where(where)
+        return session.scalar(count) or 0, True
 
     @staticmethod
     def _ids_meeting(
-        session: Session, model: type[FeatureRow], where: sa.ColumnElement[bool], bbox: BBox
+        session: Session,
+        model: type[FeatureRow],
+        where: sa.ColumnElement[bool],
+        bbox: BBox,
+        order: list[Any],
     ) -> list[int]:
-        """SQLite: ids of the rows whose geometry meets `bbox`, in order. The bbox columns
+        """SQLite: ids of the rows whose geometry meets `bbox`, in `order`. The bbox columns
         pick the candidates in SQL; Shapely then drops those that only come near the box."""
         wkb = sa.type_coerce(model.geom, sa.LargeBinary())
         query = sa.select(model.id, wkb).where(where, _bbox_columns_meet(model, bbox))
-        candidates = session.execute(query.order_by(model.id)).all()
+        candidates = session.execute(query.order_by(*order)).all()
         if not candidates:
             return []
         ids, blobs = zip(*candidates, strict=True)

@@ -29,7 +29,7 @@ def _up_down_up(settings: StoreSettings, tables: set[str] = TABLES) -> sa.Engine
     engine = create_store_engine(settings)
     upgrade(engine)
     assert _tables(engine) == tables
-    assert schema_revisions(engine) == ("0004", "0004")
+    assert schema_revisions(engine) == ("0005", "0005")
     downgrade(engine, "base")
     assert _tables(engine) == set()
     assert schema_revisions(engine)[0] is None
