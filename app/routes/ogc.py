@@ -351,7 +351,25 @@ def api_document(
         "paths": {**schema["paths"], **collection_item_paths(schema, repository)},
         "components": {**components, "parameters": parameters},
     }
-    return OpenAPIResponse(document)
+    return OpenAPIResponse(document, media_type=_openapi_media(request.headers.get("accept")))
+
+
+def _openapi_media(accept: str | None) -> str:
+    """The OpenAPI 3.1 type, or plain JSON for a client that asks only for another OpenAPI
+    version or JSON (GDAL asks for 3.0 or `application/json`, and refuses any other type)."""
+    ranges = [
+        [piece.strip().lower() for piece in part.split(";")]
+        for part in (accept or "*/*").split(",")
+    ]
+    openapi = MediaType.openapi_json.value.split(";")[0]
+    for essence, *params in ranges:
+        if essence in ("*/*", "application/*") or (
+            essence == openapi and params in ([], ["version=3.1"])
+        ):
+            return MediaType.openapi_json.value
+    if any(essence == MediaType.json.value for essence, *_params in ranges):
+        return MediaType.json.value
+    return MediaType.openapi_json.value
 
 
 def collection_item_paths(schema: dict[str, Any], repository: Repository) -> dict[str, Any]:

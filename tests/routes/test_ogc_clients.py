@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
 import httpx
 
 from tests.live import LiveServer
-from tests.routes.conftest import GRID_COUNT, href, query
+from tests.routes.conftest import GRID_COUNT, expected, href, query
 
 ROAD_FIELDS = {"osm_id", "name", "highway", "oneway", "lanes"}
 
@@ -82,6 +83,44 @@ def test_ogrinfo_reads_every_feature_of_a_large_layer(live_site: LiveServer) -> 
     assert "Feature Count: 2500" in listing
     assert listing.count("OGRFeature(grid)") == GRID_COUNT
     assert f"label (String) = cell {GRID_COUNT - 1}" in listing
+
+
+def test_ogrinfo_where_is_evaluated_by_the_server(live_site: LiveServer) -> None:
+    wanted = expected(
+        lambda p: p["highway"] == "residential" and p["lanes"] is not None and p["lanes"] >= 2
+    )
+    where = "highway = 'residential' AND lanes >= 2"
+    result = subprocess.run(
+        [
+            "ogrinfo",
+            "--debug",
+            "on",
+            "-ro",
+            "-so",
+            "-where",
+            where,
+            f"OAPIF:{live_site.url}",
+            "roads",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"Feature Count: {len(wanted)}" in result.stdout
+    # GDAL 3.6 sends the filter when /api offers `filter-lang=cql-text` and lists the layer's
+    # properties as parameters of its items path; newer versions read /queryables instead
+    assert "evaluated on client side" not in result.stderr
+    fetched = re.findall(r"HTTP: Fetch\((\S+)\)", result.stderr)
+    filtered = [url for url in fetched if "/collections/roads/items?" in url and "filter=" in url]
+    assert filtered, fetched
+    # what the server answered GDAL: the matching roads only, counted
+    page = httpx.get(filtered[0]).json()
+    assert page["numberMatched"] == len(wanted) < 142
+    returned = [feature["properties"]["osm_id"] for feature in page["features"]]
+    assert set(returned) <= set(wanted)
+    assert len(returned) == min(10, len(wanted))  # GDAL's page size
 
 
 # behind a proxy

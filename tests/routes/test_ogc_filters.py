@@ -17,23 +17,13 @@ from pyproj import Transformer
 from shapely.geometry import shape
 
 from app.main import create_app
-from app.resources import data_dir
 from tests.conftest import BACKENDS, BASE, app_settings, fresh_store
-from tests.routes.conftest import GRID_COUNT, href, query, rels
+from tests.routes.conftest import GRID_COUNT, ROADS, Properties, expected, href, query, rels
 
 PROBLEM = "application/problem+json"
 SCHEMA_JSON = "application/schema+json"
 EPSG_4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
 UTM_48S = "http://www.opengis.net/def/crs/EPSG/0/32748"
-ROADS = json.loads((data_dir() / "sample_layers" / "tangerang_roads.geojson").read_text())[
-    "features"
-]
-Properties = dict[str, Any]
-
-
-def expected(holds: Callable[[Properties], bool]) -> list[int]:
-    """The osm_id of every road of the file whose properties satisfy `holds`."""
-    return sorted(road["properties"]["osm_id"] for road in ROADS if holds(road["properties"]))
 
 
 def meeting(relation: str, literal: shapely.Geometry) -> list[int]:
@@ -437,6 +427,10 @@ def test_api_document_lists_each_collections_property_filters(site: TestClient) 
     generic = document["paths"]["/collections/{collectionId}/items"]["get"]
     lang = next(p for p in generic["parameters"] if p["name"] == "filter-lang")
     assert lang["schema"]["enum"] == ["cql2-text", "cql2-json", "cql-text"]
+    gdal_accept = "application/vnd.oai.openapi+json;version=3.0, application/json"
+    as_gdal_asks = site.get("/api", headers={"Accept": gdal_accept})
+    assert as_gdal_asks.headers["content-type"] == "application/json"
+    assert as_gdal_asks.json()["openapi"].startswith("3.1")
 
 
 # what is wrong, and where
