@@ -489,6 +489,8 @@ def _typed(value: str, kind: str, name: str) -> bool | float | str:
         raise InvalidQuery(f"{name} is a number, not {value!r}", field=name) from None
     if not math.isfinite(number):
         raise InvalidQuery(f"{name} is a finite number, not {value!r}", field=name)
+    if kind == "integer" and not number.is_integer():
+        raise InvalidQuery(f"{name} is a whole number, not {value!r}", field=name)
     return number
 
 

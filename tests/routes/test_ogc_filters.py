@@ -483,6 +483,7 @@ def test_api_document_lists_each_collections_property_filters(site: TestClient) 
         ({"filter": '{"op": "zz", "args": []}', "filter-lang": "cql2-json"}, "filter", {}, "CQL2"),
         ({"sortby": "width"}, "sortby", {"property": "width"}, "cannot sort by 'width'"),
         ({"lanes": "two"}, "lanes", {}, "lanes is a number"),
+        ({"lanes": "1.5"}, "lanes", {}, "lanes is a whole number"),
     ],
 )
 def test_bad_queries_are_400_problems_saying_where(
