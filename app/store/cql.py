@@ -21,8 +21,6 @@ import lark
 import shapely
 import sqlalchemy as sa
 from pygeofilter import ast, values
-from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
-from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 from shapely.geometry import shape
 
 from app.errors import InvalidQuery
@@ -55,6 +53,10 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     ">=": operator.ge,
 }
 _NUMERIC = frozenset({"integer", "number"})
+MAX_DEPTH = 64
+"""How deep a filter may nest (a run of ANDs or of ORs is one level)."""
+MAX_CONDITIONS = 256
+"""Conditions in one filter: SQLite refuses an expression deeper than 1000."""
 
 
 class Columns(Protocol):
@@ -156,6 +158,11 @@ def _standard_json(node: Any) -> Any:
 def parse_filter(text: str, lang: str) -> Any:
     """The pygeofilter expression of `filter` in `filter-lang`; `InvalidQuery` says where it
     cannot be read."""
+    # imported here: the text parser builds its grammar on import, a second that commands
+    # which never read a filter need not wait
+    from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
+    from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
+
     try:
         if lang == CQL2_JSON:
             try:
@@ -194,6 +201,8 @@ class FilterCompiler:
     def __init__(self, queryables: Queryables, crs: str = CRS84_URI) -> None:
         self.queryables = queryables
         self.crs = crs
+        self._depth = 0
+        self._conditions = 0
 
     def condition(self, node: Any) -> Operand:
         """The whole filter, which must be a predicate."""
@@ -206,10 +215,27 @@ class FilterCompiler:
         return compiled
 
     def _compile(self, node: Any) -> Operand:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise InvalidQuery(
+                    f"the filter nests more than {MAX_DEPTH} levels deep", field="filter"
+                )
+            return self._node(node)
+        finally:
+            self._depth -= 1
+
+    def _node(self, node: Any) -> Operand:
+        if isinstance(node, ast.Predicate | ast.Not):
+            self._conditions += 1
+            if self._conditions > MAX_CONDITIONS:
+                raise InvalidQuery(
+                    f"the filter has more than {MAX_CONDITIONS} conditions", field="filter"
+                )
         if isinstance(node, ast.And | ast.Or):
-            left, right = self._predicate(node.lhs), self._predicate(node.rhs)
+            parts = [self._predicate(part) for part in _chain(node)]
             join = sa.and_ if isinstance(node, ast.And) else sa.or_
-            return Operand("condition", lambda c: join(left.build(c), right.build(c)))
+            return Operand("condition", lambda c: join(*(part.build(c) for part in parts)))
         if isinstance(node, ast.Not):
             inner = self._predicate(node.sub_node)
             return Operand("condition", lambda c: sa.not_(inner.build(c)))
@@ -425,6 +451,20 @@ class FilterCompiler:
                 f"S_{relation.upper()} needs a geometry literal on one side", field="filter"
             )
         return Operand("condition", lambda c: c.spatial(relation, literal))
+
+
+def _chain(node: ast.And | ast.Or) -> list[Any]:
+    """The operands of a run of one connective (`a AND b AND c` parses as nested pairs),
+    so a long list of conditions is one level, not one level per condition."""
+    parts: list[Any] = []
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if type(current) is type(node):
+            pending += [current.rhs, current.lhs]
+        else:
+            parts.append(current)
+    return parts
 
 
 def _unsupported(node: Any) -> str:

@@ -436,6 +436,13 @@ def test_api_document_lists_each_collections_property_filters(site: TestClient) 
 # what is wrong, and where
 
 
+def _nested_not(depth: int) -> dict:
+    node: dict = {"op": ">", "args": [prop("lanes"), 0]}
+    for _level in range(depth):
+        node = {"op": "not", "args": [node]}
+    return node
+
+
 @pytest.mark.parametrize(
     ("params", "field", "where", "words"),
     [
@@ -484,6 +491,18 @@ def test_api_document_lists_each_collections_property_filters(site: TestClient) 
         ({"sortby": "width"}, "sortby", {"property": "width"}, "cannot sort by 'width'"),
         ({"lanes": "two"}, "lanes", {}, "lanes is a number"),
         ({"lanes": "1.5"}, "lanes", {}, "lanes is a whole number"),
+        (
+            {"filter": " AND ".join(["lanes > 0"] * 257)},
+            "filter",
+            {},
+            "more than 256 conditions",
+        ),
+        (
+            {"filter": json.dumps(_nested_not(70)), "filter-lang": "cql2-json"},
+            "filter",
+            {},
+            "nests more than 64 levels",
+        ),
     ],
 )
 def test_bad_queries_are_400_problems_saying_where(
@@ -536,6 +555,15 @@ def test_number_matched_is_estimated_above_the_limit(
     assert page["numberMatched"] == len(ROADS)  # the last page knows where it ends
     few = site.get("/collections/roads/items", params={"filter": "lanes = 1"}).json()
     assert few["numberMatched"] == 4
+
+    # a filtered count goes through the planner too: the pages still hold each match once
+    params = {"filter": "S_INTERSECTS(geometry, BBOX(106, -7, 107, -6)) AND name LIKE 'Jalan%'"}
+    page = site.get("/collections/roads/items", params={**params, "limit": "20"}).json()
+    named = [feature["properties"]["osm_id"] for feature in page["features"]]
+    while "next" in rels(page):
+        page = site.get(href(page, "next")).json()
+        named += [feature["properties"]["osm_id"] for feature in page["features"]]
+    assert sorted(named) == expected(lambda p: p["name"].startswith("Jalan"))
 
 
 def test_layer_loaded_without_recorded_queryables_gets_them(
