@@ -106,6 +106,25 @@ OPERATORS = [
         lambda p: p["name"].lower().startswith("jalan garuda"),
     ),
     (
+        "CASEI(highway) = CASEI('PRIMARY')",
+        {
+            "op": "=",
+            "args": [
+                {"op": "casei", "args": [prop("highway")]},
+                {"op": "casei", "args": ["PRIMARY"]},
+            ],
+        },
+        lambda p: p["highway"] == "primary",
+    ),
+    (
+        "highway NOT IN ('residential', 'tertiary')",
+        {
+            "op": "not",
+            "args": [{"op": "in", "args": [prop("highway"), ["residential", "tertiary"]]}],
+        },
+        lambda p: p["highway"] not in ("residential", "tertiary"),
+    ),
+    (
         "highway IN ('primary', 'secondary')",
         {"op": "in", "args": [prop("highway"), ["primary", "secondary"]]},
         lambda p: p["highway"] in ("primary", "secondary"),
@@ -290,6 +309,15 @@ def test_filter_crs_epsg_4326_is_latitude_first(site: TestClient) -> None:
     )
     # the same numbers read as longitude, latitude: latitudes past 100 degrees, no road
     assert road_ids(site, filter=f"S_INTERSECTS(geometry, {swapped.wkt})") == []
+
+
+@pytest.mark.parametrize(
+    "relation",
+    ["intersects", "disjoint", "within", "contains", "crosses", "touches", "overlaps", "equals"],
+)
+def test_every_spatial_function_agrees_with_shapely(site: TestClient, relation: str) -> None:
+    filtered = road_ids(site, filter=f"S_{relation.upper()}(geometry, {WEST_TANGERANG.wkt})")
+    assert filtered == meeting(relation, WEST_TANGERANG)
 
 
 def test_filter_crs_utm_zone_48s(site: TestClient) -> None:
