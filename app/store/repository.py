@@ -923,10 +923,12 @@ class Repository:
     ) -> FeaturePage:
         """Features in the query's order, then id's; with `bbox`, only those whose geometry
         meets it. One row past the page says whether more follow, so the last page needs no
-        count; a count the planner expects to pass `exact_count_limit` is not made."""
+        count; no count is made in a collection the planner expects to pass
+        `exact_count_limit` rows."""
         postgis = self.engine.dialect.name == "postgresql"
         columns: Columns = _Columns(model, postgis)
         chosen: FeatureQuery = query or FeatureQuery()
+        collection = where
         where = sa.and_(where, chosen.where(columns))
         order: list[Any] = [*chosen.order_by(columns), model.id]
         with Session(self.engine) as session:
@@ -945,7 +947,9 @@ class Repository:
                 if not more and (rows or offset == 0):
                     matched, exact = offset + len(rows), True
                 else:
-                    matched, exact = self._count(session, model, where, exact_count_limit)
+                    matched, exact = self._count(
+                        session, model, collection, where, exact_count_limit
+                    )
                 rows = rows[:limit]
             features = [
                 StoredFeature(
@@ -962,24 +966,35 @@ class Repository:
         self,
         session: Session,
         model: type[FeatureRow],
+        collection: sa.ColumnElement[bool],
         where: sa.ColumnElement[bool],
         exact_count_limit: int | None,
     ) -> tuple[int, bool]:
-        """(rows matching `where`, True), or on PostGIS (the planner's estimate, False) when
-        that estimate passes `exact_count_limit`."""
-        if exact_count_limit is not None and self.engine.dialect.name == "postgresql":
-            statement = sa.select(model.id).where(where).compile(dialect=self.engine.dialect)
-            plan = cast(
-                list[dict[str, Any]],
-                session.connection()
-                .exec_driver_sql(f"explain (format json) {statement}", statement.params)
-                .scalar(),
-            )
-            estimate = int(plan[0]["Plan"]["Plan Rows"])
-            if estimate > exact_count_limit:
-                return estimate, False
+        """(rows matching `where`, True); or on PostGIS, when the planner expects the whole
+        `collection` to pass `exact_count_limit` rows, (its estimate of the matches, False).
+        The collection's size decides, not the matches': a filter on properties is tested
+        on every row of it, however few rows it keeps."""
+        if (
+            exact_count_limit is not None
+            and self.engine.dialect.name == "postgresql"
+            and self._estimated_rows(session, model, collection) > exact_count_limit
+        ):
+            return self._estimated_rows(session, model, where), False
         count = sa.select(sa.func.count()).select_from(model).where(where)
         return session.scalar(count) or 0, True
+
+    def _estimated_rows(
+        self, session: Session, model: type[FeatureRow], where: sa.ColumnElement[bool]
+    ) -> int:
+        """PostGIS: the planner's estimate of the rows matching `where`."""
+        statement = sa.select(model.id).where(where).compile(dialect=self.engine.dialect)
+        plan = cast(
+            list[dict[str, Any]],
+            session.connection()
+            .exec_driver_sql(f"explain (format json) {statement}", statement.params)
+            .scalar(),
+        )
+        return int(plan[0]["Plan"]["Plan Rows"])
 
     @staticmethod
     def _ids_meeting(
