@@ -136,8 +136,9 @@ class LimitSettings(BaseSettings):
     ogc_exact_count_limit: int = Field(
         default=100_000,
         gt=0,
-        description="An items page whose matches the PostGIS planner expects to be more than "
-        "this is not counted: it gives the estimate as `numberMatchedEstimate`.",
+        description="In a collection the PostGIS planner expects to hold more features than "
+        "this, an items page (but the last) is not counted: it gives the planner's estimate "
+        "as `numberMatchedEstimate`.",
     )
     async_batch_rows: int = Field(default=5_000, gt=0)
     max_body_bytes: int = Field(

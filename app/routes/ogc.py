@@ -497,9 +497,10 @@ def items(
 ) -> GeoJSONResponse:
     """A page of features in primary-key order (or `sortby`'s), with `next`/`prev` links.
 
-    `numberMatched` is left out when the PostGIS planner expects more matches than
-    `TAKEOFF_OGC_EXACT_COUNT_LIMIT` (counting them would read them all): the estimate is then
-    `numberMatchedEstimate`, and `next` links still end exactly at the last page.
+    `numberMatched` is left out of a page but the last when the PostGIS planner expects the
+    collection to hold more than `TAKEOFF_OGC_EXACT_COUNT_LIMIT` features (counting the
+    matches would read them all): the planner's estimate is then `numberMatchedEstimate`,
+    and `next` links still end exactly at the last page.
     """
     query = feature_query(request, repository.queryables(collection_id), selection)
     page = _feature_page(
