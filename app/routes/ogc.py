@@ -168,7 +168,7 @@ def _feature_page(
 def feature_query(request: Request, queryables: Queryables, selection: Selection) -> FeatureQuery:
     """The request's `filter`, its property filters (`?highway=residential`, every query
     parameter that names a queryable property) and `sortby`, checked against `queryables`.
-    Other unknown query parameters are ignored, as before."""
+    Other unknown query parameters are ignored."""
     given = {name: request.query_params.getlist(name) for name in request.query_params}
     return compile_query(
         queryables,
