@@ -29,21 +29,9 @@ from app.store.queryables import GEOMETRY, Queryables
 
 CQL2_TEXT = "cql2-text"
 CQL2_JSON = "cql2-json"
-CQL_TEXT = "cql-text"
-"""The draft's name of the text encoding, which GDAL up to 3.7 sends: read as cql2-text."""
-FILTER_LANGS = (CQL2_TEXT, CQL2_JSON, CQL_TEXT)
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-SPATIAL_RELATIONS = (
-    "intersects",
-    "disjoint",
-    "contains",
-    "within",
-    "touches",
-    "crosses",
-    "overlaps",
-    "equals",
-)
-_CONVERSE = {"within": "contains", "contains": "within"}
+CONVERSE = {"within": "contains", "contains": "within"}
+"""Spatial relations that change name when their two sides swap (the others are symmetric)."""
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "=": operator.eq,
     "<>": operator.ne,
@@ -156,8 +144,8 @@ def _standard_json(node: Any) -> Any:
 
 
 def parse_filter(text: str, lang: str) -> Any:
-    """The pygeofilter expression of `filter` in `filter-lang`; `InvalidQuery` says where it
-    cannot be read."""
+    """The pygeofilter expression of `filter` in `filter-lang` (`cql-text`, the draft's name
+    GDAL up to 3.7 sends, is read as cql2-text); `InvalidQuery` says where it cannot be read."""
     # imported here: the text parser builds its grammar on import, a second that commands
     # which never read a filter need not wait
     from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
@@ -444,7 +432,7 @@ class FilterCompiler:
             return Operand("condition", lambda _c: sa.true() if holds else sa.false())
         if left.shape is not None:
             left, right = right, left
-            relation = _CONVERSE.get(relation, relation)
+            relation = CONVERSE.get(relation, relation)
         literal = right.shape
         if literal is None:
             raise InvalidQuery(

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from app.errors import StoreUnavailable
 from app.resources import migrations_dir
 from app.settings import StoreSettings
+from app.store.cql import CONVERSE
 
 
 def create_store_engine(settings: StoreSettings) -> Engine:
@@ -31,7 +32,6 @@ def create_store_engine(settings: StoreSettings) -> Engine:
 SQLITE_RELATION = "takeoff_relation"
 """SQL function of the embedded store: `takeoff_relation('within', geom, literal_wkb)` is 1
 when the stored geometry stands in that relation to the literal (as PostGIS `ST_Within`)."""
-_CONVERSE = {"within": "contains", "contains": "within"}
 
 
 @lru_cache(maxsize=32)
@@ -46,7 +46,7 @@ def spatial_relation(relation: str, stored: bytes | None, literal: bytes) -> int
     for all the rows of a query."""
     if stored is None:
         return None
-    test = getattr(shapely, _CONVERSE.get(relation, relation))
+    test = getattr(shapely, CONVERSE.get(relation, relation))
     return int(test(_prepared(literal), shapely.from_wkb(stored)))
 
 
