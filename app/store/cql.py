@@ -168,11 +168,49 @@ def parse_filter(text: str, lang: str) -> Any:
                     f"the filter is not CQL2 JSON: {type(error).__name__} {error}", field="filter"
                 ) from None
         try:
-            return parse_cql2_text(text)
+            parsed = parse_cql2_text(text)
         except lark.exceptions.LarkError as error:
             raise _parse_problem(text, error) from None
+        if _mixes_and_with_or(text):
+            raise InvalidQuery(
+                "the filter mixes AND with OR without parentheses, which is read left to "
+                "right here: write (a AND b) OR c, or a AND (b OR c)",
+                field="filter",
+            )
+        return parsed
     except RecursionError:
         raise InvalidQuery("the filter is nested too deeply", field="filter") from None
+
+
+def _mixes_and_with_or(text: str) -> bool:
+    """Whether AND and OR meet in one pair of parentheses (the AND of a BETWEEN aside).
+
+    pygeofilter 0.4 gives them equal weight, left to right, where CQL2 has AND bind first:
+    such a filter is refused rather than answered differently from other servers.
+    """
+    from pygeofilter.parsers.cql2_text.parser import parser
+
+    seen: list[set[str]] = [set()]
+    betweens: list[int] = [0]
+    try:
+        for token in parser.lex(text):
+            if token.type == "LPAR":
+                seen.append(set())
+                betweens.append(0)
+            elif token.type == "RPAR" and len(seen) > 1:
+                seen.pop()
+                betweens.pop()
+            elif token.type == "BETWEEN":
+                betweens[-1] += 1
+            elif token.type == "AND" and betweens[-1]:
+                betweens[-1] -= 1
+            elif token.type in ("AND", "OR"):
+                seen[-1].add(token.type)
+                if len(seen[-1]) == 2:
+                    return True
+    except lark.exceptions.LarkError:
+        return False  # what the parser read, its lexer alone cannot: nothing to check
+    return False
 
 
 def _label(operand: Operand) -> str:

@@ -156,6 +156,23 @@ OPERATORS = [
         lambda p: p["highway"] == "tertiary" and lanes_over(1)(p),
     ),
     (
+        "highway = 'primary' OR (lanes BETWEEN 1 AND 1 AND oneway = 'yes')",
+        {
+            "op": "or",
+            "args": [
+                {"op": "=", "args": [prop("highway"), "primary"]},
+                {
+                    "op": "and",
+                    "args": [
+                        {"op": "between", "args": [prop("lanes"), 1, 1]},
+                        {"op": "=", "args": [prop("oneway"), "yes"]},
+                    ],
+                },
+            ],
+        },
+        lambda p: p["highway"] == "primary" or (p["lanes"] == 1 and p["oneway"] == "yes"),
+    ),
+    (
         "highway = 'primary' OR oneway = 'no'",
         {
             "op": "or",
@@ -536,6 +553,12 @@ def _nested_not(depth: int) -> dict:
         ({"sortby": "width"}, "sortby", {"property": "width"}, "cannot sort by 'width'"),
         ({"lanes": "two"}, "lanes", {}, "lanes is a number"),
         ({"lanes": "1.5"}, "lanes", {}, "lanes is a whole number"),
+        (
+            {"filter": "highway = 'primary' OR lanes = 1 AND oneway = 'yes'"},
+            "filter",
+            {},
+            "mixes AND with OR without parentheses",
+        ),
         (
             {"filter": " AND ".join(["lanes > 0"] * 257)},
             "filter",
