@@ -70,6 +70,17 @@ CONFORMANCE = [
 ]
 """No `oas30`: the API definition is OpenAPI 3.1 (what FastAPI writes), and says so."""
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+GEOJSON_TYPES = {
+    "point": "Point",
+    "linestring": "LineString",
+    "polygon": "Polygon",
+    "multipoint": "MultiPoint",
+    "multilinestring": "MultiLineString",
+    "multipolygon": "MultiPolygon",
+    "any": "Geometry",
+}
+"""The GeoJSON schema of each geometry type a collection can have (QGIS knows a geometry
+queryable by its `$ref` to one, Part 3 by its `format`)."""
 OGC_PARAMETERS = frozenset(
     {
         "f",
@@ -456,10 +467,12 @@ def queryables(
     output: SchemaOutputDep,
 ) -> JSONResponse:
     """What `filter`, property filters and `sortby` can name, as a JSON Schema: each property
-    with its JSON type (a road layer's as its data has them) and the geometry."""
+    with its JSON type (a road layer's as its data has them) and the geometry, by `format`
+    (`geometry-linestring`...) and by `$ref` to its GeoJSON schema."""
     found = repository.queryables(collection_id)
     geometry = {
         "title": "Geometry",
+        "$ref": f"https://geojson.org/schema/{GEOJSON_TYPES[found.geometry]}.json",
         "format": f"geometry-{found.geometry}",
         "x-ogc-role": "primary-geometry",
     }

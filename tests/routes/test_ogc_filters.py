@@ -441,6 +441,7 @@ def test_roads_queryables_are_typed_from_the_data(site: TestClient) -> None:
     assert schema["additionalProperties"] is False
     assert schema["properties"]["geometry"] == {
         "title": "Geometry",
+        "$ref": "https://geojson.org/schema/LineString.json",
         "format": "geometry-linestring",
         "x-ogc-role": "primary-geometry",
     }
