@@ -127,9 +127,12 @@ def _parse_problem(text: str, error: lark.exceptions.LarkError) -> InvalidQuery:
 
 
 def _standard_json(node: Any) -> Any:
-    """CQL2 JSON as pygeofilter 0.4 reads it: its `between` wants the bounds as one array,
-    and it reads `{"bbox": [...]}` with the axes swapped, so a bbox literal is handed over as
-    the `BBOX(...)` function the text parser makes of the same literal."""
+    """CQL2 JSON as pygeofilter 0.4 reads it: its `between` wants the bounds as one array;
+    it reads `{"bbox": [...]}` with the axes swapped, so a bbox literal is handed over as the
+    `BBOX(...)` function the text parser makes of the same literal; and it takes the pattern
+    of `like` as it stands, so a `casei(...)` pattern is read first."""
+    from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
+
     if isinstance(node, list):
         return [_standard_json(item) for item in node]
     if not isinstance(node, dict):
@@ -138,8 +141,12 @@ def _standard_json(node: Any) -> Any:
         return ast.Function("bbox", list(node["bbox"]))
     converted = {key: _standard_json(value) for key, value in node.items()}
     args = converted.get("args")
-    if converted.get("op") == "between" and isinstance(args, list) and len(args) == 3:
+    if not isinstance(args, list):
+        return converted
+    if converted.get("op") == "between" and len(args) == 3:
         converted["args"] = [args[0], args[1:]]
+    if converted.get("op") == "like" and len(args) == 2 and isinstance(args[1], dict):
+        converted["args"] = [args[0], parse_cql2_json(args[1])]
     return converted
 
 

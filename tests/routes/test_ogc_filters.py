@@ -101,7 +101,10 @@ OPERATORS = [
         "CASEI(name) LIKE CASEI('jalan garuda%')",
         {
             "op": "like",
-            "args": [{"op": "casei", "args": [prop("name")]}, "jalan garuda%"],
+            "args": [
+                {"op": "casei", "args": [prop("name")]},
+                {"op": "casei", "args": ["JALAN garuda%"]},
+            ],
         },
         lambda p: p["name"].lower().startswith("jalan garuda"),
     ),
