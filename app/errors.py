@@ -27,6 +27,13 @@ class TakeoffError(Exception):
         return f"{place}: {self.detail}"
 
 
+class InvalidQuery(TakeoffError):
+    """A filter, sort order or filter CRS a collection cannot answer (malformed, or naming a
+    property it does not have)."""
+
+    title = "Invalid query"
+
+
 class InvalidInput(TakeoffError):
     """A request, file or parameter that cannot be read or is out of range."""
 

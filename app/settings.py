@@ -196,6 +196,13 @@ class LimitSettings(BaseSettings):
     )
     items_default_limit: int = Field(default=100, gt=0)
     items_max_limit: int = Field(default=1_000, gt=0)
+    ogc_exact_count_limit: int = Field(
+        default=100_000,
+        gt=0,
+        description="In a collection the PostGIS planner expects to hold more features than "
+        "this, an items page (but the last) is not counted: it gives the planner's estimate "
+        "as `numberMatchedEstimate`.",
+    )
     async_batch_rows: int = Field(default=5_000, gt=0)
     max_body_bytes: int = Field(
         default=32 * 1024**2, gt=0, description="Bytes of a JSON request body; more get 413."

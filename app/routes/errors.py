@@ -25,6 +25,7 @@ from app.errors import (
     ConfigurationError,
     Conflict,
     InvalidInput,
+    InvalidQuery,
     NotFound,
     StoreUnavailable,
     TakeoffError,
@@ -44,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 STATUS_CODES: dict[type[TakeoffError], int] = {
     TakeoffError: 400,
+    InvalidQuery: 400,
     InvalidInput: 422,
     TooLarge: 413,
     UnsupportedCrs: 400,
@@ -206,8 +208,9 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "required": ["type", "status", "title", "detail"],
 }
 PROBLEM_DESCRIPTIONS = {
-    400: "A body that cannot be read (not UTF-8, not JSON, a broken upload), or a coordinate "
-    "reference system the collection does not offer",
+    400: "A body that cannot be read (not UTF-8, not JSON, a broken upload), a coordinate "
+    "reference system the collection does not offer, or a filter or sort order that is "
+    "malformed or names a property the collection does not have",
     401: "No valid API key in the X-API-Key header",
     404: "No such resource",
     409: "A concurrent write of the same document; try again",

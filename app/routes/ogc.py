@@ -1,4 +1,5 @@
-"""OGC API Features (Part 1: core, GeoJSON; Part 2: CRS), the collections QGIS and GDAL open.
+"""OGC API Features (Part 1: core, GeoJSON; Part 2: CRS; Part 3: filtering with CQL2 and
+queryables) and the collections QGIS and GDAL open.
 
 Saved estimates are the `estimates` collection, material sources the `sources` collection,
 the field tests of saved estimates the `field-tests` collection (those of the estimates the
@@ -23,7 +24,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.datastructures import URL
 
-from app.errors import NotFound, UnsupportedCrs
+from app.errors import InvalidQuery, NotFound, UnsupportedCrs
 from app.geo.crs import CRS84, WORLD_CRS, offered_crs
 from app.io.layers import is_layer_slug
 from app.routes.deliveries import field_test_features
@@ -39,18 +40,42 @@ from app.routes.params import (
     LimitDep,
     OffsetDep,
     OutputType,
+    Selection,
+    SelectionDep,
 )
 from app.routes.responses import GeoJSONResponse, MediaType, OpenAPIResponse
 from app.routes.web import planner_page
+from app.store.cql import FeatureQuery, compile_query, property_equals
+from app.store.queryables import GEOMETRY, Queryables
 from app.store.repository import BBox, FeaturePage, Repository, StoredFeature, Visibility
 
 router = APIRouter(tags=["OGC API Features"])
 logger = logging.getLogger(__name__)
 
+_PART3 = "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/"
+_CQL2 = "http://www.opengis.net/spec/cql2/1.0/conf/"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    *(
+        _PART3 + name
+        for name in ("queryables", "queryables-query-parameters", "filter", "features-filter")
+    ),
+    *(
+        _CQL2 + name
+        for name in (
+            "cql2-text",
+            "cql2-json",
+            "basic-cql2",
+            "advanced-comparison-operators",
+            "case-insensitive-comparison",
+            "basic-spatial-functions",
+            "basic-spatial-functions-plus",
+            "spatial-functions",
+        )
+    ),
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
     *(
         f"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/{name}"
         for name in ("core", "tileset", "tilesets-list", "geodata-tilesets", "mvt")
@@ -60,6 +85,36 @@ CONFORMANCE = [
 ]
 """No `oas30`: the API definition is OpenAPI 3.1 (what FastAPI writes), and says so."""
 REL_VECTOR_TILESETS = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+GEOJSON_TYPES = {
+    "point": "Point",
+    "linestring": "LineString",
+    "polygon": "Polygon",
+    "multipoint": "MultiPoint",
+    "multilinestring": "MultiLineString",
+    "multipolygon": "MultiPolygon",
+    "any": "Geometry",
+}
+"""The GeoJSON schema of each geometry type a collection can have (QGIS knows a geometry
+queryable by its `$ref` to one, Part 3 by its `format`)."""
+OGC_PARAMETERS = frozenset(
+    {
+        "f",
+        "limit",
+        "offset",
+        "bbox",
+        "bbox-crs",
+        "crs",
+        "datetime",
+        "filter",
+        "filter-lang",
+        "filter-crs",
+        "sortby",
+        "properties",
+    }
+)
+"""Query parameters OGC API Features gives a meaning: a property of the same name is
+filtered through `filter` only, never as `?name=value`."""
 ESTIMATES = "estimates"
 SOURCES = "sources"
 PROGRAMME = re.compile(r"^programme-([0-9]{1,9})$")
@@ -91,6 +146,7 @@ FEATURES_RESPONSES: dict[int | str, dict[str, Any]] = {
     **problems(400),
 }
 LandingOutputDep = Annotated[MediaType, Depends(OutputType(MediaType.json, MediaType.html))]
+SchemaOutputDep = Annotated[MediaType, Depends(OutputType(MediaType.schema_json, MediaType.json))]
 
 
 @dataclass(frozen=True)
@@ -194,6 +250,20 @@ def require_offered(
             )
 
 
+def collection_queryables(
+    repository: Repository, collection_id: str, visible: Visibility
+) -> Queryables:
+    """What a collection's `filter`, property filters and `sortby` can name; the field tests
+    are read whole, so they offer their geometry only."""
+    if collection_id == FIELD_TESTS:
+        return Queryables(geometry="point")
+    programme = programme_id(collection_id)
+    if programme is not None:
+        repository.get_programme(programme, visible)
+        return repository.programme_queryables(programme)
+    return repository.queryables(collection_id)
+
+
 def programme_id(collection_id: str) -> int | None:
     """The programme a `programme-{id}` collection id names (None: not such an id)."""
     found = PROGRAMME.match(collection_id)
@@ -207,22 +277,44 @@ def feature_page(
     offset: int,
     bbox: BBox | None,
     visible: Visibility,
+    query: FeatureQuery | None = None,
+    exact_count_limit: int | None = None,
 ) -> FeaturePage:
-    """A page of any collection's features, in id order."""
+    """A page of any collection's features, in id order (or the query's)."""
     if collection_id == ESTIMATES:
-        return repository.estimate_page(limit, offset, bbox, visible)
+        return repository.estimate_page(limit, offset, bbox, visible, query, exact_count_limit)
     if collection_id == SOURCES:
-        return repository.source_page(limit, offset, bbox)
+        return repository.source_page(limit, offset, bbox, query, exact_count_limit)
     programme = programme_id(collection_id)
     if programme is not None:
         repository.get_programme(programme, visible)
-        return repository.programme_page(programme, limit, offset, bbox)
+        return repository.programme_page(programme, limit, offset, bbox, query, exact_count_limit)
     if collection_id == FIELD_TESTS:
+        if query is not None and (query.condition is not None or query.sortby):
+            raise InvalidQuery(
+                "the field-tests collection is read whole: it takes no filter or sortby",
+                field="filter" if query.condition is not None else "sortby",
+            )
         tests = field_test_features(repository, visible)
         if bbox is not None:
             tests = [test for test in tests if _within(test.geometry, bbox)]
         return FeaturePage(tests[offset : offset + limit], len(tests))
-    return repository.layer_page(collection_id, limit, offset, bbox)
+    return repository.layer_page(collection_id, limit, offset, bbox, query, exact_count_limit)
+
+
+def feature_query(request: Request, queryables: Queryables, selection: Selection) -> FeatureQuery:
+    """The request's `filter`, its property filters (`?highway=residential`, every query
+    parameter that names a queryable property) and `sortby`, checked against `queryables`.
+    Other unknown query parameters are ignored."""
+    given = {name: request.query_params.getlist(name) for name in request.query_params}
+    return compile_query(
+        queryables,
+        selection.filter,
+        selection.filter_lang,
+        selection.filter_crs,
+        property_equals(given, queryables, OGC_PARAMETERS),
+        selection.sortby,
+    )
 
 
 def _within(point: shapely.Geometry, bbox: BBox) -> bool:
@@ -300,11 +392,12 @@ def _items_links(
             MediaType.json,
         ),
     ]
-    if offset + len(page.features) < page.number_matched:
+    if page.more:
         next_offset = offset + len(page.features)
         links.append(link(paging_href(url, params, next_offset), "next", MediaType.geojson))
     if offset > 0:
-        prev_offset = max(0, min(offset, page.number_matched) - limit)
+        last = min(offset, page.number_matched) if page.exact else offset
+        prev_offset = max(0, last - limit)
         links.append(link(paging_href(url, params, prev_offset), "prev", MediaType.geojson))
     return links
 
@@ -333,6 +426,12 @@ def collection_document(request: Request, collection: Collection) -> dict[str, A
             REL_VECTOR_TILESETS,
             MediaType.json,
             f"{collection.title} as vector tiles",
+        ),
+        link(
+            request.url_for("queryables", collectionId=collection.id),
+            QUERYABLES_REL,
+            MediaType.schema_json,
+            "Properties to filter and sort on",
         ),
     ]
     document: dict[str, Any] = {
@@ -402,11 +501,14 @@ def landing(request: Request, output: LandingOutputDep) -> Response:
     include_in_schema=False,
     summary="API definition",
 )
-def api_document(request: Request, settings: SettingsDep) -> OpenAPIResponse:
+def api_document(
+    request: Request, settings: SettingsDep, repository: RepositoryDep
+) -> OpenAPIResponse:
     """The OpenAPI document, naming this server by its absolute address.
 
     It also describes `limit` under `components.parameters`, where QGIS looks for the
-    default and maximum page sizes it then asks for.
+    default and maximum page sizes it then asks for, and each collection's items path
+    with its property filters.
     """
     schema = request.app.openapi()
     components = schema.get("components", {})
@@ -425,9 +527,63 @@ def api_document(request: Request, settings: SettingsDep) -> OpenAPIResponse:
     document = {
         **schema,
         "servers": [{"url": str(request.base_url).rstrip("/")}],
+        "paths": {**schema["paths"], **collection_item_paths(schema, repository)},
         "components": {**components, "parameters": parameters},
     }
-    return OpenAPIResponse(document)
+    return OpenAPIResponse(document, media_type=_openapi_media(request.headers.get("accept")))
+
+
+def _openapi_media(accept: str | None) -> str:
+    """The OpenAPI 3.1 type, or plain JSON for a client that asks only for another OpenAPI
+    version or JSON (GDAL asks for 3.0 or `application/json`, and refuses any other type)."""
+    ranges = [
+        [piece.strip().lower() for piece in part.split(";")]
+        for part in (accept or "*/*").split(",")
+    ]
+    openapi = MediaType.openapi_json.value.split(";")[0]
+    for essence, *params in ranges:
+        if essence in ("*/*", "application/*") or (
+            essence == openapi and params in ([], ["version=3.1"])
+        ):
+            return MediaType.openapi_json.value
+    if any(essence == MediaType.json.value for essence, *_params in ranges):
+        return MediaType.json.value
+    return MediaType.openapi_json.value
+
+
+def collection_item_paths(schema: dict[str, Any], repository: Repository) -> dict[str, Any]:
+    """`/collections/{id}/items` of each collection, with a query parameter per queryable
+    property: the property filters of OGC API Features Part 1, where QGIS and GDAL look for
+    them (and GDAL learns which properties it may send in a filter)."""
+    generic = schema["paths"]["/collections/{collectionId}/items"]["get"]
+    common = [param for param in generic["parameters"] if param["name"] != "collectionId"]
+    paths: dict[str, Any] = {}
+    for collection_id in (ESTIMATES, SOURCES, *repository.layer_slugs()):
+        if not is_layer_slug(collection_id):
+            continue
+        properties = repository.queryables(collection_id).properties
+        filters = [
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "style": "form",
+                "explode": False,
+                "description": f"Only features whose `{name}` is this value.",
+                "schema": {"type": kind},
+            }
+            for name, kind in properties.items()
+            if name not in OGC_PARAMETERS
+        ]
+        paths[f"/collections/{collection_id}/items"] = {
+            "get": {
+                **generic,
+                "operationId": f"items_of_{collection_id}",
+                "summary": f"Features of {collection_id}",
+                "parameters": common + filters,
+            }
+        }
+    return paths
 
 
 @router.get("/conformance", dependencies=[JSONOutput], summary="Conformance classes")
@@ -473,6 +629,42 @@ def collection(
 
 
 @router.get(
+    "/collections/{collectionId}/queryables",
+    summary="Queryable properties of a collection",
+    responses={200: {"content": {MediaType.schema_json.value: {}}}},
+)
+def queryables(
+    request: Request,
+    repository: RepositoryDep,
+    collection_id: CollectionId,
+    output: SchemaOutputDep,
+    visible: EstimatesVisibleDep,
+) -> JSONResponse:
+    """What `filter`, property filters and `sortby` can name, as a JSON Schema: each property
+    with its JSON type (a road layer's as its data has them) and the geometry, by `format`
+    (`geometry-linestring`...) and by `$ref` to its GeoJSON schema."""
+    found = collection_queryables(repository, collection_id, visible)
+    geometry = {
+        "title": "Geometry",
+        "$ref": f"https://geojson.org/schema/{GEOJSON_TYPES[found.geometry]}.json",
+        "format": f"geometry-{found.geometry}",
+        "x-ogc-role": "primary-geometry",
+    }
+    document = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": str(request.url_for("queryables", collectionId=collection_id)),
+        "type": "object",
+        "title": f"Queryables of {collection_id}",
+        "properties": {
+            GEOMETRY: geometry,
+            **{name: {"title": name, "type": kind} for name, kind in found.properties.items()},
+        },
+        "additionalProperties": False,
+    }
+    return JSONResponse(document, media_type=output.value)
+
+
+@router.get(
     "/collections/{collectionId}/items",
     response_class=GeoJSONResponse,
     summary="Features of a collection",
@@ -481,6 +673,7 @@ def collection(
 def items(
     request: Request,
     repository: RepositoryDep,
+    settings: SettingsDep,
     collection_id: CollectionId,
     output: FeaturesOutputDep,
     limit: LimitDep,
@@ -488,15 +681,38 @@ def items(
     bbox: BBoxDep,
     bbox_crs: BBoxCrsDep,
     crs: CrsDep,
+    selection: SelectionDep,
     visible: EstimatesVisibleDep,
 ) -> GeoJSONResponse:
-    """A page of features in primary-key order, with `next`/`prev` links to follow, in the
-    CRS `crs` names (`Content-Crs` says which)."""
-    require_offered(repository, collection_id, visible, {"crs": crs, "bbox-crs": bbox_crs})
-    page = feature_page(repository, collection_id, limit, offset, bbox, visible)
+    """A page of features in primary-key order (or `sortby`'s), with `next`/`prev` links, in
+    the CRS `crs` names (`Content-Crs` says which).
+
+    `numberMatched` is left out of a page but the last when the PostGIS planner expects the
+    collection to hold more than `TAKEOFF_OGC_EXACT_COUNT_LIMIT` features (counting the
+    matches would read them all): the planner's estimate is then `numberMatchedEstimate`,
+    and `next` links still end exactly at the last page.
+    """
+    offered = {"crs": crs, "bbox-crs": bbox_crs}
+    if selection.filter_crs is not None:
+        offered["filter-crs"] = selection.filter_crs
+    require_offered(repository, collection_id, visible, offered)
+    query = feature_query(
+        request, collection_queryables(repository, collection_id, visible), selection
+    )
+    page = feature_page(
+        repository,
+        collection_id,
+        limit,
+        offset,
+        bbox,
+        visible,
+        query,
+        settings.limits.ogc_exact_count_limit,
+    )
+    counted = "numberMatched" if page.exact else "numberMatchedEstimate"
     body = {
         "type": "FeatureCollection",
-        "numberMatched": page.number_matched,
+        counted: page.number_matched,
         "numberReturned": len(page.features),
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "links": _items_links(request, collection_id, offset, limit, page),

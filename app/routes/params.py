@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
 
@@ -228,8 +229,62 @@ class OutputType:
         return media
 
 
+@dataclass(frozen=True)
+class Selection:
+    """The filter and sort order an items request asks for, as given (checked against the
+    collection's queryables once the collection is known)."""
+
+    filter: str | None
+    filter_lang: str
+    filter_crs: str | None
+    sortby: str | None
+
+
+def selection_query(
+    filter_: Annotated[
+        str | None,
+        Query(
+            alias="filter",
+            description="Only features meeting this CQL2 condition (OGC API Features Part 3) "
+            "on the collection's queryables (see its `queryables` link): comparisons, LIKE, "
+            "IN, BETWEEN, IS NULL, AND/OR/NOT, CASEI, and S_INTERSECTS, S_WITHIN and the other "
+            "spatial functions on `geometry` with a geometry or BBOX literal.",
+            examples=["highway = 'residential' AND lanes >= 2"],
+        ),
+    ] = None,
+    filter_lang: Annotated[
+        Literal["cql2-text", "cql2-json", "cql-text"],
+        Query(
+            alias="filter-lang",
+            description="How `filter` is written; `cql-text`, the draft's name GDAL sends, is "
+            "read as cql2-text.",
+        ),
+    ] = "cql2-text",
+    filter_crs: Annotated[
+        str | None,
+        Query(
+            alias="filter-crs",
+            description="The CRS of the filter's geometry literals, by OGC URI, in its own axis "
+            "order (latitude first for EPSG:4326); CRS84 (longitude, latitude) by default.",
+            examples=["http://www.opengis.net/def/crs/EPSG/0/4326"],
+        ),
+    ] = None,
+    sortby: Annotated[
+        str | None,
+        Query(
+            description="Order by these queryable properties, comma-separated, each "
+            "ascending or with `-` descending (then by id).",
+            examples=["-lanes,name"],
+        ),
+    ] = None,
+) -> Selection:
+    """The `filter`, `filter-lang`, `filter-crs` and `sortby` parameters."""
+    return Selection(filter_, filter_lang, filter_crs, sortby)
+
+
 BBoxDep = Annotated[BBox | None, Depends(bbox_query)]
 CrsDep = Annotated[str, Depends(crs_query)]
+SelectionDep = Annotated[Selection, Depends(selection_query)]
 LimitDep = Annotated[int, Depends(limit_query)]
 OffsetDep = Annotated[int, Depends(offset_query)]
 JSONOutput = Depends(OutputType(MediaType.json))

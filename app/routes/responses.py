@@ -15,6 +15,7 @@ class MediaType(StrEnum):
 
     json = "application/json"
     geojson = "application/geo+json"
+    schema_json = "application/schema+json"
     openapi_json = "application/vnd.oai.openapi+json;version=3.1"
     html = "text/html"
     mvt = "application/vnd.mapbox-vector-tile"

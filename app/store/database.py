@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import psycopg
+import shapely
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -17,6 +19,7 @@ from sqlalchemy.engine import Engine
 from app.errors import StoreUnavailable
 from app.resources import migrations_dir
 from app.settings import StoreSettings
+from app.store.cql import CONVERSE
 
 ANSWER_GRACE_SECONDS = 2.0
 """How long past its statement timeout a server is waited for before it is taken for frozen:
@@ -133,11 +136,36 @@ def outage(exc: BaseException) -> bool:
     return isinstance(exc, sa.exc.OperationalError | sa.exc.TimeoutError)
 
 
+SQLITE_RELATION = "takeoff_relation"
+"""SQL function of the embedded store: `takeoff_relation('within', geom, literal_wkb)` is 1
+when the stored geometry stands in that relation to the literal (as PostGIS `ST_Within`)."""
+
+
+@lru_cache(maxsize=32)
+def _prepared(wkb: bytes) -> shapely.Geometry:
+    geometry = shapely.from_wkb(wkb)
+    shapely.prepare(geometry)
+    return geometry
+
+
+def spatial_relation(relation: str, stored: bytes | None, literal: bytes) -> int | None:
+    """`SQLITE_RELATION`: the relation tested from the literal's side, which is prepared once
+    for all the rows of a query."""
+    if stored is None:
+        return None
+    test = getattr(shapely, CONVERSE.get(relation, relation))
+    return int(test(_prepared(literal), shapely.from_wkb(stored)))
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Foreign keys, WAL, LIKE that respects case (as SQL and CQL2 say; PostgreSQL's does),
+    and the spatial test filters use."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.close()
+    dbapi_connection.create_function(SQLITE_RELATION, 3, spatial_relation, deterministic=True)
 
 
 def _redacted(engine: Engine) -> str:

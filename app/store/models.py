@@ -113,6 +113,8 @@ class Layer(Base):
     license: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    queryables: Mapped[dict[str, Any] | None]
+    """Each property's JSON type and the geometry type, seen as the layer was loaded."""
 
 
 class LayerFeature(Footprint, Base):

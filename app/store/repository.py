@@ -33,7 +33,8 @@ from app.geo.tiles import MVT_BUFFER, MVT_EXTENT, TileAddress
 from app.io.layers import LayerFeatures, PublishedLayer, check_layer_slug
 from app.io.material_sources import SourceData
 from app.io.mvt import TileFeature, encode_tile
-from app.store.database import outage
+from app.store.cql import Columns, FeatureQuery
+from app.store.database import SQLITE_RELATION, outage
 from app.store.models import (
     CatalogVersion,
     Delivery,
@@ -50,6 +51,12 @@ from app.store.models import (
     RuleSetVersion,
     TemplateVersion,
     VersionedDocument,
+)
+from app.store.queryables import (
+    ESTIMATE_QUERYABLES,
+    SOURCE_QUERYABLES,
+    PropertyTypes,
+    Queryables,
 )
 from app.store.types import SRID
 
@@ -184,10 +191,14 @@ class StoredFeature:
 
 @dataclass(frozen=True)
 class FeaturePage:
-    """A page of features and how many match in all."""
+    """A page of features and how many match in all: counted when `exact`, else the
+    planner's estimate (a count over more rows than the caller's limit is not made)."""
 
     features: list[StoredFeature]
     number_matched: int
+    exact: bool = True
+    more: bool = False
+    """Whether features follow this page."""
 
 
 @dataclass(frozen=True)
@@ -307,6 +318,65 @@ def _mvt_sql(
         .where(rows.c.geom.is_not(None))
         .select_from(rows)
     )
+
+
+def _read_queryables(
+    session: Session, model: type[FeatureRow], where: sa.ColumnElement[bool]
+) -> Queryables:
+    """The property types and geometry type of the rows `where` selects, read in batches."""
+    types = PropertyTypes()
+    features = session.execute(
+        sa.select(model.properties, model.geom).where(where).execution_options(yield_per=5_000)
+    )
+    for chunk in features.partitions():
+        for properties, _geometry in chunk:
+            types.add(cast(dict[str, Any], properties))
+        types.add_geometries(cast(shapely.Geometry, row[1]) for row in chunk)
+    return types.queryables()
+
+
+class _Columns:
+    """A feature table's columns as filters and sort orders read them on this backend (the
+    `Columns` of `app.store.cql`): properties out of the JSON column as their queryable type;
+    spatial tests with PostGIS functions (the GIST index on `geom` serves them) or, on SQLite,
+    the bounding-box columns first and then Shapely, exactly."""
+
+    def __init__(
+        self,
+        model: type[Estimate] | type[LayerFeature] | type[MaterialSource] | type[ProgrammeSegment],
+        postgis: bool,
+    ) -> None:
+        self.model = model
+        self.postgis = postgis
+
+    def property(self, name: str, kind: str) -> sa.ColumnElement[Any]:
+        """The value of property `name` as its queryable type `kind`."""
+        value = self.model.properties[name]
+        if kind == "string":
+            return value.as_string()
+        if kind == "boolean":
+            return value.as_boolean()
+        return value.as_float()
+
+    def geometry(self) -> sa.ColumnElement[Any]:
+        """The geometry column."""
+        return cast(sa.ColumnElement[Any], self.model.geom)
+
+    def spatial(self, relation: str, literal: shapely.Geometry) -> sa.ColumnElement[bool]:
+        """Rows whose geometry stands in `relation` to `literal` (CRS84)."""
+        wkb = sa.literal(shapely.to_wkb(literal), sa.LargeBinary)
+        if self.postgis:
+            function = getattr(sa.func, f"ST_{relation.capitalize()}")
+            return cast(
+                sa.ColumnElement[bool],
+                function(self.model.geom, sa.func.ST_GeomFromWKB(wkb, SRID)),
+            )
+        stored = sa.type_coerce(self.model.geom, sa.LargeBinary())
+        exact = getattr(sa.func, SQLITE_RELATION)(relation, stored, wkb) == 1
+        if relation == "disjoint":
+            return exact
+        minx, miny, maxx, maxy = shapely.bounds(literal).tolist()
+        return sa.and_(_bbox_columns_meet(self.model, (minx, miny, maxx, maxy)), exact)
 
 
 JOB_STATES = ("accepted", "running", "successful", "failed", "dismissed")
@@ -532,9 +602,19 @@ class Repository:
         offset: int = 0,
         bbox: BBox | None = None,
         visible: Visibility = EVERYONE,
+        query: FeatureQuery | None = None,
+        exact_count_limit: int | None = None,
     ) -> FeaturePage:
         """Saved estimates the reader may see, as features, ordered by id."""
-        return self._page(Estimate, visible.allows(Estimate.owner), limit, offset, bbox)
+        return self._page(
+            Estimate,
+            visible.allows(Estimate.owner),
+            limit,
+            offset,
+            bbox,
+            query,
+            exact_count_limit,
+        )
 
     def estimate_extent(self, visible: Visibility = EVERYONE) -> BBox | None:
         """Bounding box of every saved estimate the reader may see."""
@@ -574,6 +654,7 @@ class Repository:
                     raise InvalidInput(f"a layer named {layer.slug!r} exists already", field="slug")
                 session.delete(existing)
                 session.flush()
+            types = PropertyTypes()
             row = Layer(
                 slug=layer.slug,
                 title=layer.title,
@@ -588,8 +669,12 @@ class Repository:
             for chunk in layer.chunks():
                 if len(chunk):
                     self._insert_features(session, row.id, chunk)
+                for properties in chunk.properties:
+                    types.add(properties)
+                types.add_geometries(chunk.geometries)
                 if progress is not None:
                     progress(len(chunk))
+            row.queryables = types.queryables().as_json()
             session.commit()
         if self.engine.dialect.name == "postgresql":
             # Statistics for the planner, and the visibility map that lets counts and deep
@@ -680,12 +765,20 @@ class Repository:
             raise NotFound(f"there is no collection {slug!r}")
 
     def layer_page(
-        self, slug: str, limit: int, offset: int = 0, bbox: BBox | None = None
+        self,
+        slug: str,
+        limit: int,
+        offset: int = 0,
+        bbox: BBox | None = None,
+        query: FeatureQuery | None = None,
+        exact_count_limit: int | None = None,
     ) -> FeaturePage:
         """Features of a road layer, ordered by their stored id."""
         with Session(self.engine) as session:
             in_layer = LayerFeature.layer_id == self._layer_id(session, slug)
-            return self._page_in(session, LayerFeature, in_layer, limit, offset, bbox)
+            return self._page_in(
+                session, LayerFeature, in_layer, limit, offset, bbox, query, exact_count_limit
+            )
 
     def layer_tile(self, slug: str, tile: TileAddress) -> bytes:
         """The features of a road layer that meet `tile`, as a vector tile."""
@@ -709,6 +802,36 @@ class Repository:
             raise NotFound(f"there is no collection {slug!r}")
         layer_id, created_at, last_id = found
         return f"{layer_id}@{created_at}:{last_id}"
+
+    def layer_queryables(self, slug: str) -> Queryables:
+        """The properties a road layer can be filtered on, with the JSON type of their
+        values, as recorded when it was loaded (or, for a layer loaded before they were
+        recorded, read from its features now and recorded)."""
+        with Session(self.engine) as session:
+            layer = session.scalars(sa.select(Layer).where(Layer.slug == slug)).first()
+            if layer is None:
+                raise NotFound(f"there is no collection {slug!r}")
+            if layer.queryables is not None:
+                return Queryables.from_json(layer.queryables)
+            found = _read_queryables(session, LayerFeature, LayerFeature.layer_id == layer.id)
+            layer.queryables = found.as_json()
+            session.commit()
+            return found
+
+    def programme_queryables(self, programme_id: int) -> Queryables:
+        """The properties the segments of a saved programme can be filtered on, read from
+        them (a programme's columns follow its inventory's)."""
+        with Session(self.engine) as session:
+            where = ProgrammeSegment.programme_id == programme_id
+            return _read_queryables(session, ProgrammeSegment, where)
+
+    def queryables(self, collection_id: str) -> Queryables:
+        """What a collection (`estimates`, `sources` or a road layer) can be filtered on."""
+        if collection_id == "estimates":
+            return ESTIMATE_QUERYABLES
+        if collection_id == "sources":
+            return SOURCE_QUERYABLES
+        return self.layer_queryables(collection_id)
 
     def find_layer_features(self, slug: str, name: str, limit: int) -> FeaturePage:
         """Features of a road layer whose `name` property contains `name`, in any case."""
@@ -796,11 +919,17 @@ class Repository:
             session.commit()
 
     def programme_page(
-        self, programme_id: int, limit: int, offset: int = 0, bbox: BBox | None = None
+        self,
+        programme_id: int,
+        limit: int,
+        offset: int = 0,
+        bbox: BBox | None = None,
+        query: FeatureQuery | None = None,
+        exact_count_limit: int | None = None,
     ) -> FeaturePage:
         """Segments of a saved programme, in input order."""
         where = ProgrammeSegment.programme_id == programme_id
-        return self._page(ProgrammeSegment, where, limit, offset, bbox)
+        return self._page(ProgrammeSegment, where, limit, offset, bbox, query, exact_count_limit)
 
     def programme_segment(self, programme_id: int, feature_pk: int) -> StoredFeature:
         """One segment of a saved programme by its stored id."""
@@ -848,9 +977,16 @@ class Repository:
             session.commit()
             return [row.id for row in rows]
 
-    def source_page(self, limit: int, offset: int = 0, bbox: BBox | None = None) -> FeaturePage:
+    def source_page(
+        self,
+        limit: int,
+        offset: int = 0,
+        bbox: BBox | None = None,
+        query: FeatureQuery | None = None,
+        exact_count_limit: int | None = None,
+    ) -> FeaturePage:
         """Material sources in id order, as features."""
-        return self._page(MaterialSource, sa.true(), limit, offset, bbox)
+        return self._page(MaterialSource, sa.true(), limit, offset, bbox, query, exact_count_limit)
 
     def source_feature(self, source_id: int) -> StoredFeature:
         """One material source by its id."""
@@ -1084,10 +1220,15 @@ class Repository:
         limit: int,
         offset: int = 0,
         bbox: BBox | None = None,
+        query: FeatureQuery | None = None,
+        exact_count_limit: int | None = None,
     ) -> FeaturePage:
-        """Features in id order; with `bbox`, only those whose geometry meets it."""
+        """Features in the query's order, then id's; with `bbox`, only those whose geometry
+        meets it."""
         with Session(self.engine) as session:
-            return self._page_in(session, model, where, limit, offset, bbox)
+            return self._page_in(
+                session, model, where, limit, offset, bbox, query, exact_count_limit
+            )
 
     def _page_in(
         self,
@@ -1097,34 +1238,84 @@ class Repository:
         limit: int,
         offset: int = 0,
         bbox: BBox | None = None,
+        query: FeatureQuery | None = None,
+        exact_count_limit: int | None = None,
     ) -> FeaturePage:
         """`_page` in an open session. The page's ids are found first, from an index alone
         where one covers the filter ((layer_id, id) for a layer), so a deep page skips index
         entries rather than rows; only the page's own rows are then read, as plain columns
-        (no ORM objects), their geometries decoded in one vectorised call."""
-        if bbox is not None and self.engine.dialect.name != "postgresql":
-            ids = self._ids_meeting(session, model, where, bbox)
-            matched = len(ids)
-            on_page: Any = ids[offset : offset + limit]
+        (no ORM objects), their geometries decoded in one vectorised call. One id past the
+        page says whether more follow, so the last page needs no count; no count is made in
+        a collection the planner expects to pass `exact_count_limit` rows."""
+        postgis = self.engine.dialect.name == "postgresql"
+        columns: Columns = _Columns(model, postgis)
+        chosen: FeatureQuery = query or FeatureQuery()
+        collection = where
+        where = sa.and_(where, chosen.where(columns))
+        order: list[Any] = [*chosen.order_by(columns), model.id]
+        if bbox is not None and not postgis:
+            ids = self._ids_meeting(session, model, where, bbox, order)
+            matched, exact, more = len(ids), True, offset + limit < len(ids)
+            on_page = ids[offset : offset + limit]
         else:
             if bbox is not None:
                 where = sa.and_(where, _intersects_sql(model, bbox))
-            count = sa.select(sa.func.count()).select_from(model).where(where)
-            matched = session.scalar(count) or 0
-            ordered = sa.select(model.id).where(where).order_by(model.id)
-            on_page = ordered.limit(limit).offset(offset).scalar_subquery()
+            ordered = sa.select(model.id).where(where).order_by(*order)
+            on_page = list(session.scalars(ordered.limit(limit + 1).offset(offset)))
+            more = len(on_page) > limit
+            if not more and (on_page or offset == 0):
+                matched, exact = offset + len(on_page), True
+            else:
+                matched, exact = self._count(session, model, collection, where, exact_count_limit)
+            on_page = on_page[:limit]
         feature_id = LayerFeature.feature_id if model is LayerFeature else sa.null()
-        rows: Sequence[Any] = session.execute(
-            sa.select(model.id, feature_id, _wkb(model), model.properties)
-            .where(model.id.in_(on_page))
-            .order_by(model.id)
+        found = session.execute(
+            sa.select(model.id, feature_id, _wkb(model), model.properties).where(
+                model.id.in_(on_page)
+            )
         ).all()
+        by_id: dict[int, Any] = {row[0]: row for row in found}
+        rows = [by_id[pk] for pk in on_page]
         geometries = shapely.from_wkb([row[2] for row in rows])
         features = [
             StoredFeature(id=pk, feature_id=original, geometry=geometry, properties=properties)
             for (pk, original, _, properties), geometry in zip(rows, geometries, strict=True)
         ]
-        return FeaturePage(features=features, number_matched=matched)
+        return FeaturePage(features=features, number_matched=matched, exact=exact, more=more)
+
+    def _count(
+        self,
+        session: Session,
+        model: type[FeatureRow],
+        collection: sa.ColumnElement[bool],
+        where: sa.ColumnElement[bool],
+        exact_count_limit: int | None,
+    ) -> tuple[int, bool]:
+        """(rows matching `where`, True); or on PostGIS, when the planner expects the whole
+        `collection` to pass `exact_count_limit` rows, (its estimate of the matches, False).
+        The collection's size decides, not the matches': a filter on properties is tested
+        on every row of it, however few rows it keeps."""
+        if (
+            exact_count_limit is not None
+            and self.engine.dialect.name == "postgresql"
+            and self._estimated_rows(session, model, collection) > exact_count_limit
+        ):
+            return self._estimated_rows(session, model, where), False
+        count = sa.select(sa.func.count()).select_from(model).where(where)
+        return session.scalar(count) or 0, True
+
+    def _estimated_rows(
+        self, session: Session, model: type[FeatureRow], where: sa.ColumnElement[bool]
+    ) -> int:
+        """PostGIS: the planner's estimate of the rows matching `where`."""
+        statement = sa.select(model.id).where(where).compile(dialect=self.engine.dialect)
+        plan = cast(
+            list[dict[str, Any]],
+            session.connection()
+            .exec_driver_sql(f"explain (format json) {statement}", statement.params)
+            .scalar(),
+        )
+        return int(plan[0]["Plan"]["Plan Rows"])
 
     @staticmethod
     def _meeting(
@@ -1133,14 +1324,15 @@ class Repository:
         where: sa.ColumnElement[bool],
         bbox: BBox,
         *columns: QueryableAttribute[Any],
+        order: Sequence[Any] = (),
     ) -> list[tuple[int, shapely.Geometry, tuple[Any, ...]]]:
-        """SQLite: id, geometry and `columns` of the rows whose geometry meets `bbox`, in id
-        order. The bbox columns pick the candidates in SQL; Shapely then drops those that only
-        come near the box."""
+        """SQLite: id, geometry and `columns` of the rows whose geometry meets `bbox`, in
+        `order` (by id unless given). The bbox columns pick the candidates in SQL; Shapely then
+        drops those that only come near the box."""
         query = sa.select(model.id, _wkb(model), *columns).where(
             where, _bbox_columns_meet(model, bbox)
         )
-        candidates = session.execute(query.order_by(model.id)).all()
+        candidates = session.execute(query.order_by(*(order or [model.id]))).all()
         if not candidates:
             return []
         geometries = shapely.from_wkb([row[1] for row in candidates])
@@ -1152,10 +1344,16 @@ class Repository:
         ]
 
     def _ids_meeting(
-        self, session: Session, model: type[FeatureRow], where: sa.ColumnElement[bool], bbox: BBox
+        self,
+        session: Session,
+        model: type[FeatureRow],
+        where: sa.ColumnElement[bool],
+        bbox: BBox,
+        order: Sequence[Any],
     ) -> list[int]:
-        """SQLite: ids of the rows whose geometry meets `bbox`, in order."""
-        return [pk for pk, _geometry, _columns in self._meeting(session, model, where, bbox)]
+        """SQLite: ids of the rows whose geometry meets `bbox`, in `order`."""
+        found = self._meeting(session, model, where, bbox, order=order)
+        return [pk for pk, _geometry, _columns in found]
 
     def _tile(
         self, model: type[FeatureRow], where: sa.ColumnElement[bool], tile: TileAddress, layer: str

@@ -6,8 +6,9 @@ tests of real clients, by a running `takeoff serve` (`live_site`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from app.io.layers import read_layer
 from app.main import create_app
+from app.resources import data_dir
 from app.settings import StoreSettings
 from tests.conftest import API_KEY, BACKENDS, app_settings, fresh_store
 from tests.live import LiveServer
@@ -24,6 +26,16 @@ GRID_SIDE = 50  # 2,500 cells
 GRID_ORIGIN = (100.123456789, -10.987654321)
 GRID_STEP = 0.01
 GRID_COUNT = GRID_SIDE * GRID_SIDE
+ROADS = json.loads((data_dir() / "sample_layers" / "tangerang_roads.geojson").read_text())[
+    "features"
+]
+"""The sample road layer (the `roads` collection) as its file has it."""
+Properties = dict[str, Any]
+
+
+def expected(holds: Callable[[Properties], bool]) -> list[int]:
+    """The osm_id of every road of the file whose properties satisfy `holds`."""
+    return sorted(road["properties"]["osm_id"] for road in ROADS if holds(road["properties"]))
 
 
 def rels(body: dict) -> list[str]:

@@ -14,6 +14,7 @@ JSON = "application/json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.1"
 PROBLEM = "application/problem+json"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 ROADS_EXTENT = (106.5623898, -6.2597294, 106.717699, -6.0907624)
 
 
@@ -65,19 +66,36 @@ def test_service_desc_is_the_openapi_document(site: TestClient) -> None:
     assert (limit["default"], limit["maximum"]) == (100, 1000)
 
 
-def test_conformance_claims_features_core_geojson_crs_and_tiles(site: TestClient) -> None:
+def test_conformance_claims_parts_1_2_3_cql2_sorting_and_tiles(site: TestClient) -> None:
     response = site.get("/conformance")
     assert response.headers["content-type"] == JSON
-    classes = response.json()["conformsTo"]
-    features = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
+    classes = set(response.json()["conformsTo"])
+    features = "http://www.opengis.net/spec/ogcapi-features-"
+    cql2 = "http://www.opengis.net/spec/cql2/1.0/conf/"
     tiles = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"
     tms = "http://www.opengis.net/spec/tms/2.0/conf/"
-    assert sorted(classes) == sorted(
-        [features + "core", features + "geojson"]
-        + ["http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs"]
-        + [tiles + name for name in ("core", "tileset", "tilesets-list", "geodata-tilesets")]
-        + [tiles + "mvt", tms + "tilematrixset", tms + "json-tilematrixset"]
-    )
+    assert classes == {
+        features + "1/1.0/conf/core",
+        features + "1/1.0/conf/geojson",
+        features + "2/1.0/conf/crs",
+        features + "3/1.0/conf/queryables",
+        features + "3/1.0/conf/queryables-query-parameters",
+        features + "3/1.0/conf/filter",
+        features + "3/1.0/conf/features-filter",
+        cql2 + "cql2-text",
+        cql2 + "cql2-json",
+        cql2 + "basic-cql2",
+        cql2 + "advanced-comparison-operators",
+        cql2 + "case-insensitive-comparison",
+        cql2 + "basic-spatial-functions",
+        cql2 + "basic-spatial-functions-plus",
+        cql2 + "spatial-functions",
+        "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
+        *(tiles + name for name in ("core", "tileset", "tilesets-list", "geodata-tilesets")),
+        tiles + "mvt",
+        tms + "tilematrixset",
+        tms + "json-tilematrixset",
+    }
 
 
 # collections
@@ -100,7 +118,7 @@ def test_collections_lists_estimates_and_layers(site: TestClient) -> None:
     for collection in body["collections"]:
         assert collection["itemType"] == "feature"
         assert collection["crs"][0] == CRS84
-        assert rels(collection)[:2] == ["self", "items"]
+        assert rels(collection)[:3] == ["self", "items", QUERYABLES]
 
 
 def test_roads_collection_metadata_and_extent(site: TestClient) -> None:
@@ -123,6 +141,7 @@ def test_roads_collection_metadata_and_extent(site: TestClient) -> None:
         "self",
         "items",
         "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+        QUERYABLES,
         "license",
     ]
     links = {link["rel"]: link for link in roads["links"]}

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import shapely
 from pyproj import Transformer
 
 from tests.live import LiveServer
-from tests.routes.conftest import GRID_COUNT, href, query
+from tests.routes.conftest import GRID_COUNT, expected, href, query
 
 ROAD_FIELDS = {"osm_id", "name", "highway", "oneway", "lanes"}
 
@@ -127,6 +128,44 @@ def test_gdal_asks_for_utm_and_gets_it_from_the_server(
     }
     assert set(fields[list(meta["fields"]).index("osm_id")].tolist()) == crossing
     assert len(crossing) == 4
+
+
+def test_ogrinfo_where_is_evaluated_by_the_server(live_site: LiveServer) -> None:
+    wanted = expected(
+        lambda p: p["highway"] == "residential" and p["lanes"] is not None and p["lanes"] >= 2
+    )
+    where = "highway = 'residential' AND lanes >= 2"
+    result = subprocess.run(
+        [
+            "ogrinfo",
+            "--debug",
+            "on",
+            "-ro",
+            "-so",
+            "-where",
+            where,
+            f"OAPIF:{live_site.url}",
+            "roads",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"Feature Count: {len(wanted)}" in result.stdout
+    # GDAL 3.6 sends the filter when /api offers `filter-lang=cql-text` and lists the layer's
+    # properties as parameters of its items path; newer versions read /queryables instead
+    assert "evaluated on client side" not in result.stderr
+    fetched = re.findall(r"HTTP: Fetch\((\S+)\)", result.stderr)
+    filtered = [url for url in fetched if "/collections/roads/items?" in url and "filter=" in url]
+    assert filtered, fetched
+    # what the server answered GDAL: the matching roads only, counted
+    page = httpx.get(filtered[0]).json()
+    assert page["numberMatched"] == len(wanted) < 142
+    returned = [feature["properties"]["osm_id"] for feature in page["features"]]
+    assert set(returned) <= set(wanted)
+    assert len(returned) == min(10, len(wanted))  # GDAL's page size
 
 
 # behind a proxy

@@ -33,7 +33,7 @@ def _up_down_up(settings: StoreSettings, tables: set[str] = TABLES) -> sa.Engine
     engine = create_store_engine(settings)
     upgrade(engine)
     assert _tables(engine) == tables
-    assert schema_revisions(engine) == ("0006", "0006")
+    assert schema_revisions(engine) == ("0007", "0007")
     downgrade(engine, "base")
     assert _tables(engine) == set()
     assert schema_revisions(engine)[0] is None
