@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import URL
 
 from app.errors import InvalidQuery, NotFound, UnsupportedCrs
-from app.geo.crs import CRS84, WORLD_CRS, offered_crs
+from app.geo.crs import CRS84, WORLD_CRS, offered_crs, offered_crs_uri
 from app.io.layers import is_layer_slug
 from app.routes.deliveries import field_test_features
 from app.routes.deps import EstimatesVisibleDep, RepositoryDep, SettingsDep
@@ -694,7 +694,7 @@ def items(
     """
     offered = {"crs": crs, "bbox-crs": bbox_crs}
     if selection.filter_crs is not None:
-        offered["filter-crs"] = selection.filter_crs
+        offered["filter-crs"] = offered_crs_uri(selection.filter_crs, "filter-crs")
     require_offered(repository, collection_id, visible, offered)
     query = feature_query(
         request, collection_queryables(repository, collection_id, visible), selection

@@ -15,6 +15,7 @@ OPENAPI = "application/vnd.oai.openapi+json;version=3.1"
 PROBLEM = "application/problem+json"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+TILESETS = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 ROADS_EXTENT = (106.5623898, -6.2597294, 106.717699, -6.0907624)
 
 
@@ -118,7 +119,7 @@ def test_collections_lists_estimates_and_layers(site: TestClient) -> None:
     for collection in body["collections"]:
         assert collection["itemType"] == "feature"
         assert collection["crs"][0] == CRS84
-        assert rels(collection)[:3] == ["self", "items", QUERYABLES]
+        assert rels(collection)[:4] == ["self", "items", TILESETS, QUERYABLES]
 
 
 def test_roads_collection_metadata_and_extent(site: TestClient) -> None:
@@ -140,7 +141,7 @@ def test_roads_collection_metadata_and_extent(site: TestClient) -> None:
     assert rels(roads) == [
         "self",
         "items",
-        "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+        TILESETS,
         QUERYABLES,
         "license",
     ]

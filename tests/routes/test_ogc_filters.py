@@ -541,12 +541,6 @@ def _nested_not(depth: int) -> dict:
             "not valid",
         ),
         (
-            {"filter": "S_INTERSECTS(geometry, POINT(0 0))", "filter-crs": "EPSG:4326"},
-            "filter-crs",
-            {},
-            "OGC URI",
-        ),
-        (
             {"filter": "S_INTERSECTS(lanes, POINT(0 0))"},
             "filter",
             {"property": "lanes"},
@@ -587,6 +581,27 @@ def test_bad_queries_are_400_problems_saying_where(
     assert problem["title"] == "Invalid query"
     assert problem["field"] == field
     assert {key: problem.get(key) for key in where} == where
+    assert words in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("crs", "words"),
+    [
+        ("EPSG:4326", "is not a coordinate reference system this service offers"),
+        ("http://www.opengis.net/def/crs/EPSG/0/32601", "does not offer filter-crs"),
+    ],
+)
+def test_a_filter_crs_the_collection_does_not_offer_is_a_400(
+    site: TestClient, crs: str, words: str
+) -> None:
+    params = {"filter": "S_INTERSECTS(geometry, POINT(0 0))", "filter-crs": crs}
+    response = site.get("/collections/roads/items", params=params)
+    assert response.status_code == 400, response.text
+    problem = response.json()
+    assert (problem["title"], problem["field"]) == (
+        "Unsupported coordinate reference system",
+        "filter-crs",
+    )
     assert words in problem["detail"]
 
 
