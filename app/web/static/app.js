@@ -797,9 +797,18 @@ async function download(format) {
 
 // ----------------------------------------------------------------------------- layers
 
+/** Leaflet's tooltips make a shape focusable; roads, saved outlines and sources are found by
+ *  name in the panel instead, so they stay out of the Tab order (not one stop each). */
+function outOfTabOrder(layer) {
+  const untab = () => layer.getElement?.()?.setAttribute("tabindex", "-1");
+  layer.on("add", untab);
+  if (layer._map) untab();
+  return layer;
+}
+
 function bindRoad(feature, layer) {
   const name = feature.properties?.name ?? feature.id;
-  layer.bindTooltip(name, { sticky: true });
+  outOfTabOrder(layer).bindTooltip(name, { sticky: true });
   layer.on("click", (event) => {
     if (map.pm.globalDrawModeEnabled()) return; // a vertex is being placed here
     L.DomEvent.stopPropagation(event);
@@ -861,7 +870,7 @@ async function searchRoads(event) {
 
 function bindSaved(feature, layer) {
   state.savedFeatures.set(String(feature.id), feature);
-  layer.bindTooltip(savedLabel(feature), { sticky: true });
+  outOfTabOrder(layer).bindTooltip(savedLabel(feature), { sticky: true });
   layer.on("click", (event) => {
     if (map.pm.globalDrawModeEnabled()) return;
     L.DomEvent.stopPropagation(event);
@@ -1511,7 +1520,7 @@ async function showSources(materials) {
       L.polyline([site, [lat, lng]], { ...HAUL_STYLE, pmIgnore: true, interactive: false })
         .addTo(sourcesLayer);
     }
-    L.circleMarker([lat, lng], { ...SOURCE_STYLE, pmIgnore: true })
+    outOfTabOrder(L.circleMarker([lat, lng], { ...SOURCE_STYLE, pmIgnore: true }))
       .bindTooltip(label)
       .addTo(sourcesLayer);
   }
