@@ -119,7 +119,9 @@ def test_save_an_opened_estimate_as_a_new_version(
     page.wait_for_function(
         "() => document.querySelector('#status').textContent.includes('version 2 of')"
     )
-    found = re.fullmatch(rf"Saved as estimate (\d+), version 2 of #{first}\.", text(page, "#status"))
+    found = re.fullmatch(
+        rf"Saved as estimate (\d+), version 2 of #{first}\.", text(page, "#status")
+    )
     assert found is not None, text(page, "#status")
     second = int(found.group(1))
     assert version.is_disabled()  # saved: nothing changed since

@@ -1442,8 +1442,21 @@ function watchKeyboardDrawing() {
 
 // ----------------------------------------------------------------------------- materials and sources
 
-const SOURCE_STYLE = { radius: 7, color: "#1b7a3d", weight: 2, fillColor: "#4caf50", fillOpacity: 0.9 };
-const HAUL_STYLE = { color: "#1b7a3d", weight: 2, dashArray: "6 6", opacity: 0.8 };
+const SOURCE_STYLE = {
+  radius: 7,
+  color: "#1b7a3d",
+  weight: 2,
+  fillColor: "#4caf50",
+  fillOpacity: 0.9,
+  className: "material-source",
+};
+const HAUL_STYLE = {
+  color: "#1b7a3d",
+  weight: 2,
+  dashArray: "6 6",
+  opacity: 0.8,
+  className: "haul-line",
+};
 
 /** What must be ordered and delivered, beside the bill: quantities, trucks and hauls. */
 function renderMaterials() {
