@@ -1474,29 +1474,28 @@ function renderMaterials() {
     code.className = "code";
     code.textContent = line.material;
     what.append(line.name?.[lang] ?? line.name?.en ?? line.material, " ", code);
-    const vehicle = line.vehicle;
-    const capacity = `${formatNumber(lang, vehicle.capacity, 1, true)} ${vehicle.capacity_unit}`;
-    const source = line.source
-      ? `${line.source.name} (${line.source.kind})`
-      : line.source === null
-        ? t(lang, "noSource")
-        : "–";
+    const vehicle = line.vehicle.name?.[lang] ?? line.vehicle.id;
     const method = { network: "haulNetwork", "straight-line": "haulStraight" }[line.haul_method];
-    const haul =
-      line.haul_km == null
-        ? "–"
-        : `${formatNumber(lang, line.haul_km, 1)} km${method ? ` (${t(lang, method)})` : ""}`;
+    const source = line.source?.name ?? (line.source === null ? t(lang, "noSource") : "–");
+    // one child beside the label a phone shows: the distance, and under it how it was measured
+    const haul = cell("", "num", line.haul_km ?? "");
+    const figure = document.createElement("span");
+    figure.textContent = line.haul_km == null ? "–" : `${formatNumber(lang, line.haul_km, 1)} km`;
+    if (method) {
+      const how = document.createElement("span");
+      how.className = "code";
+      how.textContent = t(lang, method);
+      figure.append(how);
+    }
+    haul.append(figure);
     row.append(
       what,
-      cell(formatNumber(lang, line.order_quantity, 2), "num", line.order_quantity),
-      cell(line.unit, "unit"),
-      cell(`${vehicle.name?.[lang] ?? vehicle.id} · ${capacity}`),
-      cell(formatNumber(lang, line.loads, 0), "num", line.loads),
+      cell(`${formatNumber(lang, line.order_quantity, 2)} ${line.unit}`, "num", line.order_quantity),
+      cell(`${formatNumber(lang, line.loads, 0)} × ${vehicle}`, "loads", line.loads),
       cell(source, "source", line.source?.id ?? ""),
-      cell(haul, "num", line.haul_km ?? ""),
+      haul,
     );
-    const labels = ["orderQuantity", "unit", "vehicle", "loads", "source", "haul"];
-    labels.forEach((key, n) => {
+    ["orderQuantity", "loads", "source", "haul"].forEach((key, n) => {
       row.cells[n + 1].dataset.label = t(lang, key);
     });
     if (line.haul_warning) row.title = line.haul_warning;
