@@ -54,6 +54,7 @@ def nearest_hauls(
         else network.distances_km(site, points, shortest)
     )
     hauls = {}
+    routes: dict[int, tuple[tuple[float, float], ...] | None] = {}  # by source, made once
     for material in materials:
         supplying = [
             i for i, source in enumerate(sources) if material in source.properties["materials"]
@@ -61,9 +62,13 @@ def nearest_hauls(
         if not supplying:
             continue
         reachable = [i for i in supplying if np.isfinite(by_road[i])]
+        route = None
         if reachable:
             best = min(reachable, key=lambda i: (by_road[i], sources[i].id))
             km, method, warning = float(by_road[best]), NETWORK, None
+            if best not in routes:
+                routes[best] = _route(network, site, points[best])
+            route = routes[best]
         else:
             best = min(supplying, key=lambda i: (straight[i], sources[i].id))
             km, method = float(straight[best]) * detour_factor, STRAIGHT_LINE
@@ -81,5 +86,16 @@ def nearest_hauls(
             haul_km=round(km, 3),
             method=method,
             warning=warning,
+            route=route,
         )
     return hauls
+
+
+def _route(
+    network: RoadNetwork | None, site: shapely.Point, source: shapely.Geometry
+) -> tuple[tuple[float, float], ...] | None:
+    """Lon/lat of the way from the site to a source over the network, to draw."""
+    line = None if network is None else network.route(site, source)
+    if line is None:
+        return None
+    return tuple((float(lon), float(lat)) for lon, lat in shapely.get_coordinates(line))

@@ -11,6 +11,7 @@ from pyproj import Geod
 
 from tests.live import LiveServer
 from tests.web.planner import (
+    API_KEY,
     ROAD_POLYGON,
     draw_polygon,
     drawn_geometry,
@@ -98,3 +99,70 @@ def test_the_materials_of_a_drawn_road_and_their_sources(page: Any, live: LiveSe
 def test_no_materials_without_a_bill(page: Any) -> None:
     assert page.locator("#materials tbody tr").count() == 0
     assert page.locator("path.material-source").count() == 0
+
+
+def test_a_source_on_the_roads_is_reached_by_road_and_its_route_drawn(
+    page: Any, live: LiveServer
+) -> None:
+    roads = page.request.get(f"{live.url}/collections/roads/items?limit=1000").json()
+    road = max(roads["features"], key=lambda f: len(f["geometry"]["coordinates"]))
+    start, end = road["geometry"]["coordinates"][0], road["geometry"]["coordinates"][-1]
+    plant = {
+        "type": "Feature",
+        "properties": {"name": "Batching plant on the road", "kind": "batching plant"},
+        "geometry": {"type": "Point", "coordinates": end},
+    }
+    plant["properties"]["materials"] = "CONC-FC20"  # used by no other test here
+    added = page.request.post(
+        f"{live.url}/sources",
+        data={"type": "FeatureCollection", "features": [plant]},
+        headers={"X-API-Key": API_KEY},
+    )
+    assert added.status == 201, added.text()
+
+    page.get_by_label("Cross-section template").select_option("neighbourhood-rigid")
+    page.evaluate("([lon, lat]) => takeoffMap.setView([lat, lon], 18, {animate: false})", start)
+    box = page.locator("#map").bounding_box()
+    cx, cy = box["width"] / 2, box["height"] / 2
+    draw_polygon(page, [(cx - 60, cy - 8), (cx + 60, cy - 8), (cx + 60, cy + 8), (cx - 60, cy + 8)])
+    wait_for_estimate(page)
+    geometry = drawn_geometry(page)
+    answer = post_estimate(
+        live,
+        {"type": "Feature", "properties": {}, "geometry": geometry},
+        template="neighbourhood-rigid",
+    )
+    concrete = next(line for line in answer["materials"] if line["material"] == "CONC-FC20")
+    assert concrete["source"]["name"] == "Batching plant on the road"
+    assert concrete["haul_method"] == "network"
+    route = concrete["route"]["coordinates"]
+    assert route[-1] == pytest.approx(end, abs=1e-7)  # the way ends at the plant
+    # drawn as long as the haul measured over the roads, to the metre
+    assert GEOD.geometry_length(shapely.LineString(route)) == pytest.approx(
+        concrete["haul_km"] * 1000, abs=1
+    )
+
+    row = page.locator("#materials tbody tr[data-material='CONC-FC20']")
+    assert row.locator("td").nth(3).inner_text() == f"{concrete['haul_km']:,.1f} km\nby road"
+    by_road = {line["source"]["id"] for line in answer["materials"] if line["route"]}
+    others = {line["source"]["id"] for line in answer["materials"] if not line["route"]}
+    assert page.locator("path.haul-route").count() == len(by_road)
+    assert page.locator("path.haul-line").count() == len(others)
+    # the way on the map spans the route's own extent
+    page.evaluate(
+        "(route) => takeoffMap.fitBounds(route.map(([x, y]) => [y, x]), {animate: false})",
+        route,
+    )
+    points = page.evaluate(
+        "(route) => route.map(([x, y]) => takeoffMap.latLngToContainerPoint([y, x]))", route
+    )
+    drawing_order = list(
+        dict.fromkeys(line["source"]["id"] for line in answer["materials"] if line["route"])
+    )
+    drawn = page.locator("path.haul-route").nth(drawing_order.index(concrete["source"]["id"]))
+    drawn = drawn.bounding_box()
+    xs, ys = [p["x"] + box["x"] for p in points], [p["y"] + box["y"] for p in points]
+    assert drawn["x"] == pytest.approx(min(xs), abs=3)
+    assert drawn["y"] == pytest.approx(min(ys), abs=3)
+    assert drawn["x"] + drawn["width"] == pytest.approx(max(xs), abs=3)
+    assert drawn["y"] + drawn["height"] == pytest.approx(max(ys), abs=3)

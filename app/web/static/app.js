@@ -1450,6 +1450,7 @@ const SOURCE_STYLE = {
   fillOpacity: 0.9,
   className: "material-source",
 };
+const ROUTE_STYLE = { color: "#1b7a3d", weight: 4, opacity: 0.8, className: "haul-route" };
 const HAUL_STYLE = {
   color: "#1b7a3d",
   weight: 2,
@@ -1528,7 +1529,11 @@ async function showSources(materials) {
     const lines = materials.filter((line) => line.source?.id === id);
     const haul = `${formatNumber(state.lang, lines[0].haul_km, 1)} km`;
     const label = `${source.properties.name}: ${lines.map((l) => l.material).join(", ")} · ${haul}`;
-    if (site) {
+    const route = lines.find((line) => line.route)?.route;
+    if (route) {
+      const way = route.coordinates.map(([x, y]) => [y, x]);
+      L.polyline(way, { ...ROUTE_STYLE, pmIgnore: true, interactive: false }).addTo(sourcesLayer);
+    } else if (site) {
       L.polyline([site, [lat, lng]], { ...HAUL_STYLE, pmIgnore: true, interactive: false })
         .addTo(sourcesLayer);
     }
