@@ -154,29 +154,38 @@ class RoadNetwork:
         links = Edges(np.array(rows), np.array(cols), np.array(weights, dtype=np.float64))
         return links, origin, nodes
 
-    def route(self, site: shapely.Point, target: shapely.Geometry) -> shapely.LineString | None:
-        """The way a truck takes from `site` to `target` over the network (EPSG:4326): the
+    def routes(
+        self, site: shapely.Point, targets: Sequence[shapely.Geometry]
+    ) -> list[shapely.LineString | None]:
+        """The way a truck takes from `site` to each target over the network (EPSG:4326): the
         access legs and the roads of the shortest path, partly where a point lies along one;
         None where either is off the network or no path joins them. Drawn, not measured: the
-        distance of record is `distances_km`'s."""
-        start, end = self.snap(site), self.snap(target)
-        if start is None or end is None:
-            return None
-        links, origin, nodes = self._links(start, [end])
-        finish = int(nodes[0])
-        graph = _graph(self, links, finish + 1)
+        distance of record is `distances_km`'s. One shortest-path search for all targets."""
+        start = self.snap(site)
+        if start is None:
+            return [None] * len(targets)
+        snaps = [self.snap(target) for target in targets]
+        links, origin, nodes = self._links(start, snaps)
+        graph = _graph(self, links, int(nodes[-1]) + 1 if len(nodes) else origin + 1)
         distances, previous = dijkstra(
             graph, directed=False, indices=origin, return_predecessors=True
         )
-        if not np.isfinite(distances[finish]):
-            return None
-        path = [finish]
-        while path[-1] != origin:
-            path.append(int(previous[path[-1]]))
-        path.reverse()
-        placed = {origin: start, finish: end}
-        legs = [self._plane_leg(here, there, placed) for here, there in pairwise(path)]
-        pieces = [self._plane_point(site), *legs, self._plane_point(target)]
+        found: list[shapely.LineString | None] = []
+        for target, snap, node in zip(targets, snaps, nodes.tolist(), strict=True):
+            if snap is None or not np.isfinite(distances[node]):
+                found.append(None)
+                continue
+            path = [node]
+            while path[-1] != origin:
+                path.append(int(previous[path[-1]]))
+            path.reverse()
+            placed = {origin: start, node: snap}
+            legs = [self._plane_leg(here, there, placed) for here, there in pairwise(path)]
+            found.append(self._line([self._plane_point(site), *legs, self._plane_point(target)]))
+        return found
+
+    def _line(self, pieces: Sequence[shapely.Geometry]) -> shapely.LineString:
+        """Pieces in the plane joined into one lon/lat line, repeated points dropped."""
         plane = np.vstack([shapely.get_coordinates(piece) for piece in pieces])
         keep = np.ones(len(plane), dtype=bool)
         keep[1:] = np.hypot(*(plane[1:] - plane[:-1]).T) > _SAME_POINT_M

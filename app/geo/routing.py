@@ -9,6 +9,7 @@ takes instead of the straight line, `haul_method` "straight-line" with a warning
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import numpy as np
 import shapely
@@ -54,7 +55,6 @@ def nearest_hauls(
         else network.distances_km(site, points, shortest)
     )
     hauls = {}
-    routes: dict[int, tuple[tuple[float, float], ...] | None] = {}  # by source, made once
     for material in materials:
         supplying = [
             i for i, source in enumerate(sources) if material in source.properties["materials"]
@@ -62,13 +62,9 @@ def nearest_hauls(
         if not supplying:
             continue
         reachable = [i for i in supplying if np.isfinite(by_road[i])]
-        route = None
         if reachable:
             best = min(reachable, key=lambda i: (by_road[i], sources[i].id))
             km, method, warning = float(by_road[best]), NETWORK, None
-            if best not in routes:
-                routes[best] = _route(network, site, points[best])
-            route = routes[best]
         else:
             best = min(supplying, key=lambda i: (straight[i], sources[i].id))
             km, method = float(straight[best]) * detour_factor, STRAIGHT_LINE
@@ -86,16 +82,28 @@ def nearest_hauls(
             haul_km=round(km, 3),
             method=method,
             warning=warning,
-            route=route,
         )
-    return hauls
+    return with_routes(hauls, site, sources, network)
 
 
-def _route(
-    network: RoadNetwork | None, site: shapely.Point, source: shapely.Geometry
-) -> tuple[tuple[float, float], ...] | None:
-    """Lon/lat of the way from the site to a source over the network, to draw."""
-    line = None if network is None else network.route(site, source)
-    if line is None:
-        return None
-    return tuple((float(lon), float(lat)) for lon, lat in shapely.get_coordinates(line))
+def with_routes(
+    hauls: dict[str, Haul],
+    site: shapely.Point,
+    sources: Sequence[StoredFeature],
+    network: RoadNetwork | None,
+) -> dict[str, Haul]:
+    """The hauls by road with the way from the site to their source, to draw."""
+    by_road = sorted({haul.source_id for haul in hauls.values() if haul.method == NETWORK})
+    if network is None or not by_road:
+        return hauls
+    points = {source.id: source.geometry for source in sources}
+    lines = network.routes(site, [points[source_id] for source_id in by_road])
+    ways = {
+        source_id: tuple((float(x), float(y)) for x, y in shapely.get_coordinates(line))
+        for source_id, line in zip(by_road, lines, strict=True)
+        if line is not None
+    }
+    return {
+        material: replace(haul, route=ways.get(haul.source_id)) if haul.method == NETWORK else haul
+        for material, haul in hauls.items()
+    }

@@ -25,7 +25,7 @@ def test_from_the_middle_of_one_road_back_along_it_and_on_along_another() -> Non
     assert NETWORK is not None
     site = shapely.Point(120.005, 0.0001)  # 11 m north of the middle of road 1
     f = shapely.Point(120.0, 0.009)
-    route = NETWORK.route(site, f)
+    (route,) = NETWORK.routes(site, [f])
     assert route is not None
     coordinates = shapely.get_coordinates(route)
     expected = [
@@ -45,10 +45,13 @@ def test_from_the_middle_of_one_road_back_along_it_and_on_along_another() -> Non
 
 def test_two_points_on_one_road_and_no_way_to_a_road_apart() -> None:
     assert NETWORK is not None
-    route = NETWORK.route(shapely.Point(120.008, 0.0), shapely.Point(120.002, 0.0))
-    assert route is not None
-    assert shapely.get_coordinates(route) == pytest.approx(
+    along, apart, away = NETWORK.routes(
+        shapely.Point(120.008, 0.0),
+        [shapely.Point(120.002, 0.0), shapely.Point(120.06, 0.0), shapely.Point(121.0, 0.0)],
+    )
+    assert along is not None
+    assert shapely.get_coordinates(along) == pytest.approx(
         np.array([[120.008, 0.0], [120.002, 0.0]]), abs=1e-9
     )
-    assert NETWORK.route(shapely.Point(120.0, 0.0), shapely.Point(120.06, 0.0)) is None
-    assert NETWORK.route(shapely.Point(121.0, 0.0), shapely.Point(120.0, 0.0)) is None
+    assert (apart, away) == (None, None)  # road 4 joins no other; 111 km from any road
+    assert NETWORK.routes(shapely.Point(121.0, 0.0), [shapely.Point(120.0, 0.0)]) == [None]
