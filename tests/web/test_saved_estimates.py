@@ -152,3 +152,29 @@ def test_save_an_opened_estimate_as_a_new_version(
     assert fresh.get_by_role("button", name="Save as new version").is_disabled()
     assert fresh.get_by_role("button", name="Save estimate").is_enabled()
     fresh.close()
+
+    # Someone else saves a version of the second while this page has it open: saving another
+    # is refused, and the page says which version is newer.
+    line = newer["request"]["body"]["geometry"]
+    body = {"type": "Feature", "properties": {"width_m": 5}, "geometry": line}
+    meanwhile = httpx.post(
+        f"{live.url}/estimates",
+        params={"save": "true", "supersedes": second, "template": "local-flexible"},
+        json=body,
+        headers={"X-API-Key": API_KEY},
+    )
+    assert meanwhile.status_code == 201, meanwhile.text
+    third = meanwhile.json()["id"]
+    before = str(page.locator("#total").get_attribute("data-value"))
+    page.get_by_label("Width of a line (m)").fill("9")
+    wait_for_estimate(page, previous=before)
+    version.click()
+    page.locator("#error").wait_for(state="visible")
+    newer_text = (
+        f"Estimate #{second} already has a newer version, #{third}: open that one to save "
+        "another version."
+    )
+    assert text(page, "#error").endswith(newer_text)
+    assert text(page, "#opened-note") == newer_text
+    assert version.is_disabled()
+    assert httpx.get(f"{live.url}/estimates/{third}").json()["superseded_by"] is None

@@ -498,7 +498,7 @@ function showTilesNote() {
 
 function errorText(error) {
   if (!error) return "";
-  if (error.key) return t(state.lang, error.key);
+  if (error.key) return t(state.lang, error.key, error.values);
   return explainProblem(state.lang, error.problem);
 }
 
@@ -731,6 +731,10 @@ async function save(mode = "new") {
     const response = await postEstimate(extra);
     if (response.status === 401 && mode === "version") {
       showError({ key: "needsKeyVersion" });
+      return;
+    }
+    if (response.status === 409 && mode === "version") {
+      supersededMeanwhile(await problemOf(response));
       return;
     }
     if (!response.ok) {
@@ -1223,6 +1227,17 @@ function updateVersionButton() {
     });
   }
   note.hidden = !note.textContent;
+}
+
+/** Someone saved a version of the opened estimate since it was opened: say which. */
+function supersededMeanwhile(problem) {
+  const later = /superseded by estimate (\d+)/.exec(problem.detail ?? "");
+  if (!later) {
+    showError({ problem });
+    return;
+  }
+  state.opened.supersededBy = Number(later[1]);
+  showError({ key: "hasNewer", values: { id: state.opened.id, later: later[1] } });
 }
 
 /** The saved list's rename form for one estimate, in place of its label. */
