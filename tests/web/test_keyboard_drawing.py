@@ -127,3 +127,30 @@ def test_a_road_found_by_name_is_priced_from_the_keyboard(page: Any, live: LiveS
         "geometry": road["geometry"],
     }
     assert_page_shows(page, post_estimate(live, body, template="collector-flexible"))
+
+
+def test_a_centreline_drawn_with_the_keyboard(page: Any, live: LiveServer) -> None:
+    page.get_by_label("Width of a line (m)").fill("6")
+    tab_to(page, "Draw a road centreline (line)")
+    page.keyboard.press("Space")  # a tool is a button: Space chooses it as Enter does
+    page.wait_for_function("document.activeElement.id === 'map'")
+    assert announced(page).startswith("Drawing a road centreline with the keyboard:")
+    page.keyboard.press("Space")
+    press(page, "Shift+ArrowRight", 4)
+    press(page, "ArrowRight", 5)  # 45 m east
+    page.keyboard.press("Enter")  # a corner where the crosshair moved to
+    page.keyboard.press("Enter")  # and Enter again, on it, finishes
+    wait_for_estimate(page)
+    assert announced(page) == "Segment 1 drawn."
+
+    (geometry,) = page.evaluate(
+        "takeoffMap.pm.getGeomanDrawLayers().map((layer) => layer.toGeoJSON(7).geometry)"
+    )
+    assert geometry["type"] == "LineString" and len(geometry["coordinates"]) == 2
+    (lon0, lat0), (lon1, lat1) = geometry["coordinates"]
+    assert GEOD.inv(lon0, lat0, lon1, lat1)[2] == pytest.approx(45, abs=0.02)
+    answer = post_estimate(
+        live, {"type": "Feature", "properties": {"width_m": 6}, "geometry": geometry}
+    )
+    assert_page_shows(page, answer)
+    assert answer["totals"]["area_m2"] == pytest.approx(270, abs=0.2)  # 45 m x 6 m
