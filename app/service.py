@@ -38,7 +38,7 @@ from app.pipeline import (
 from app.resolve import haul_overrides, resolve_catalog, resolve_templates
 from app.settings import Settings
 from app.store.database import outage
-from app.store.repository import NewEstimate, Repository, StoredEstimate
+from app.store.repository import EVERYONE, NewEstimate, Repository, StoredEstimate, Visibility
 
 HAULS_UNAVAILABLE = (
     "nearest sources and haul distances are left out: the database cannot be reached just now"
@@ -250,10 +250,13 @@ def save_estimate(
     body: dict[str, Any],
     query: EstimateQuery,
     owner: str | None = None,
+    supersedes: int | None = None,
+    visible: Visibility = EVERYONE,
 ) -> StoredEstimate:
     """Keep the estimate with everything needed to make it again, byte for byte.
 
-    `owner` is the digest of the API key it was saved with (None without one).
+    `owner` is the digest of the API key it was saved with (None without one); with
+    `supersedes` it is the next version of that saved estimate (one `visible` to the caller).
     """
     pinned = EstimateQuery(
         **{**asdict(query), "catalog": f"{run.catalog.slug}@{run.catalog.version}"}
@@ -279,6 +282,8 @@ def save_estimate(
             total=run.result.bill.totals.total,
         ),
         owner=owner,
+        supersedes=supersedes,
+        visible=visible,
     )
 
 

@@ -80,6 +80,8 @@ class Haul:
     haul_km: float
     method: str
     warning: str | None = None
+    route: tuple[tuple[float, float], ...] | None = None
+    """Lon/lat of the way over the road network (method `network` only), to draw it."""
 
     @property
     def length(self) -> HaulLength:
@@ -90,6 +92,13 @@ class Haul:
     def source_dict(self) -> dict[str, Any]:
         """The `source` of a material in a JSON answer."""
         return {"id": self.source_id, "name": self.name, "kind": self.kind}
+
+    def route_geometry(self) -> dict[str, Any] | None:
+        """The route as a GeoJSON LineString (7 decimals: about 1 cm), or None."""
+        if self.route is None:
+            return None
+        coordinates = [[round(lon, 7), round(lat, 7)] for lon, lat in self.route]
+        return {"type": "LineString", "coordinates": coordinates}
 
 
 @dataclass(frozen=True)
@@ -140,10 +149,11 @@ class MaterialLine:
             out["source"] = self.haul.source_dict()
             out["haul_km"] = self.haul.haul_km
             out["haul_method"] = self.haul.method
+            out["route"] = self.haul.route_geometry()
             if self.haul.warning:
                 out["haul_warning"] = self.haul.warning
         elif self.hauled:
-            out["source"] = out["haul_km"] = out["haul_method"] = None
+            out["source"] = out["haul_km"] = out["haul_method"] = out["route"] = None
             out["haul_warning"] = "no material source supplies it: no haul distance"
         return out
 

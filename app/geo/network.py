@@ -15,10 +15,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
 import shapely
+import shapely.ops
 from cachetools import LRUCache
 from pyproj import Geod, Transformer
 from scipy.sparse import coo_matrix
@@ -30,6 +33,8 @@ JOIN_M = 1.0
 SNAP_M = 500.0
 """A site or source farther than this (metres) from every road is off the network."""
 _GEOD = Geod(ellps="WGS84")
+_SAME_POINT_M = 1e-3
+"""Consecutive points of a route closer than this (metres) are drawn once."""
 _EPSILON_M = 1e-6
 """Weight of a zero-length connection: scipy's sparse graphs read a 0 weight as no edge."""
 
@@ -115,8 +120,19 @@ class RoadNetwork:
         if start is None:
             return result
         snaps = [self.snap(target) for target in targets]
+        links, origin, nodes = self._links(start, snaps)
+        reached = (shortest or in_process)(self, links, origin, nodes)
+        placed_targets = np.array([snap is not None for snap in snaps])
+        result[placed_targets] = reached[placed_targets] / 1000.0
+        return result
+
+    def _links(
+        self, start: Snap, snaps: Sequence[Snap | None]
+    ) -> tuple[Edges, int, npt.NDArray[np.intp]]:
+        """The connections of a site (node `origin`) and of targets (`nodes`, one each) to the
+        ends of the edges they snapped to, and to each other where they share one."""
         origin = self.node_count
-        nodes = np.arange(origin + 1, origin + 1 + len(targets))
+        nodes = np.arange(origin + 1, origin + 1 + len(snaps))
         placed = [(start, origin)] + [
             (snap, int(node)) for snap, node in zip(snaps, nodes, strict=True) if snap is not None
         ]
@@ -136,10 +152,81 @@ class RoadNetwork:
                 direct = abs(snap.share - start.share) * length
                 weights.append(direct + snap.access_m + start.access_m)
         links = Edges(np.array(rows), np.array(cols), np.array(weights, dtype=np.float64))
-        reached = (shortest or in_process)(self, links, origin, nodes)
-        placed_targets = np.array([snap is not None for snap in snaps])
-        result[placed_targets] = reached[placed_targets] / 1000.0
-        return result
+        return links, origin, nodes
+
+    def routes(
+        self, site: shapely.Point, targets: Sequence[shapely.Geometry]
+    ) -> list[shapely.LineString | None]:
+        """The way a truck takes from `site` to each target over the network (EPSG:4326): the
+        access legs and the roads of the shortest path, partly where a point lies along one;
+        None where either is off the network or no path joins them. Drawn, not measured: the
+        distance of record is `distances_km`'s. One shortest-path search for all targets."""
+        start = self.snap(site)
+        if start is None:
+            return [None] * len(targets)
+        snaps = [self.snap(target) for target in targets]
+        links, origin, nodes = self._links(start, snaps)
+        graph = _graph(self, links, int(nodes[-1]) + 1 if len(nodes) else origin + 1)
+        distances, previous = dijkstra(
+            graph, directed=False, indices=origin, return_predecessors=True
+        )
+        found: list[shapely.LineString | None] = []
+        for target, snap, node in zip(targets, snaps, nodes.tolist(), strict=True):
+            if snap is None or not np.isfinite(distances[node]):
+                found.append(None)
+                continue
+            path = [node]
+            while path[-1] != origin:
+                path.append(int(previous[path[-1]]))
+            path.reverse()
+            placed = {origin: start, node: snap}
+            legs = [self._plane_leg(here, there, placed) for here, there in pairwise(path)]
+            found.append(self._line([self._plane_point(site), *legs, self._plane_point(target)]))
+        return found
+
+    def _line(self, pieces: Sequence[shapely.Geometry]) -> shapely.LineString:
+        """Pieces in the plane joined into one lon/lat line, repeated points dropped."""
+        plane = np.vstack([shapely.get_coordinates(piece) for piece in pieces])
+        keep = np.ones(len(plane), dtype=bool)
+        keep[1:] = np.hypot(*(plane[1:] - plane[:-1]).T) > _SAME_POINT_M
+        kept = plane[keep]
+        lon, lat = self.to_plane.transform(kept[:, 0], kept[:, 1], direction="INVERSE")
+        return shapely.LineString(np.column_stack([lon, lat]))
+
+    def _plane_point(self, point: shapely.Geometry) -> shapely.Point:
+        lon, lat = shapely.get_coordinates(point)[0]
+        return shapely.Point(*self.to_plane.transform(lon, lat))
+
+    def _plane_leg(self, here: int, there: int, placed: dict[int, Snap]) -> shapely.Geometry:
+        """The part of a road between two nodes of a path, in the plane, from `here`."""
+        if here in placed and there in placed:  # site and target on the same road
+            edge = placed[here].edge
+            return self._along(edge, placed[here].share, placed[there].share)
+        if here in placed or there in placed:
+            snap = placed.get(here) or placed[there]
+            junction = there if here in placed else here
+            end_share = 0.0 if int(self.ends[snap.edge][0]) == junction else 1.0
+            if here in placed:
+                return self._along(snap.edge, snap.share, end_share)
+            return self._along(snap.edge, end_share, snap.share)
+        edge = self._edge_between[(min(here, there), max(here, there))]
+        forward = int(self.ends[edge][0]) == here
+        return self._along(edge, 0.0 if forward else 1.0, 1.0 if forward else 0.0)
+
+    def _along(self, edge: int, begin: float, end: float) -> shapely.Geometry:
+        """Edge `edge` from share `begin` to share `end` of its length (backwards if need be)."""
+        line = self.plane_lines[edge]
+        total = float(shapely.length(line))
+        return shapely.ops.substring(line, begin * total, end * total)
+
+    @cached_property
+    def _edge_between(self) -> dict[tuple[int, int], int]:
+        """The shortest edge joining each pair of nodes (lower node id first)."""
+        best: dict[tuple[int, int], int] = {}
+        for edge in np.argsort(self.lengths_m, kind="stable")[::-1].tolist():
+            a, b = (int(node) for node in self.ends[edge])
+            best[(min(a, b), max(a, b))] = edge
+        return best
 
 
 @dataclass(frozen=True)
@@ -160,14 +247,19 @@ def in_process(
     network: RoadNetwork, links: Edges, origin: int, targets: npt.NDArray[np.intp]
 ) -> npt.NDArray[np.float64]:
     """`ShortestPaths` with scipy's Dijkstra in this process."""
-    graph = _min_graph(
+    size = int(max(origin, *targets)) + 1 if len(targets) else origin + 1
+    reached = dijkstra(_graph(network, links, size), directed=False, indices=origin)
+    return np.asarray(reached[targets], dtype=np.float64)
+
+
+def _graph(network: RoadNetwork, links: Edges, size: int) -> coo_matrix:
+    """The network's edges and `links` as one sparse graph of `size` nodes."""
+    return _min_graph(
         np.concatenate([network.ends[:, 0], links.rows]),
         np.concatenate([network.ends[:, 1], links.cols]),
         np.concatenate([network.lengths_m, links.weights_m]),
-        int(max(origin, *targets)) + 1 if len(targets) else origin + 1,
+        size,
     )
-    reached = dijkstra(graph, directed=False, indices=origin)
-    return np.asarray(reached[targets], dtype=np.float64)
 
 
 def _cluster(points: npt.NDArray[np.float64], tolerance: float) -> npt.NDArray[np.intp]:

@@ -9,6 +9,7 @@ takes instead of the straight line, `haul_method` "straight-line" with a warning
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import numpy as np
 import shapely
@@ -82,4 +83,27 @@ def nearest_hauls(
             method=method,
             warning=warning,
         )
-    return hauls
+    return with_routes(hauls, site, sources, network)
+
+
+def with_routes(
+    hauls: dict[str, Haul],
+    site: shapely.Point,
+    sources: Sequence[StoredFeature],
+    network: RoadNetwork | None,
+) -> dict[str, Haul]:
+    """The hauls by road with the way from the site to their source, to draw."""
+    by_road = sorted({haul.source_id for haul in hauls.values() if haul.method == NETWORK})
+    if network is None or not by_road:
+        return hauls
+    points = {source.id: source.geometry for source in sources}
+    lines = network.routes(site, [points[source_id] for source_id in by_road])
+    ways = {
+        source_id: tuple((float(x), float(y)) for x, y in shapely.get_coordinates(line))
+        for source_id, line in zip(by_road, lines, strict=True)
+        if line is not None
+    }
+    return {
+        material: replace(haul, route=ways.get(haul.source_id)) if haul.method == NETWORK else haul
+        for material, haul in hauls.items()
+    }

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.errors import InvalidInput
 from app.estimate.ahsp import MAX_HAUL_KM
@@ -31,6 +32,7 @@ from app.routes.downloads import (
 from app.routes.errors import problems
 from app.routes.responses import ESTIMATE_CONTENT
 from app.service import EstimateQuery, rerun_saved, run_estimate, save_estimate
+from app.store.repository import StoredEstimate
 
 router = APIRouter(prefix="/estimates", tags=["estimates"])
 
@@ -61,7 +63,7 @@ GEOJSON_BODY = Body(
             "description": "Saved (`save=true`): see the Location header",
             "content": ESTIMATE_CONTENT,
         },
-        **problems(413),
+        **problems(401, 404, 409, 413),
     },
 )
 def create_estimate(
@@ -106,10 +108,22 @@ def create_estimate(
             "analysed hauled items (default: the catalog's); a feature's `haul_km` wins.",
         ),
     ] = None,
+    supersedes: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description="With `save=true` and an API key: save this as the next version of "
+            "that saved estimate, which stays as it was (409 if it already has a next version).",
+        ),
+    ] = None,
 ) -> Response:
     """Measure, quantify and price every feature; optionally save the estimate."""
-    # in `owner` mode an estimate saved without a key would be no one's to read back
-    key_required = estimates_visible(settings, caller).owner_only
+    if supersedes is not None and not save:
+        raise InvalidInput("a new version is saved only with save=true", field="supersedes")
+    visible = estimates_visible(settings, caller)
+    # in `owner` mode an estimate saved without a key would be no one's to read back;
+    # a new version, like a deletion, needs a key whoever may read
+    key_required = visible.owner_only or supersedes is not None
     owner = creator(settings, caller, key_required) if save else None
     query = EstimateQuery.with_defaults(
         settings,
@@ -128,8 +142,8 @@ def create_estimate(
     answer = run.result.to_dict()
     status = 200
     if save:
-        saved = save_estimate(repository, run, body, query, owner)
-        answer = {"id": saved.id, **answer}
+        saved = save_estimate(repository, run, body, query, owner, supersedes, visible)
+        answer = {**version_links(saved), **answer}
         status = 201
     response = estimate_response(repository, run, answer, output, filename="estimate")
     response.status_code = status
@@ -159,12 +173,7 @@ def get_estimate(
     catalog versions.
     """
     saved = repository.get_estimate(estimate_id, visible)
-    answer = {
-        "id": saved.id,
-        "created_at": saved.created_at.isoformat(),
-        "request": saved.request,
-        **saved.result,
-    }
+    answer = saved_answer(saved)
     if output == EstimateFormat.json:
         return JSONResponse(answer)
     run = rerun_saved(repository, settings, saved)
@@ -180,3 +189,52 @@ def delete_estimate(
     """Remove the estimate; 404 when there is none the key may see."""
     repository.delete_estimate(estimate_id, estimates_visible(settings, key_owner))
     return Response(status_code=204)
+
+
+def version_links(saved: StoredEstimate) -> dict[str, Any]:
+    """Which saved estimate this is: id, name, version and its neighbouring versions."""
+    return {
+        "id": saved.id,
+        "name": saved.name,
+        "version": saved.version,
+        "supersedes": saved.supersedes,
+        "superseded_by": saved.superseded_by,
+    }
+
+
+def saved_answer(saved: StoredEstimate) -> dict[str, Any]:
+    """A saved estimate as JSON: what it is, when and how it was made, and its answer."""
+    return {
+        **version_links(saved),
+        "created_at": saved.created_at.isoformat(),
+        "request": saved.request,
+        **saved.result,
+    }
+
+
+class EstimateChange(BaseModel):
+    """What may change of a saved estimate in place: its name (the estimate stays as priced)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(
+        max_length=200, description="The new name; blank or null leaves it without a name."
+    )
+
+
+@router.patch(
+    "/{estimate_id}",
+    summary="Rename a saved estimate (needs an API key)",
+    responses=problems(401, 404),
+)
+def rename_estimate(
+    estimate_id: int,
+    change: EstimateChange,
+    repository: RepositoryDep,
+    settings: SettingsDep,
+    key_owner: KeyOwnerDep,
+) -> JSONResponse:
+    """Give the estimate another name; 404 when there is none the key may see."""
+    name = (change.name or "").strip() or None
+    saved = repository.rename_estimate(estimate_id, name, estimates_visible(settings, key_owner))
+    return JSONResponse(saved_answer(saved))

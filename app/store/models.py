@@ -80,10 +80,16 @@ OWNER_LENGTH = 64
 
 
 class Estimate(Footprint, Base):
-    """A saved estimate: what was asked, what was answered, and the data versions used."""
+    """A saved estimate: what was asked, what was answered, and the data versions used.
+
+    A later version of an estimate is a new row that `supersedes` it (at most one does).
+    """
 
     __tablename__ = "estimates"
-    __table_args__ = (Index("ix_estimates_owner_id", "owner", "id"),)
+    __table_args__ = (
+        Index("ix_estimates_owner_id", "owner", "id"),
+        Index("ux_estimates_supersedes", "supersedes", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str | None] = mapped_column(Text)
@@ -98,6 +104,8 @@ class Estimate(Footprint, Base):
     total: Mapped[Decimal] = mapped_column(Numeric(24, 4))
     owner: Mapped[str | None] = mapped_column(String(OWNER_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    supersedes: Mapped[int | None]
 
 
 class Layer(Base):

@@ -122,11 +122,15 @@ class NewEstimate:
 
 @dataclass(frozen=True)
 class StoredEstimate(NewEstimate):
-    """A saved estimate as read back."""
+    """A saved estimate as read back, with the estimate it `supersedes` (an earlier version)
+    and the one it is `superseded_by` (the next version), where there are."""
 
     id: int
     owner: str | None
     created_at: datetime
+    version: int
+    supersedes: int | None
+    superseded_by: int | None
 
 
 @dataclass(frozen=True)
@@ -554,34 +558,94 @@ class Repository:
 
     # saved estimates
 
-    def save_estimate(self, estimate: NewEstimate, owner: str | None = None) -> StoredEstimate:
-        """Save an estimate, made with the key whose digest is `owner`; return it with its id."""
+    def save_estimate(
+        self,
+        estimate: NewEstimate,
+        owner: str | None = None,
+        supersedes: int | None = None,
+        visible: Visibility = EVERYONE,
+    ) -> StoredEstimate:
+        """Save an estimate, made with the key whose digest is `owner`; return it with its id.
+
+        With `supersedes`, it is the next version of that estimate (one the reader `visible`
+        sees, else `NotFound`), which is kept unchanged; an estimate that already has a next
+        version is not superseded again (`Conflict`): its versions stay one line.
+        """
         values = {name: getattr(estimate, name) for name in fieldnames(NewEstimate)}
         geometry = values.pop("geometry")
-        row = Estimate(
-            **values, geom=geometry, owner=owner, created_at=_now(), **_bbox_values(geometry)
-        )
         with Session(self.engine) as session:
+            version = 1
+            if supersedes is not None:
+                earlier = self._visible_estimate(session, supersedes, visible)
+                self._check_not_superseded(session, earlier.id)
+                version = earlier.version + 1
+            values["properties"] = {**values["properties"], "version": version}
+            row = Estimate(
+                **values,
+                geom=geometry,
+                owner=owner,
+                created_at=_now(),
+                version=version,
+                supersedes=supersedes,
+                **_bbox_values(geometry),
+            )
             session.add(row)
-            session.commit()
-            return self._as_estimate(row)
+            try:
+                session.commit()
+            except sa.exc.IntegrityError as exc:
+                raise self._superseded(supersedes) from exc
+            return self._as_estimate(row, superseded_by=None)
 
     @staticmethod
-    def _as_estimate(row: Estimate) -> StoredEstimate:
-        return _from_row(StoredEstimate, row, geometry=row.geom)
+    def _superseded(estimate_id: int | None, later: int | None = None) -> Conflict:
+        by = f" by estimate {later}" if later is not None else ""
+        return Conflict(
+            f"saved estimate {estimate_id} is already superseded{by}: save a new version of "
+            "its latest version instead"
+        )
 
-    def get_estimate(self, estimate_id: int, visible: Visibility = EVERYONE) -> StoredEstimate:
-        """A saved estimate; `NotFound` when there is none with that id the reader may see."""
+    def _check_not_superseded(self, session: Session, estimate_id: int) -> None:
+        later = self._successor(session, estimate_id)
+        if later is not None:
+            raise self._superseded(estimate_id, later)
+
+    @staticmethod
+    def _successor(session: Session, estimate_id: int) -> int | None:
+        return session.scalar(sa.select(Estimate.id).where(Estimate.supersedes == estimate_id))
+
+    @staticmethod
+    def _visible_estimate(session: Session, estimate_id: int, visible: Visibility) -> Estimate:
+        """The row of a saved estimate the reader sees; `NotFound` otherwise."""
         if not _storable_id(estimate_id):
             raise NotFound(f"there is no saved estimate {estimate_id}")
         query = sa.select(Estimate).where(
             Estimate.id == estimate_id, visible.allows(Estimate.owner)
         )
+        row = session.scalars(query).first()
+        if row is None:
+            raise NotFound(f"there is no saved estimate {estimate_id}")
+        return row
+
+    @staticmethod
+    def _as_estimate(row: Estimate, superseded_by: int | None) -> StoredEstimate:
+        return _from_row(StoredEstimate, row, geometry=row.geom, superseded_by=superseded_by)
+
+    def get_estimate(self, estimate_id: int, visible: Visibility = EVERYONE) -> StoredEstimate:
+        """A saved estimate; `NotFound` when there is none with that id the reader may see."""
         with Session(self.engine) as session:
-            row = session.scalars(query).first()
-            if row is None:
-                raise NotFound(f"there is no saved estimate {estimate_id}")
-            return self._as_estimate(row)
+            row = self._visible_estimate(session, estimate_id, visible)
+            return self._as_estimate(row, self._successor(session, row.id))
+
+    def rename_estimate(
+        self, estimate_id: int, name: str | None, visible: Visibility = EVERYONE
+    ) -> StoredEstimate:
+        """Give a saved estimate another name (None: no name); nothing else of it changes."""
+        with Session(self.engine) as session:
+            row = self._visible_estimate(session, estimate_id, visible)
+            row.name = name
+            row.properties = {**row.properties, "name": name}
+            session.commit()
+            return self._as_estimate(row, self._successor(session, row.id))
 
     def delete_estimate(self, estimate_id: int, visible: Visibility = EVERYONE) -> None:
         """Delete a saved estimate; `NotFound` when there is none with that id the reader sees."""
@@ -592,9 +656,15 @@ class Repository:
         )
         with Session(self.engine) as session:
             deleted = session.execute(query)
+            if cast(sa.CursorResult[Any], deleted).rowcount == 0:
+                raise NotFound(f"there is no saved estimate {estimate_id}")
+            # its next version keeps its own number but no longer names a missing estimate
+            session.execute(
+                sa.update(Estimate)
+                .where(Estimate.supersedes == estimate_id)
+                .values(supersedes=None)
+            )
             session.commit()
-        if cast(sa.CursorResult[Any], deleted).rowcount == 0:
-            raise NotFound(f"there is no saved estimate {estimate_id}")
 
     def estimate_page(
         self,

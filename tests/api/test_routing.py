@@ -75,7 +75,16 @@ def test_haul_follows_the_shortest_road_or_falls_back_with_a_warning(network: Te
     assert asphalt["haul_method"] == "network"
     assert asphalt["haul_km"] == pytest.approx(2.218938, abs=0.001)  # to 1 m on both stores
     assert "haul_warning" not in asphalt
+    # the way drawn: from A along road 1 to B, across the 0.56 m join, up road 2 to C
+    assert asphalt["route"]["type"] == "LineString"
+    assert asphalt["route"]["coordinates"] == [
+        [120.0, 0.0],
+        [120.01, 0.0],
+        [120.010005, 0.0],
+        [120.01, 0.01],
+    ]
     tack = materials["TACK-COAT"]
+    assert tack["route"] is None  # no way by road to draw
     assert tack["source"]["name"] == "E2"
     assert tack["haul_method"] == "straight-line"
     assert tack["haul_km"] == pytest.approx(6.679169 * 1.3, abs=0.001)

@@ -33,7 +33,7 @@ def _up_down_up(settings: StoreSettings, tables: set[str] = TABLES) -> sa.Engine
     engine = create_store_engine(settings)
     upgrade(engine)
     assert _tables(engine) == tables
-    assert schema_revisions(engine) == ("0007", "0007")
+    assert schema_revisions(engine) == ("0008", "0008")
     downgrade(engine, "base")
     assert _tables(engine) == set()
     assert schema_revisions(engine)[0] is None
@@ -65,4 +65,31 @@ def test_upgrade_and_downgrade_on_postgis(make_postgis_database: Callable[..., s
             ).scalar_one()
             assert tuple(column) == ("GEOMETRY", 4326)
             assert "USING gist (geom)" in index
+    engine.dispose()
+
+
+def test_estimate_versions_migrate_up_and_down(tmp_path: Path) -> None:
+    engine = create_store_engine(StoreSettings(database_url=None, data_dir=tmp_path))
+    upgrade(engine, "0004")
+    with engine.begin() as connection:  # an estimate saved before versions existed
+        connection.exec_driver_sql(
+            "insert into estimates (request, result, properties, template_slug, "
+            "template_version, catalog_slug, catalog_version, currency, total, created_at, "
+            "geom, minx, miny, maxx, maxy) values ('{}', '{}', '{}', 't', 1, 'c', 1, 'IDR', 1, "
+            "'2026-12-01T00:00:00+00:00', X'00', 0, 0, 0, 0)"
+        )
+    upgrade(engine)
+
+    def versions() -> tuple[set[str], set[str]]:
+        inspector = sa.inspect(engine)
+        columns = {c["name"] for c in inspector.get_columns("estimates")}
+        unique = {i["name"] for i in inspector.get_indexes("estimates") if i["unique"]}
+        return columns & {"version", "supersedes"}, unique
+
+    assert versions() == ({"version", "supersedes"}, {"ux_estimates_supersedes"})
+    with engine.connect() as connection:
+        row = connection.exec_driver_sql("select version, supersedes from estimates").one()
+    assert tuple(row) == (1, None)
+    downgrade(engine, "0004")
+    assert versions() == (set(), set())
     engine.dispose()

@@ -185,7 +185,7 @@ def test_a_missing_rate_is_explained(page: Any, live: LiveServer) -> None:
 
 
 def test_save_list_and_open_an_estimate(page: Any, live: LiveServer, browser: Any) -> None:
-    page.get_by_label("Name").fill("Jalan Uji Simpan")
+    page.get_by_label("Name", exact=True).fill("Jalan Uji Simpan")
     draw_polygon(page, ROAD_POLYGON)
     total = wait_for_estimate(page)
     page.get_by_role("button", name="Save estimate").click()
@@ -208,7 +208,7 @@ def test_save_list_and_open_an_estimate(page: Any, live: LiveServer, browser: An
     fresh.wait_for_function(
         "total => document.querySelector('#total').dataset.value === total", arg=total
     )
-    assert fresh.get_by_label("Name").input_value() == "Jalan Uji Simpan"
+    assert fresh.get_by_label("Name", exact=True).input_value() == "Jalan Uji Simpan"
     saved_answer = httpx.get(f"{live.url}/estimates/{saved_id}").json()
     assert_page_shows(fresh, saved_answer)
     fresh.close()
@@ -259,7 +259,7 @@ def test_clicking_a_sample_road_prices_it_as_its_class_says(page: Any, live: Liv
     wait_for_estimate(page)
 
     name = road["properties"]["name"]
-    assert page.get_by_label("Name").input_value() == name
+    assert page.get_by_label("Name", exact=True).input_value() == name
     assert page.get_by_label("Cross-section template").input_value() == "local-flexible"
     assert page.get_by_label("Width of a line (m)").input_value() == "7"
     body = {
@@ -288,7 +288,7 @@ def test_clicking_a_sample_road_prices_it_as_its_class_says(page: Any, live: Liv
 
 def test_screenshot(page: Any) -> None:
     """A picture of the page with a drawn road and its bill of materials, for people to look at."""
-    page.get_by_label("Name").fill("Jalan Contoh")
+    page.get_by_label("Name", exact=True).fill("Jalan Contoh")
     draw_polygon(page, ROAD_POLYGON)
     wait_for_estimate(page)
     ARTIFACTS.mkdir(exist_ok=True)

@@ -53,6 +53,8 @@ const state = {
   sequence: 0,
   savedFeatures: new Map(),
   tilesFailed: false,
+  opened: null, // the saved estimate drawn from: {id, version, supersededBy}
+  sources: new Map(), // material sources by id, as features
 };
 
 // ----------------------------------------------------------------------------- the map
@@ -108,8 +110,10 @@ const roadsLayer = L.geoJSON(null, {
 });
 const savedLayer = L.geoJSON(null, { style: SAVED_STYLE, pmIgnore: true, onEachFeature: bindSaved });
 let roadsOverlay = roadsLayer; // the GeoJSON roads, or the vector tiles of a large layer
+const sourcesLayer = L.featureGroup();
 roadsLayer.addTo(map);
 savedLayer.addTo(map);
+sourcesLayer.addTo(map);
 const layersControl = L.control.layers(null, {}, { collapsed: false }).addTo(map);
 
 const LiveControl = L.Control.extend({
@@ -497,7 +501,7 @@ function showTilesNote() {
 
 function errorText(error) {
   if (!error) return "";
-  if (error.key) return t(state.lang, error.key);
+  if (error.key) return t(state.lang, error.key, error.values);
   return explainProblem(state.lang, error.problem);
 }
 
@@ -579,6 +583,7 @@ function updateButtons() {
   $("save-copy").disabled = saving;
   $("xlsx").disabled = !result;
   $("geojson").disabled = !result;
+  updateVersionButton();
 }
 
 /** Which line segments were priced with their template's default width, said in words. */
@@ -604,6 +609,7 @@ function render() {
   $("warnings").replaceChildren();
   updateButtons();
   renderSegments();
+  renderMaterials();
   if (!result) {
     for (const id of ["length", "area", "mean-width", "method"]) $(id).textContent = "–";
     for (const id of ["subtotal", "overhead-profit", "tax", "total"]) setMoney(id, null);
@@ -713,24 +719,41 @@ function renderSegments() {
 
 // ----------------------------------------------------------------------------- save, export
 
-/** Save the estimate as it is; unless `copy`, only when something changed since the last save. */
-async function save(copy = false) {
-  if (!state.segments.length || state.saving || (state.savedId != null && !copy)) return;
+/** Save the estimate as it is: `new` only when something changed since the last save, a
+ *  `copy` of the estimate shown, or the next `version` of the opened one (which stays). */
+async function save(mode = "new") {
+  if (!state.segments.length || state.saving || (state.savedId != null && mode === "new")) return;
+  if (mode === "version" && !canSaveVersion()) return;
+  const previous = state.opened?.id;
   state.saving = true;
   updateButtons();
   setBusy(true);
   setStatus("saving");
   try {
-    const response = await postEstimate({ save: "true" });
+    const extra = mode === "version" ? { save: "true", supersedes: previous } : { save: "true" };
+    const response = await postEstimate(extra);
+    if (response.status === 401 && mode === "version") {
+      showError({ key: "needsKeyVersion" });
+      return;
+    }
+    if (response.status === 409 && mode === "version") {
+      supersededMeanwhile(await problemOf(response));
+      return;
+    }
     if (!response.ok) {
       showError({ problem: await problemOf(response) });
       return;
     }
     state.result = await response.json();
     state.savedId = state.result.id;
+    setOpened(state.result);
     showError(null);
     render();
-    setStatus("savedAs", { id: state.savedId });
+    if (mode === "version") {
+      setStatus("savedVersion", { id: state.savedId, version: state.result.version, previous });
+    } else {
+      setStatus("savedAs", { id: state.savedId });
+    }
     await loadSaved();
   } catch {
     showError({ key: "serverDown" });
@@ -781,9 +804,18 @@ async function download(format) {
 
 // ----------------------------------------------------------------------------- layers
 
+/** Leaflet's tooltips make a shape focusable; roads, saved outlines and sources are found by
+ *  name in the panel instead, so they stay out of the Tab order (not one stop each). */
+function outOfTabOrder(layer) {
+  const untab = () => layer.getElement?.()?.setAttribute("tabindex", "-1");
+  layer.on("add", untab);
+  if (layer._map) untab();
+  return layer;
+}
+
 function bindRoad(feature, layer) {
   const name = feature.properties?.name ?? feature.id;
-  layer.bindTooltip(name, { sticky: true });
+  outOfTabOrder(layer).bindTooltip(name, { sticky: true });
   layer.on("click", (event) => {
     if (map.pm.globalDrawModeEnabled()) return; // a vertex is being placed here
     L.DomEvent.stopPropagation(event);
@@ -845,7 +877,7 @@ async function searchRoads(event) {
 
 function bindSaved(feature, layer) {
   state.savedFeatures.set(String(feature.id), feature);
-  layer.bindTooltip(savedLabel(feature), { sticky: true });
+  outOfTabOrder(layer).bindTooltip(savedLabel(feature), { sticky: true });
   layer.on("click", (event) => {
     if (map.pm.globalDrawModeEnabled()) return;
     L.DomEvent.stopPropagation(event);
@@ -858,7 +890,8 @@ function savedLabel(feature) {
   const exponent = state.catalogDetails.get(p.catalog)?.currency_exponent;
   const total = formatMoney(state.lang, p.total, p.currency, exponent);
   const length = `${formatNumber(state.lang, p.length_m, 1)} m`;
-  return `#${feature.id} ${p.name || p.templates || ""} · ${length} · ${total}`;
+  const version = p.version > 1 ? ` ${t(state.lang, "versionTag", { n: p.version })}` : "";
+  return `#${feature.id} ${p.name || p.templates || ""}${version} · ${length} · ${total}`;
 }
 
 /** A road layer too large for GeoJSON, drawn from its vector tiles. A click on a road
@@ -964,7 +997,12 @@ function renderSaved(features) {
     remove.textContent = t(state.lang, "delete");
     remove.setAttribute("aria-label", `${t(state.lang, "delete")} #${feature.id}`);
     remove.addEventListener("click", () => deleteSaved(feature.id));
-    li.append(label, open, remove);
+    const rename = document.createElement("button");
+    rename.type = "button";
+    rename.textContent = t(state.lang, "rename");
+    rename.setAttribute("aria-label", `${t(state.lang, "rename")} #${feature.id}`);
+    rename.addEventListener("click", () => startRename(li, feature));
+    li.append(label, open, rename, remove);
     list.append(li);
   }
 }
@@ -983,6 +1021,7 @@ async function deleteSaved(id) {
       return;
     }
     if (state.savedId === id) state.savedId = null;
+    if (state.opened?.id === id) state.opened = null;
     showError(null);
     setStatus("deleted", { id });
     updateButtons();
@@ -1037,9 +1076,10 @@ async function openSaved(id) {
     selectIfPresent("catalog", result.catalog?.slug);
     await loadCatalog(result.catalog?.slug);
     showCatalogLabel();
-    $("name").value = saved?.properties?.name ?? "";
+    $("name").value = result.name ?? saved?.properties?.name ?? "";
     state.result = result;
     state.savedId = id;
+    setOpened(result);
     showError(null);
     render();
     setStatus("opened", { id });
@@ -1113,7 +1153,7 @@ async function loadDocuments() {
 
 /** The layer switcher's entries, in the page's language (the roads once they are loaded). */
 function nameOverlays() {
-  const overlays = [[savedLayer, "savedLayer"]];
+  const overlays = [[savedLayer, "savedLayer"], [sourcesLayer, "sourcesLayer"]];
   if (roadsOverlay !== roadsLayer || roadsLayer.getLayers().length) {
     overlays.unshift([roadsOverlay, "sampleRoads"]);
   }
@@ -1213,6 +1253,369 @@ function applyLanguage(lang) {
   for (const layer of savedLayer.getLayers()) layer.setTooltipContent(savedLabel(layer.feature));
 }
 
+// ----------------------------------------------------------------------------- saved: names, versions
+
+/** The saved estimate the drawing came from (opened or last saved): {id, version, supersededBy}. */
+function setOpened(answer) {
+  state.opened = answer?.id == null
+    ? null
+    : { id: answer.id, version: answer.version ?? 1, supersededBy: answer.superseded_by ?? null };
+}
+
+/** A new version is saved only of an opened estimate that has none yet, once it changed. */
+function canSaveVersion() {
+  const { opened, result, saving, savedId } = state;
+  return Boolean(opened && opened.supersededBy == null && result && !saving && savedId == null);
+}
+
+function updateVersionButton() {
+  const { opened } = state;
+  const button = $("save-version");
+  button.hidden = !opened;
+  button.disabled = !canSaveVersion();
+  const note = $("opened-note");
+  if (!opened) note.textContent = "";
+  else if (opened.supersededBy != null) {
+    note.textContent = t(state.lang, "hasNewer", { id: opened.id, later: opened.supersededBy });
+  } else {
+    note.textContent = t(state.lang, "openedVersion", {
+      id: opened.id,
+      version: opened.version,
+      next: opened.version + 1,
+    });
+  }
+  note.hidden = !note.textContent;
+}
+
+/** Someone saved a version of the opened estimate since it was opened: say which. */
+function supersededMeanwhile(problem) {
+  const later = /superseded by estimate (\d+)/.exec(problem.detail ?? "");
+  if (!later) {
+    showError({ problem });
+    return;
+  }
+  state.opened.supersededBy = Number(later[1]);
+  showError({ key: "hasNewer", values: { id: state.opened.id, later: later[1] } });
+}
+
+/** The saved list's rename form for one estimate, in place of its label. */
+function startRename(item, feature) {
+  const form = document.createElement("form");
+  form.className = "rename";
+  const input = document.createElement("input");
+  input.type = "text";
+  input.maxLength = 200;
+  input.value = feature.properties?.name ?? "";
+  input.setAttribute("aria-label", t(state.lang, "renameTo", { id: feature.id }));
+  const ok = document.createElement("button");
+  ok.type = "submit";
+  ok.textContent = t(state.lang, "renameSave");
+  const cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.textContent = t(state.lang, "cancel");
+  const close = () => renderSaved([...state.savedFeatures.values()]);
+  cancel.addEventListener("click", close);
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") close();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    ok.disabled = true;
+    await renameSaved(feature.id, input.value);
+    ok.disabled = false;
+  });
+  form.append(input, ok, cancel);
+  item.replaceChildren(form);
+  input.focus();
+  input.select();
+}
+
+/** PATCH the name; the opened estimate's name field follows. */
+async function renameSaved(id, name) {
+  try {
+    const response = await fetch(api(`estimates/${id}`), {
+      method: "PATCH",
+      headers: headers({ "Content-Type": "application/json", Accept: "application/json" }),
+      body: JSON.stringify({ name }),
+    });
+    if (response.status === 401) {
+      showError({ key: "needsKeyRename" });
+      return;
+    }
+    if (!response.ok) {
+      showError({ problem: await problemOf(response) });
+      return;
+    }
+    const renamed = await response.json();
+    if (state.opened?.id === id) $("name").value = renamed.name ?? "";
+    await loadSaved();
+    showError(null);
+    setStatus("renamed", { id });
+  } catch {
+    showError({ key: "serverDown" });
+  }
+}
+
+// ----------------------------------------------------------------------------- drawing from the keyboard
+
+/** A crosshair moved with the arrow keys places corners with Space: a road can be drawn
+ *  without a mouse. Geoman draws the shape, so it ends as a mouse-drawn one does. */
+const KEY_SHAPES = { Polygon: "shapeOutline", Line: "shapeLine" };
+const keyDraw = { shape: null, at: null, crosshair: null, requested: false, created: false };
+
+/** Metres per arrow key: about one pixel at this zoom, rounded up to 1, 2 or 5 x 10^n. */
+function keyStep() {
+  const perPixel = metresPerPixel(map.getCenter().lat, map.getZoom());
+  const power = 10 ** Math.floor(Math.log10(perPixel));
+  return [1, 2, 5, 10].map((m) => m * power).find((m) => m >= perPixel);
+}
+
+/** `at` moved `east` and `north` metres on the WGS84 ellipsoid (degree lengths at its latitude). */
+function movedBy(at, east, north) {
+  const phi = (at.lat * Math.PI) / 180;
+  const perLat = 111132.954 - 559.822 * Math.cos(2 * phi) + 1.175 * Math.cos(4 * phi);
+  const perLng = 111412.84 * Math.cos(phi) - 93.5 * Math.cos(3 * phi) + 0.118 * Math.cos(5 * phi);
+  return L.latLng(at.lat + north / perLat, at.lng + east / perLng);
+}
+
+function announce(key, values = {}) {
+  $("key-draw-status").textContent = t(state.lang, key, values);
+}
+
+function metresText(value) {
+  return `${formatNumber(state.lang, value, value < 10 ? 1 : 0, true)} m`;
+}
+
+function startKeyDrawing(shape) {
+  const draw = map.pm.Draw[shape];
+  const corners = draw._layer?.getLatLngs().flat() ?? [];
+  keyDraw.shape = shape;
+  keyDraw.created = false;
+  keyDraw.at = corners.at(-1) ?? map.getCenter();
+  keyDraw.crosshair?.remove();
+  keyDraw.crosshair = L.marker(keyDraw.at, {
+    icon: L.divIcon({ className: "key-crosshair", iconSize: [25, 25] }),
+    interactive: false,
+    keyboard: false,
+    pmIgnore: true,
+  }).addTo(map);
+  keyDraw.crosshair.getElement()?.setAttribute("aria-hidden", "true");
+  const step = keyStep();
+  announce("keyStart", {
+    shape: t(state.lang, KEY_SHAPES[shape]),
+    step: metresText(step),
+    big: metresText(step * 10),
+  });
+}
+
+function stopKeyDrawing() {
+  keyDraw.crosshair?.remove();
+  Object.assign(keyDraw, { shape: null, at: null, crosshair: null });
+}
+
+/** Move the crosshair: the hint line and the live size follow it, as they follow a mouse. */
+function moveCrosshair(draw, east, north) {
+  keyDraw.at = movedBy(keyDraw.at, east, north);
+  keyDraw.crosshair.setLatLng(keyDraw.at);
+  map.panInside(keyDraw.at, { padding: [40, 40], animate: false });
+  draw._hintMarker?.setLatLng(keyDraw.at);
+  draw._syncHintLine?.();
+  const corners = draw._layer.getLatLngs().flat();
+  $("live").textContent = liveText([...corners, keyDraw.at], keyDraw.shape === "Polygon");
+  if (corners.length) {
+    const distance = metresText(map.distance(corners.at(-1), keyDraw.at));
+    announce("keyMoved", { distance, n: corners.length });
+  }
+}
+
+function placeCorner(draw) {
+  const corners = draw._layer.getLatLngs().flat();
+  draw._hintMarker?.setLatLng(keyDraw.at);
+  draw._createVertex({ latlng: keyDraw.at });
+  const now = draw._layer?.getLatLngs().flat() ?? [];
+  if (now.length > corners.length) {
+    const measure = now.length > 1 ? liveText(now, keyDraw.shape === "Polygon") : "";
+    announce("keyCorner", { n: now.length, measure });
+  }
+}
+
+function finishShape(draw) {
+  const corners = draw._layer.getLatLngs().flat();
+  if (corners.length < (keyDraw.shape === "Polygon" ? 3 : 2)) {
+    announce("keyTooFew");
+    return;
+  }
+  draw._finishShape();
+}
+
+/** Keys on the map while a line or outline is drawn (capture: before Leaflet pans the map). */
+function onDrawingKey(event) {
+  const shape = map.pm.Draw.getActiveShape();
+  if (!(shape in KEY_SHAPES) || event.target !== map.getContainer()) return;
+  const moves = { ArrowUp: [0, 1], ArrowDown: [0, -1], ArrowLeft: [-1, 0], ArrowRight: [1, 0] };
+  const handled = event.key in moves || [" ", "Backspace"].includes(event.key);
+  if (!handled && !(event.key === "Enter" && keyDraw.shape)) return;
+  event.preventDefault();
+  event.stopPropagation();
+  if (keyDraw.shape !== shape) startKeyDrawing(shape);
+  const draw = map.pm.Draw[shape];
+  const corners = draw._layer.getLatLngs().flat();
+  const atLast = corners.length > 0 && corners.at(-1).equals(keyDraw.at);
+  if (event.key in moves) {
+    const step = keyStep() * (event.shiftKey ? 10 : 1);
+    const [east, north] = moves[event.key];
+    moveCrosshair(draw, east * step, north * step);
+  } else if (event.key === "Backspace") {
+    draw._removeLastVertex();
+    if (map.pm.globalDrawModeEnabled()) announce("keyRemoved", { n: corners.length - 1 });
+  } else if (event.key === "Enter" && atLast) {
+    finishShape(draw);
+  } else if (!atLast) {
+    placeCorner(draw);
+  }
+}
+
+/** A drawing tool chosen from the keyboard hands the keys to the map's crosshair. */
+function onToolbarKey(event) {
+  const button = event.target.closest?.(".leaflet-pm-toolbar .leaflet-buttons-control-button");
+  if (!button || !["Enter", " "].includes(event.key)) return;
+  keyDraw.requested = true;
+  if (event.key === " ") {
+    event.preventDefault();
+    button.click();
+  }
+}
+
+function watchKeyboardDrawing() {
+  const container = map.getContainer();
+  container.parentElement.addEventListener("keydown", onDrawingKey, true);
+  container.addEventListener("keydown", onToolbarKey);
+  container.addEventListener("pointerdown", () => {
+    keyDraw.requested = false;
+  });
+  map.on("pm:drawstart", ({ shape }) => {
+    if (!keyDraw.requested || !(shape in KEY_SHAPES)) return;
+    keyDraw.requested = false;
+    // Leaflet would focus the toolbar again after this click: hand the keys over after it.
+    setTimeout(() => {
+      container.focus({ preventScroll: true });
+      startKeyDrawing(shape);
+    });
+  });
+  map.on("pm:create", () => {
+    if (keyDraw.shape) keyDraw.created = true;
+  });
+  map.on("pm:drawend", () => {
+    if (!keyDraw.shape) return;
+    if (keyDraw.created) announce("keyFinished", { n: state.segments.length });
+    else announce("keyCancelled");
+    stopKeyDrawing();
+  });
+}
+
+// ----------------------------------------------------------------------------- materials and sources
+
+const SOURCE_STYLE = {
+  radius: 7,
+  color: "#1b7a3d",
+  weight: 2,
+  fillColor: "#4caf50",
+  fillOpacity: 0.9,
+  className: "material-source",
+};
+const ROUTE_STYLE = { color: "#1b7a3d", weight: 4, opacity: 0.8, className: "haul-route" };
+const HAUL_STYLE = {
+  color: "#1b7a3d",
+  weight: 2,
+  dashArray: "6 6",
+  opacity: 0.8,
+  className: "haul-line",
+};
+
+/** What must be ordered and delivered, beside the bill: quantities, trucks and hauls. */
+function renderMaterials() {
+  const { lang, result } = state;
+  const body = $("materials").tBodies[0];
+  body.replaceChildren();
+  const materials = result?.materials ?? [];
+  $("materials-note").textContent = materials.length ? t(lang, "materialsNote") : "";
+  for (const line of materials) {
+    const row = document.createElement("tr");
+    row.dataset.material = line.material;
+    const what = document.createElement("th");
+    what.scope = "row";
+    const code = document.createElement("span");
+    code.className = "code";
+    code.textContent = line.material;
+    what.append(line.name?.[lang] ?? line.name?.en ?? line.material, " ", code);
+    const vehicle = line.vehicle.name?.[lang] ?? line.vehicle.id;
+    const method = { network: "haulNetwork", "straight-line": "haulStraight" }[line.haul_method];
+    const source = line.source?.name ?? (line.source === null ? t(lang, "noSource") : "–");
+    // one child beside the label a phone shows: the distance, and under it how it was measured
+    const haul = cell("", "num", line.haul_km ?? "");
+    const figure = document.createElement("span");
+    figure.textContent = line.haul_km == null ? "–" : `${formatNumber(lang, line.haul_km, 1)} km`;
+    if (method) {
+      const how = document.createElement("span");
+      how.className = "code";
+      how.textContent = t(lang, method);
+      figure.append(how);
+    }
+    haul.append(figure);
+    row.append(
+      what,
+      cell(`${formatNumber(lang, line.order_quantity, 2)} ${line.unit}`, "num", line.order_quantity),
+      cell(`${formatNumber(lang, line.loads, 0)} × ${vehicle}`, "loads", line.loads),
+      cell(source, "source", line.source?.id ?? ""),
+      haul,
+    );
+    ["orderQuantity", "loads", "source", "haul"].forEach((key, n) => {
+      row.cells[n + 1].dataset.label = t(lang, key);
+    });
+    if (line.haul_warning) row.title = line.haul_warning;
+    body.append(row);
+  }
+  showSources(materials);
+}
+
+/** The nearest sources of the materials shown, as points on the map. */
+async function showSources(materials) {
+  const ids = [...new Set(materials.map((line) => line.source?.id).filter((id) => id != null))];
+  const wanted = state.result;
+  try {
+    await Promise.all(
+      ids
+        .filter((id) => !state.sources.has(id))
+        .map(async (id) => state.sources.set(id, await getJSON(`collections/sources/items/${id}`))),
+    );
+  } catch {
+    return; // the haul figures are in the table; a missing point only leaves the map plainer
+  }
+  if (wanted !== state.result) return;
+  sourcesLayer.clearLayers();
+  const site = state.segments.length
+    ? L.featureGroup(state.segments.map((segment) => segment.layer)).getBounds().getCenter()
+    : null;
+  for (const id of ids) {
+    const source = state.sources.get(id);
+    const [lng, lat] = source.geometry.coordinates;
+    const lines = materials.filter((line) => line.source?.id === id);
+    const haul = `${formatNumber(state.lang, lines[0].haul_km, 1)} km`;
+    const label = `${source.properties.name}: ${lines.map((l) => l.material).join(", ")} · ${haul}`;
+    const route = lines.find((line) => line.route)?.route;
+    if (route) {
+      const way = route.coordinates.map(([x, y]) => [y, x]);
+      L.polyline(way, { ...ROUTE_STYLE, pmIgnore: true, interactive: false }).addTo(sourcesLayer);
+    } else if (site) {
+      L.polyline([site, [lat, lng]], { ...HAUL_STYLE, pmIgnore: true, interactive: false })
+        .addTo(sourcesLayer);
+    }
+    outOfTabOrder(L.circleMarker([lat, lng], { ...SOURCE_STYLE, pmIgnore: true }))
+      .bindTooltip(label)
+      .addTo(sourcesLayer);
+  }
+}
+
 // ----------------------------------------------------------------------------- start
 
 for (const button of document.querySelectorAll("[data-lang]")) {
@@ -1245,10 +1648,12 @@ $("name").addEventListener("input", changed);
 $("options").addEventListener("submit", (event) => event.preventDefault());
 $("road-search").addEventListener("submit", searchRoads);
 $("save").addEventListener("click", () => save());
-$("save-copy").addEventListener("click", () => save(true));
+$("save-copy").addEventListener("click", () => save("copy"));
+$("save-version").addEventListener("click", () => save("version"));
 $("xlsx").addEventListener("click", () => download("xlsx"));
 $("geojson").addEventListener("click", () => download("geojson"));
 
+watchKeyboardDrawing();
 applyLanguage(state.lang);
 const roadsLoaded = loadRoads();
 loadDocuments()
