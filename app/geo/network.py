@@ -184,12 +184,15 @@ class RoadNetwork:
             found.append(self._line([self._plane_point(site), *legs, self._plane_point(target)]))
         return found
 
-    def _line(self, pieces: Sequence[shapely.Geometry]) -> shapely.LineString:
-        """Pieces in the plane joined into one lon/lat line, repeated points dropped."""
+    def _line(self, pieces: Sequence[shapely.Geometry]) -> shapely.LineString | None:
+        """Pieces in the plane joined into one lon/lat line, repeated points dropped; None
+        when nothing is left to draw (the source stands at the site)."""
         plane = np.vstack([shapely.get_coordinates(piece) for piece in pieces])
         keep = np.ones(len(plane), dtype=bool)
         keep[1:] = np.hypot(*(plane[1:] - plane[:-1]).T) > _SAME_POINT_M
         kept = plane[keep]
+        if len(kept) < 2:
+            return None
         lon, lat = self.to_plane.transform(kept[:, 0], kept[:, 1], direction="INVERSE")
         return shapely.LineString(np.column_stack([lon, lat]))
 

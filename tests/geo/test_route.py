@@ -55,3 +55,11 @@ def test_two_points_on_one_road_and_no_way_to_a_road_apart() -> None:
     )
     assert (apart, away) == (None, None)  # road 4 joins no other; 111 km from any road
     assert NETWORK.routes(shapely.Point(121.0, 0.0), [shapely.Point(120.0, 0.0)]) == [None]
+
+
+def test_a_source_at_the_site_has_no_way_to_draw() -> None:
+    assert NETWORK is not None
+    site = shapely.Point(120.005, 0.0)  # on road 1
+    assert NETWORK.routes(site, [site]) == [None]
+    (km,) = NETWORK.distances_km(site, [site])
+    assert km == pytest.approx(0.0, abs=1e-6)  # under a millimetre
