@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,13 +108,20 @@ def test_two_workers_are_summed_in_one_scrape(tmp_path: Path) -> None:
         metrics_public="true",
         max_running_jobs="3",
     ) as server:
+        # the server answers once one worker is up; the other opens its pool of 3 soon after
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            scrape = samples(httpx.get(server.url + "/metrics").text)
+            if value(scrape, "takeoff_job_pool_size") == 6:
+                break
+            time.sleep(0.2)
+        assert value(scrape, "takeoff_job_pool_size") == 6  # 3 in each worker
         with httpx.Client(base_url=server.url) as http:  # new connections: both workers answer
             for _ in range(8):
                 assert http.get("/conformance", headers={"Connection": "close"}).is_success
         scrape = samples(httpx.get(server.url + "/metrics").text)
     route = {"method": "GET", "route": "/conformance", "status": "200"}
     assert value(scrape, "takeoff_http_requests_total", **route) == 8
-    assert value(scrape, "takeoff_job_pool_size") == 6  # 3 in each worker
 
 
 def test_the_pool_gauges_of_a_dead_worker_are_dropped_at_the_next_scrape(tmp_path: Path) -> None:
