@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,24 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from pyproj import Geod
 
 from app.estimate.catalogs import load_builtin_catalogs
 
 CATALOG = "tangerang-ahsp-sample"
+NO_PLAN = "ahsp-without-delivery-plan"
+GEOD = Geod(ellps="WGS84")
+
+
+def without_delivery_plan(client: TestClient, data_dir: Path) -> str:
+    """The AHSP sample without its delivery plan (vehicles) as catalog `NO_PLAN`: nothing is
+    routed, so hauled items are priced at the L a request gives or the catalog's default."""
+    body = load_builtin_catalogs(data_dir / "catalogs")[CATALOG].model_dump(
+        mode="json", exclude={"version"}
+    )
+    del body["vehicles"]
+    client.app.state.repository.catalogs.add(NO_PLAN, body)  # type: ignore[attr-defined]
+    return NO_PLAN
 
 
 def _road(x: float, **properties: Any) -> dict[str, Any]:
@@ -37,16 +52,37 @@ def test_query_and_feature_haul_distances_price_separate_lines(
     hsp = {km: str(sample.costing("AC-WC", Decimal(km)).hsp) for km in (5, 10, 25)}
     assert hsp == {5: "1407961", 10: "1426147", 25: "1480702"}
     both = {"type": "FeatureCollection", "features": [_road(106.63), _road(106.64, haul_km=5)]}
+    catalog = without_delivery_plan(client, data_dir)
 
-    default = client.post("/estimates", params={"catalog": CATALOG}, json=both).json()
+    default = client.post("/estimates", params={"catalog": catalog}, json=both).json()
     assert _ac_wc(default["items"]) == [(hsp[5], 5.0), (hsp[10], 10.0)]
     assert _ac_wc(default["features"][0]["items"]) == [(hsp[10], 10.0)]
     assert _ac_wc(default["features"][1]["items"]) == [(hsp[5], 5.0)]
     tack = [line for line in default["items"] if line["code"] == "TACK-COAT"]
     assert len(tack) == 1 and "haul_km" not in tack[0]  # sprayed, not hauled
 
-    far = client.post("/estimates", params={"catalog": CATALOG, "haul_km": 25}, json=both).json()
+    far = client.post("/estimates", params={"catalog": catalog, "haul_km": 25}, json=both).json()
     assert _ac_wc(far["items"]) == [(hsp[5], 5.0), (hsp[25], 25.0)]
+
+
+def test_the_shipped_sample_hauls_from_the_nearest_shipped_plant(
+    client: TestClient, data_dir: Path
+) -> None:
+    # the shipped AMP stands off every shipped road: the straight line from the road's centre
+    # to it, times the catalog's detour factor 1.3, is L
+    sources = json.loads((data_dir / "sources" / "tangerang_sources.geojson").read_text())
+    [amp] = [f for f in sources["features"] if f["properties"]["kind"] == "AMP"]
+    lon, lat = amp["geometry"]["coordinates"]
+    km = round(GEOD.inv(106.6305, -6.17, lon, lat)[2] / 1000 * 1.3, 3)
+    assert km == pytest.approx(24.908, abs=0.001)
+    sample = load_builtin_catalogs(data_dir / "catalogs")[CATALOG]
+    hsp = str(sample.costing("AC-WC", Decimal(str(km))).hsp)
+    answer = client.post("/estimates", params={"catalog": CATALOG}, json=_road(106.63)).json()
+    assert [
+        (line["unit_rate"], line["haul_km"], line["haul_from"])
+        for line in answer["items"]
+        if line["code"] == "AC-WC"
+    ] == [(hsp, km, "straight-line")]
 
 
 def test_a_bad_haul_distance_names_the_feature(client: TestClient) -> None:

@@ -26,6 +26,7 @@ from pyproj import Geod
 
 from app.estimate.catalogs import load_builtin_catalogs
 from app.service import rerun_saved
+from tests.api.test_haul import without_delivery_plan
 from tests.api.test_routing import feature, network  # noqa: F401 (the network fixture)
 from tests.conftest import API_KEY
 
@@ -102,10 +103,9 @@ def test_a_site_off_the_network_is_priced_at_the_straight_line_haul(
     assert ac_wc(answer) == [(str(hand_hsp(km, data_dir)), float(km), "straight-line")]
 
 
-def test_a_catalog_without_a_delivery_plan_keeps_its_default(delivered: TestClient):
-    answer = delivered.post(
-        "/estimates", json=SITE_A, params={"catalog": "tangerang-ahsp-sample"}
-    ).json()
+def test_a_catalog_without_a_delivery_plan_keeps_its_default(delivered: TestClient, data_dir: Path):
+    catalog = without_delivery_plan(delivered, data_dir)
+    answer = delivered.post("/estimates", json=SITE_A, params={"catalog": catalog}).json()
     assert ac_wc(answer) == [("1426147", 10.0, "catalog")]
 
 
