@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import numpy as np
@@ -136,7 +136,7 @@ def takeoff_tile_template(base: str) -> str:
         return default
     for item in answer.json().get("links", []):
         if item.get("rel") == "item" and "{tileMatrix}" in item.get("href", ""):
-            return str(httpx.URL(item["href"]).raw_path.decode())
+            return urlsplit(item["href"]).path  # the template's braces as they are, not encoded
     return default
 
 
