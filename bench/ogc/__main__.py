@@ -242,6 +242,11 @@ def main() -> None:
     parser.add_argument("--segments", type=int, default=200_000)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--tile-cache-bytes",
+        default="67108864",
+        help="Takeoff's tile cache per worker (TAKEOFF_TILE_CACHE_BYTES); 0 builds every tile",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -255,7 +260,9 @@ def main() -> None:
         network = write_network(folder / "network.gpkg", args.segments)
         generated = time.perf_counter() - start
         with postgis_database() as url:
-            env = takeoff_env(database_url=url, data_dir=str(folder))
+            env = takeoff_env(
+                database_url=url, data_dir=str(folder), tile_cache_bytes=args.tile_cache_bytes
+            )
             subprocess.run([TAKEOFF, "db", "upgrade"], env=env, check=True, capture_output=True)
             small_seconds, small_mib = load_layer(
                 write_network(folder / "small.gpkg", SMALL), f"{SLUG}-small", env
