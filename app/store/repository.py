@@ -22,7 +22,7 @@ import psycopg
 import shapely
 import sqlalchemy as sa
 from cachetools import LRUCache, TTLCache
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, JSONPATH
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import QueryableAttribute, Session
 
@@ -290,38 +290,58 @@ def _mvt_sql(
     model: type[FeatureRow], where: sa.ColumnElement[bool], tile: TileAddress, layer: str
 ) -> sa.Select[tuple[bytes | None]]:
     """PostGIS: the tile made by ST_AsMVT. Features are found with ST_Intersects on the tile's
-    lon/lat envelope (the GIST index on `geom`); properties are flattened as `app.io.mvt` does:
-    nulls left out, nested values as their JSON text."""
+    lon/lat envelope (the GIST index on `geom`). Properties are handed over as JSONB, whose
+    nulls ST_AsMVT leaves out as `app.io.mvt` does; only a row holding nested values (which
+    ST_AsMVT would drop) is flattened first, those values becoming their JSON text."""
     envelope = sa.func.ST_TileEnvelope(tile.zoom, tile.col, tile.row)
-    entry = sa.func.json_each(model.properties).table_valued("key", "value").alias("entry")
-    kind = sa.func.json_typeof(entry.c.value)
-    as_text = sa.func.to_jsonb(sa.cast(entry.c.value, sa.Text))
+    drawn = sa.func.ST_AsMVTGeom(
+        sa.func.ST_Transform(model.geom, 3857), envelope, MVT_EXTENT, MVT_BUFFER, True
+    )
+    found = (
+        sa.select(
+            model.id.label("id"),
+            sa.cast(model.properties, JSONB).label("properties"),
+            drawn.label("geom"),
+        )
+        .where(where, sa.func.ST_Intersects(model.geom, sa.func.ST_Transform(envelope, SRID)))
+        .subquery("found")
+    )
+    entry = sa.func.jsonb_each(found.c.properties).table_valued("key", "value").alias("entry")
+    kind = sa.func.jsonb_typeof(entry.c.value)
     flat = (
         sa.select(
             sa.func.jsonb_object_agg(
                 entry.c.key,
                 sa.case(
-                    (kind.in_(["object", "array"]), as_text),
-                    else_=sa.cast(entry.c.value, JSONB),
+                    (
+                        kind.in_(["object", "array"]),
+                        sa.func.to_jsonb(sa.cast(entry.c.value, sa.Text)),
+                    ),
+                    else_=entry.c.value,
                 ),
             )
         )
         .where(kind != "null")
         .scalar_subquery()
     )
-    drawn = sa.func.ST_AsMVTGeom(
-        sa.func.ST_Transform(model.geom, 3857), envelope, MVT_EXTENT, MVT_BUFFER, True
+    nested = sa.func.jsonb_path_exists(
+        found.c.properties,
+        sa.cast(
+            sa.literal('strict $.* ? (@.type() == "object" || @.type() == "array")'), JSONPATH
+        ),  # strict: lax mode looks inside arrays
     )
     rows = (
-        sa.select(model.id.label("id"), flat.label("properties"), drawn.label("geom"))
-        .where(where, sa.func.ST_Intersects(model.geom, sa.func.ST_Transform(envelope, SRID)))
+        sa.select(
+            found.c.id,
+            sa.case((nested, flat), else_=found.c.properties).label("properties"),
+            found.c.geom,
+        )
+        .where(found.c.geom.is_not(None))
         .subquery("tile")
     )
-    return (
-        sa.select(sa.func.ST_AsMVT(sa.literal_column("tile"), layer, MVT_EXTENT, "geom", "id"))
-        .where(rows.c.geom.is_not(None))
-        .select_from(rows)
-    )
+    return sa.select(
+        sa.func.ST_AsMVT(sa.literal_column("tile"), layer, MVT_EXTENT, "geom", "id")
+    ).select_from(rows)
 
 
 def _read_queryables(
