@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -302,17 +303,23 @@ def feature_page(
     return repository.layer_page(collection_id, limit, offset, bbox, query, exact_count_limit)
 
 
-def feature_query(request: Request, queryables: Queryables, selection: Selection) -> FeatureQuery:
+def feature_query(
+    request: Request, queryables: Callable[[], Queryables], selection: Selection
+) -> FeatureQuery:
     """The request's `filter`, its property filters (`?highway=residential`, every query
-    parameter that names a queryable property) and `sortby`, checked against `queryables`.
-    Other unknown query parameters are ignored."""
+    parameter that names a queryable property) and `sortby`, checked against `queryables()`.
+    Other unknown query parameters are ignored. The queryables are only looked up when the
+    request has something to check against them (a programme's are read from its segments)."""
     given = {name: request.query_params.getlist(name) for name in request.query_params}
+    if selection.filter is None and not selection.sortby and given.keys() <= OGC_PARAMETERS:
+        return FeatureQuery()
+    found = queryables()
     return compile_query(
-        queryables,
+        found,
         selection.filter,
         selection.filter_lang,
         selection.filter_crs,
-        property_equals(given, queryables, OGC_PARAMETERS),
+        property_equals(given, found, OGC_PARAMETERS),
         selection.sortby,
     )
 
@@ -697,7 +704,7 @@ def items(
         offered["filter-crs"] = offered_crs_uri(selection.filter_crs, "filter-crs")
     require_offered(repository, collection_id, visible, offered)
     query = feature_query(
-        request, collection_queryables(repository, collection_id, visible), selection
+        request, lambda: collection_queryables(repository, collection_id, visible), selection
     )
     page = feature_page(
         repository,
