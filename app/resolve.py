@@ -9,7 +9,13 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from app.errors import InvalidInput, NotFound, UnknownCatalog, UnknownRuleSet, UnknownTemplate
+from app.errors import (
+    InvalidInput,
+    NotFound,
+    UnknownCatalog,
+    UnknownRuleSet,
+    UnknownTemplate,
+)
 from app.estimate.catalogs import RateCatalog
 from app.estimate.overrides import Overrides
 from app.estimate.templates import Template
@@ -60,21 +66,32 @@ def _load(
 def resolve_catalog(repository: Repository, reference: str) -> RateCatalog:
     """The catalog a request names; `UnknownCatalog` lists the known ones."""
     slug, version = split_reference(reference, "catalog")
-    try:
-        return _load(repository.catalogs, slug, version, RateCatalog)
-    except NotFound as exc:
-        known = ", ".join(d.slug for d in repository.catalogs.latest_all()) or "none"
-        raise UnknownCatalog(f"{exc.detail}; known catalogs: {known}", field="catalog") from exc
+    return _known(repository.catalogs, slug, version, RateCatalog, UnknownCatalog, "catalog")
 
 
 def resolve_rule_set(repository: Repository, reference: str) -> RuleSet:
     """The treatment rule set a request names; `UnknownRuleSet` lists the known ones."""
     slug, version = split_reference(reference, "rules")
+    return _known(repository.rule_sets, slug, version, RuleSet, UnknownRuleSet, "rules")
+
+
+_KNOWN = {"template": "templates", "catalog": "catalogs", "rules": "rule sets"}
+
+
+def _known(
+    documents: VersionedDocuments[Any],
+    slug: str,
+    version: int | None,
+    model: type[Model],
+    unknown: type[InvalidInput],
+    field: str,
+) -> Model:
+    """`_load`, or `unknown` naming `field` and listing the ids the store knows."""
     try:
-        return _load(repository.rule_sets, slug, version, RuleSet)
+        return _load(documents, slug, version, model)
     except NotFound as exc:
-        known = ", ".join(d.slug for d in repository.rule_sets.latest_all()) or "none"
-        raise UnknownRuleSet(f"{exc.detail}; known rule sets: {known}", field="rules") from exc
+        known = ", ".join(d.slug for d in documents.latest_all()) or "none"
+        raise unknown(f"{exc.detail}; known {_KNOWN[field]}: {known}", field=field) from exc
 
 
 def haul_overrides(haul_km: float | None, overrides: Overrides | None = None) -> Overrides:
@@ -99,13 +116,9 @@ def resolve_templates(
         slug, version = split_reference(reference, "template")
         if version is None and pins:
             version = pins.get(slug)
-        try:
-            template = _load(repository.templates, slug, version, Template)
-        except NotFound as exc:
-            known = ", ".join(d.slug for d in repository.templates.latest_all()) or "none"
-            raise UnknownTemplate(
-                f"{exc.detail}; known templates: {known}", field="template"
-            ) from exc
+        template = _known(
+            repository.templates, slug, version, Template, UnknownTemplate, "template"
+        )
         if pinned.setdefault(slug, template.version or 0) != template.version:
             raise InvalidInput(
                 f"one estimate cannot use two versions of template {slug!r}", field="template"
