@@ -1,37 +1,32 @@
 """Stream a batch input through the pipeline, chunk by chunk, accounting for every row.
 
-Per chunk, in the calling process: read each row's own options into a plan
-(`app.pipeline.plan_columns`, plus template maps and width rules) and resolve the templates
-it names (the store is here); in worker processes (`app.batch.work.run_chunk`): decode,
-validate, measure, price and encode; back in input order: add the chunk's lines to the batch
-bill and write the rows. A row that cannot be estimated gets `status` error and a reason
+Per chunk, in the calling process: read it and resolve the templates its rows may name (the
+store is here); in worker processes (`app.batch.work.run_chunk`): plan each row's own
+options (`app.batch.planning`), decode, validate, measure, price and encode, writing CSV
+rows to a file of the chunk's own; back in input order: add the chunk's lines to the batch
+bill and append the rows. A row that cannot be estimated gets `status` error and a reason
 naming its row and column; it never stops the others and is never dropped. At most
 `workers + 1` chunks are in flight, so memory stays bounded whatever the input size.
 """
 
 from __future__ import annotations
 
-import json
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-import numpy as np
-import numpy.typing as npt
-import pyarrow as pa
+from typing import Protocol
 
 from app.batch.bill import BillAccumulator
 from app.batch.mapping import TemplateMap, WidthRule
+from app.batch.planning import RowPlanner, Templates
 from app.batch.work import (
     ChunkResult,
     ChunkTask,
     CsvFormat,
     InlineExecutor,
     OutputChunk,
-    RowErrors,
-    column_of,
     paused_gc,
     process_pool,
     run_chunk,
@@ -43,12 +38,9 @@ from app.estimate.materials import MaterialView
 from app.estimate.pricing import catalog_problem
 from app.estimate.templates import Template
 from app.geo.overlap import PavedSurfaces
-from app.io.csvin import parse_numbers
+from app.io.csvout import EncodedRows
 from app.io.sources import Source, SourceChunk
-from app.pipeline import OVERRIDE_PROPERTIES, EstimateOptions, FeaturePlan, plan_columns
-
-BoolArray = npt.NDArray[np.bool_]
-_JSON_OVERRIDES = ("thickness", "density", "spray_rate", "material_loss", "rates")
+from app.pipeline import EstimateOptions
 
 
 @dataclass(frozen=True)
@@ -68,8 +60,8 @@ class Sink(Protocol):
 
     csv_format: CsvFormat | None
 
-    def write(self, chunk: OutputChunk | None, encoded: tuple[bytes, bytes] | None) -> None:
-        """Write the chunk's rows, in order; a CSV sink gets them `encoded` (header, rows)
+    def write(self, chunk: OutputChunk | None, encoded: EncodedRows | None) -> None:
+        """Write the chunk's rows, in order; a CSV sink gets them `encoded`
         by a worker, the others get the rows."""
 
     def close(self, summary: BatchSummary) -> None:
@@ -95,25 +87,6 @@ class BatchSummary:
         return self.rows - self.failed
 
 
-def _column_values(table: pa.Table, name: str) -> npt.NDArray[np.object_]:
-    return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=object)
-
-
-def _numbers(table: pa.Table, name: str, decimal: str) -> tuple[npt.NDArray[np.float64], BoolArray]:
-    column = table.column(name)
-    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-        values = column.to_numpy(zero_copy_only=False).astype(np.float64)
-        return values, np.zeros(len(values), dtype=bool)
-    return parse_numbers(column.cast(pa.string()), decimal)
-
-
-@dataclass
-class _Prepared:
-    chunk: SourceChunk
-    errors: RowErrors
-    plan: FeaturePlan
-
-
 class BatchRunner:
     """One batch: options, the catalog, and how to find a template by reference."""
 
@@ -137,6 +110,10 @@ class BatchRunner:
         )
         self._paved = PavedSurfaces() if options.estimate.dissolve else None
         self.summary = BatchSummary(catalog=catalog)
+        self.planner = RowPlanner(
+            options.estimate, source.decimal, options.template_map, options.width_from
+        )
+        self._used: set[str] = set()  # the references rows named
         self.next_row = 1
         self._check_columns()
 
@@ -174,117 +151,29 @@ class BatchRunner:
                 self._templates[reference] = catalog_problem(template, self.catalog) or template
         return self._templates[reference]
 
-    def _prepare(self, chunk: SourceChunk) -> _Prepared:
-        count = len(chunk)
-        errors = RowErrors(count, self.next_row)
-        self.next_row += count
-        for index, reason in chunk.broken.items():
-            errors.add(index, None, reason)
-        table, decimal = chunk.attributes, self.source.decimal
-        has = set(table.column_names)
-
-        template: list[Any] | None = None
-        template_column = "template"
-        if "template" in has:
-            template = _column_values(table, "template").tolist()
-        mapping = self.options.template_map
-        if mapping is not None:
-            mapped, reasons = mapping.lookup(_column_values(table, mapping.column))
-            own = template or [None] * count
-            template = []
-            for index, value in enumerate(own):
-                template.append(mapped[index] if value is None or value == "" else value)
-                if value is None or value == "":
-                    why = reasons[index]
-                    if why is not None:
-                        errors.add(index, mapping.column, why)
-            template_column = f"template or {mapping.column}"
-
-        widths: npt.NDArray[np.float64] | None = None
-        width_columns = ["width_m"]
-        if "width_m" in has:
-            widths, bad = _numbers(table, "width_m", decimal)
-            for index in np.flatnonzero(bad).tolist():
-                errors.add(index, "width_m", f"{table.column('width_m')[index]} is not a number")
-        rule = self.options.width_from
-        if rule is not None:
-            inputs: dict[str, npt.NDArray[np.float64]] = {}
-            for name in rule.columns:
-                inputs[name], bad = _numbers(table, name, decimal)
-                for index in np.flatnonzero(bad).tolist():
-                    errors.add(index, name, f"{table.column(name)[index]} is not a number")
-            derived = rule.evaluate(inputs)
-            widths = derived if widths is None else np.where(np.isnan(widths), derived, widths)
-            width_columns = ["width_m", *rule.columns]
-
-        overrides: dict[str, list[Any]] = {}
-        for name in OVERRIDE_PROPERTIES:
-            if name in has:
-                overrides[name] = self._override_values(table, name, decimal, errors)
-
-        planned = plan_columns(
-            count,
-            self.options.estimate,
-            template=template,
-            width_m=widths,
-            name=_column_values(table, "name").tolist() if "name" in has else None,
-            overrides=overrides or None,
-        )
-        for index, problem in enumerate(planned.problems):
-            if problem is not None:
-                column = column_of(problem)
-                if column == "width_m":
-                    column = " or ".join(width_columns)
-                errors.add(index, column, problem.detail)
-        references = np.asarray(planned.plan.templates, dtype=object)
-        for reference in dict.fromkeys(planned.plan.templates):
+    def task(self, chunk: SourceChunk, formats: tuple[CsvFormat | None, ...]) -> ChunkTask:
+        """A chunk's work for a worker (`app.batch.work.run_chunk`), with the templates its
+        rows may name resolved here, where the store is."""
+        usable: dict[str, Template] = {}
+        unusable: dict[str, str] = {}
+        for reference in self.planner.references(chunk.attributes):
             resolved = self.resolve(reference)
             if isinstance(resolved, TakeoffError):
-                for index in np.flatnonzero(references == reference).tolist():
-                    errors.add(index, template_column, resolved.detail)
-        return _Prepared(chunk, errors, planned.plan)
-
-    def _override_values(
-        self, table: pa.Table, name: str, decimal: str, errors: RowErrors
-    ) -> list[Any]:
-        column = table.column(name)
-        if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-            return column.to_pylist()
-        if name not in _JSON_OVERRIDES:
-            numbers, bad = parse_numbers(column, decimal)
-            for index in np.flatnonzero(bad).tolist():
-                errors.add(index, name, f"{column[index]} is not a number")
-            return [None if np.isnan(value) else value for value in numbers.tolist()]
-        values: list[Any] = column.to_pylist()
-        for index, text in enumerate(values):
-            if text is not None:
-                try:
-                    values[index] = json.loads(text)
-                except json.JSONDecodeError:
-                    values[index] = None
-                    errors.add(index, name, 'expected a JSON object such as {"AC-WC": 0.05}')
-        return values
-
-    def task(self, chunk: SourceChunk, formats: tuple[CsvFormat | None, ...]) -> ChunkTask:
-        """Plan a chunk: the work a worker does on it (`app.batch.work.run_chunk`)."""
-        prepared = self._prepare(chunk)
-        errors = prepared.errors
-        used = {
-            reference: template
-            for reference in dict.fromkeys(prepared.plan.templates)
-            if isinstance(template := self._templates[reference], Template)
-        }
-        chunk = prepared.chunk
+                unusable[reference] = resolved.detail
+            else:
+                usable[reference] = resolved
+        first_row = self.next_row
+        self.next_row += len(chunk)
         return ChunkTask(
             attributes=chunk.attributes,
             geometry=chunk.geometry,
+            broken=chunk.broken,
+            first_row=first_row,
             encoding=self.source.encoding,
             geometry_column=self.source.geometry_column,
             crs=self.source.crs,
-            plan=prepared.plan,
-            errors=errors,
-            options=self.options.estimate,
-            templates=used,
+            planner=self.planner,
+            templates=Templates(usable, unusable),
             catalog=self.catalog,
             codes=tuple(self.codes),
             max_vertices=self.options.max_vertices,
@@ -315,6 +204,9 @@ class BatchRunner:
                 pool = executor = process_pool(self.options.workers)
         limit = in_flight or self.options.workers
         formats = tuple(sink.csv_format for sink in sinks)
+        pieces = tempfile.TemporaryDirectory(prefix="takeoff-pieces-") if pool else None
+        if pieces is not None:  # local workers write their rows to files the sinks append
+            formats = tuple(fmt and fmt.in_pieces(pieces.name) for fmt in formats)
 
         def submitted(runs_on: Executor) -> Iterator[tuple[ChunkTask, Future[ChunkResult]]]:
             pending: deque[tuple[ChunkTask, Future[ChunkResult]]] = deque()
@@ -331,6 +223,8 @@ class BatchRunner:
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
+            if pieces is not None:
+                pieces.cleanup()
 
     def run_finished(
         self,
@@ -343,7 +237,8 @@ class BatchRunner:
             self._finish(task, future, sinks, progress)
         summary = self.summary
         summary.bill = self.accumulator.bill()
-        templates = [t for t in self._templates.values() if isinstance(t, Template)]
+        named = [self._templates.get(reference) for reference in sorted(self._used)]
+        templates = [t for t in named if isinstance(t, Template)]
         summary.templates = list({t.slug: t for t in templates}.values())
         for sink in sinks:
             sink.close(summary)
@@ -357,6 +252,7 @@ class BatchRunner:
         progress: Callable[[int], None] | None,
     ) -> None:
         result = future.result()
+        self._used |= result.references
         self.accumulator.add(result.bill)
         failed = int(result.failed.sum())
         self.summary.rows += len(result.failed)

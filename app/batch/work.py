@@ -1,10 +1,11 @@
 """One chunk's work, run in worker processes: decode, validate, measure, price, encode.
 
 Everything here is a plain function of picklable inputs (the chunk's own columns, its
-encoded geometry, its plan, the resolved templates and the catalog) returning the rows to
-write, so a process pool, a Dask worker or the calling thread can run it. Decoding WKT and
-measuring hold the GIL most of the time, hence processes rather than threads; the calling
-process only reads, plans, adds up the bill and writes.
+encoded geometry, how to plan its rows, the templates they may name and the catalog)
+returning the rows to write, so a process pool, a Dask worker or the calling thread can run
+it. Planning, decoding WKT and measuring hold the GIL most of the time, hence processes
+rather than threads; the calling process only reads, resolves templates, adds up the bill
+and appends what the workers wrote.
 """
 
 from __future__ import annotations
@@ -22,57 +23,36 @@ import numpy.typing as npt
 import pyarrow as pa
 import shapely
 
-from app.errors import TakeoffError
+from app.batch.planning import RowErrors, RowPlanner, Templates, column_of
 from app.estimate.bom import BillOfMaterials
 from app.estimate.catalogs import RateCatalog
-from app.estimate.templates import Template
 from app.geo.overlap import PavedSurfaces
 from app.geo.parse import ParsedFeatures, parse_geometries, parse_wkt
 from app.geo.validate import find_problems
-from app.io.csvout import CsvFormat, encode_csv
+from app.io.csvout import CsvFormat, EncodedRows, encode_csv
 from app.io.rows import OutputChunk, result_table
-from app.pipeline import EstimateOptions, FeaturePlan, estimate_chunk
+from app.pipeline import FeaturePlan, estimate_chunk
 
 BoolArray = npt.NDArray[np.bool_]
 IndexArray = npt.NDArray[np.intp]
 
 
-class RowErrors:
-    """Each row's first problem as `row N, column C: reason` (None: none so far)."""
-
-    def __init__(self, count: int, first_row: int) -> None:
-        self.messages: list[str | None] = [None] * count
-        self.failed: BoolArray = np.zeros(count, dtype=bool)
-        self.first_row = first_row
-
-    def add(self, index: int, column: str | None, reason: str) -> None:
-        """Keep the first problem of row `index` (0-based in the chunk)."""
-        if self.messages[index] is None:
-            place = f"row {self.first_row + index}" + (f", column {column}" if column else "")
-            self.messages[index] = f"{place}: {reason}"
-            self.failed[index] = True
-
-
-def column_of(problem: TakeoffError) -> str | None:
-    """The input column a domain error's `field` names (`thickness.AC-WC` -> `thickness`)."""
-    return str(problem.where.get("field", "")).split(".")[0] or None
-
-
 @dataclass(frozen=True)
 class ChunkTask:
-    """One chunk: its rows, its plan and the problems already found while planning; with
-    `dissolve`, the surfaces earlier chunks paved (the chunk then runs after them, in the
-    process that keeps them)."""
+    """One chunk: its rows, how to plan them, the templates they may name and the problems
+    already found while reading (`broken`, by row index in the chunk); with `dissolve`, the
+    surfaces earlier chunks paved (the chunk then runs after them, in the process that keeps
+    them)."""
 
     attributes: pa.Table
     geometry: pa.Array
+    broken: dict[int, str]
+    first_row: int
     encoding: Literal["wkt", "wkb"]
     geometry_column: str
     crs: Any
-    plan: FeaturePlan
-    errors: RowErrors
-    options: EstimateOptions
-    templates: dict[str, Template]
+    planner: RowPlanner
+    templates: Templates
     catalog: RateCatalog
     codes: tuple[str, ...]
     max_vertices: int
@@ -89,13 +69,16 @@ class ChunkTask:
 @dataclass
 class ChunkResult:
     """What comes back from a worker: which rows failed and why, the chunk's bill (lines and
-    totals only), each CSV output's bytes, and the result columns and geometry only when an
-    output other than CSV needs them (the input columns stay with the caller)."""
+    totals only), each CSV output's rows (bytes, or the piece file the worker wrote), and
+    the result columns and geometry only when an output other than CSV needs them (the
+    input columns stay with the caller)."""
 
     failed: BoolArray
     messages: list[str | None]
+    references: set[str]
+    """The templates the rows name (whether or not they could be priced)."""
     bill: BillOfMaterials
-    encoded: list[tuple[bytes, bytes] | None]
+    encoded: list[EncodedRows | None]
     results: pa.Table | None
     wkb: npt.NDArray[np.object_] | None
 
@@ -136,16 +119,17 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
 
 
 def _run_chunk(task: ChunkTask) -> ChunkResult:
-    errors = task.errors
+    errors = RowErrors(len(task.attributes), task.first_row)
+    plan = task.planner.plan(task.attributes, task.broken, errors, task.templates)
     features = decode(task.geometry, task.encoding, task.crs)
     for index, problem in enumerate(find_problems(features, max_vertices=task.max_vertices)):
         if problem is not None:
             errors.add(index, task.geometry_column, problem)
     estimate = estimate_chunk(
         features.geometries,
-        task.plan,
-        replace(task.options, check_overlaps=False),
-        task.templates,
+        plan,
+        replace(task.planner.options, check_overlaps=False),
+        task.templates.usable,
         task.catalog,
         skip=errors.failed.copy(),
         paved=task.paved,
@@ -159,18 +143,22 @@ def _run_chunk(task: ChunkTask) -> ChunkResult:
         row = int(estimate.rows[position])
         warnings[row] = warnings[row] + measurements.warnings[position]
     methods = measurements.length_method[np.searchsorted(estimate.rows, estimate.priced)]
-    results = _results(task, estimate.bill, estimate.priced, methods, warnings)
+    results = _results(task, plan, errors, estimate.bill, estimate.priced, methods, warnings)
     wkb = (
         np.asarray(shapely.to_wkb(features.geometries), dtype=object)
         if task.want_geometry
         else None
     )
     output = OutputChunk(task.attributes, results, wkb, errors.failed)
-    encoded = [None if fmt is None else encode_csv(fmt, output) for fmt in task.csv_formats]
+    encoded = [  # a piece file is named by the chunk's first row and the output
+        None if fmt is None else encode_csv(fmt, output, f"{errors.first_row}-{number}")
+        for number, fmt in enumerate(task.csv_formats)
+    ]
     wanted = task.want_rows
     return ChunkResult(
         failed=errors.failed,
         messages=errors.messages,
+        references=set(plan.templates),
         bill=_lines_only(estimate.bill),
         encoded=encoded,
         results=results if wanted else None,
@@ -197,6 +185,8 @@ def _lines_only(bill: BillOfMaterials) -> BillOfMaterials:
 
 def _results(
     task: ChunkTask,
+    plan: FeaturePlan,
+    errors: RowErrors,
     bill: BillOfMaterials,
     priced: IndexArray,
     methods: npt.NDArray[np.str_],
@@ -208,10 +198,10 @@ def _results(
         priced,
         methods,
         warnings,
-        task.errors.messages,
+        errors.messages,
         codes=task.codes,
         catalog=task.catalog,
-        overrides=task.plan.overrides,
+        overrides=plan.overrides,
         taken=task.attributes.column_names,
     )
 

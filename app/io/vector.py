@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pyogrio
 
-from app.io.csvout import CsvFormat
+from app.io.csvout import CsvFormat, EncodedRows
 from app.io.rows import OutputChunk, output_geometry, output_table
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class GdalSink:
         self._written = False
         path.unlink(missing_ok=True)
 
-    def write(self, chunk: OutputChunk | None, encoded: tuple[bytes, bytes] | None) -> None:
+    def write(self, chunk: OutputChunk | None, encoded: EncodedRows | None) -> None:
         """Append the chunk's features."""
         assert chunk is not None
         table = output_table(chunk, self.wkt_column, self.errors_only)
@@ -85,7 +85,7 @@ class ParquetSink:
         self.csv_format: CsvFormat | None = None
         self._writer: pq.ParquetWriter | None = None
 
-    def write(self, chunk: OutputChunk | None, encoded: tuple[bytes, bytes] | None) -> None:
+    def write(self, chunk: OutputChunk | None, encoded: EncodedRows | None) -> None:
         """Append one row group."""
         assert chunk is not None
         table = output_table(chunk, self.wkt_column, self.errors_only)

@@ -17,7 +17,7 @@ from app.estimate.bom import BillOfMaterials
 from app.estimate.catalogs import RateCatalog
 from app.estimate.materials import MaterialView
 from app.estimate.templates import Template
-from app.io.csvout import CsvFormat, CsvSink, encode_csv
+from app.io.csvout import CsvFormat, CsvSink, EncodedRows, encode_csv
 from app.io.rows import OutputChunk
 from app.io.vector import GdalSink, ParquetSink
 from app.io.xlsx import XlsxSink
@@ -50,8 +50,8 @@ class Sink(Protocol):
 
     csv_format: CsvFormat | None
 
-    def write(self, chunk: OutputChunk | None, encoded: tuple[bytes, bytes] | None) -> None:
-        """Write the chunk's rows, in order; a CSV sink gets them `encoded` (header, rows),
+    def write(self, chunk: OutputChunk | None, encoded: EncodedRows | None) -> None:
+        """Write the chunk's rows, in order; a CSV sink gets them `encoded`,
         the others get the rows."""
 
     def close(self, outcome: Outcome) -> None:

@@ -40,7 +40,7 @@ from app.estimate.materials import MaterialView, material_view
 from app.estimate.templates import CountItem, LinearItem, Template, TemplateItem
 from app.estimate.units import Basis, quantity_decimals
 from app.io.analysis_sheets import write_analysis_sheets
-from app.io.csvout import CsvFormat
+from app.io.csvout import CsvFormat, EncodedRows
 from app.io.rows import MONEY_COLUMNS, OutputChunk, money_number, output_table
 from app.io.safety import neutralise, neutralise_table
 from app.io.summary import HEADER, summary_rows, vat_label
@@ -187,7 +187,7 @@ class XlsxSink:
         for column, name in enumerate(names):
             put_cell(sheet, row, column, name, self._bold)
 
-    def write(self, chunk: OutputChunk | None, encoded: tuple[bytes, bytes] | None) -> None:
+    def write(self, chunk: OutputChunk | None, encoded: EncodedRows | None) -> None:
         """Append the chunk's rows to the Items sheet; keep its results for the back-up."""
         assert chunk is not None
         table = neutralise_table(output_table(chunk, self.wkt_column, errors_only=False))

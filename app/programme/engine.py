@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from app.batch.work import RowErrors
+from app.batch.planning import RowErrors
 from app.errors import TakeoffError
 from app.estimate.bom import BillOfMaterials
 from app.estimate.catalogs import RateCatalog

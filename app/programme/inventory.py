@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from app.batch.work import RowErrors
+from app.batch.planning import RowErrors
 from app.errors import InvalidInput
 from app.io.csvin import parse_numbers
 

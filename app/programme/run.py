@@ -23,7 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
-from app.batch.work import RowErrors, column_of, decode
+from app.batch.planning import RowErrors, column_of
+from app.batch.work import decode
 from app.errors import InvalidInput
 from app.estimate.bom import BillOfMaterials, VersionRef
 from app.estimate.catalogs import RateCatalog
