@@ -11,8 +11,6 @@ from __future__ import annotations
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Literal
 
-from num2words import num2words
-
 Language = Literal["id", "en"]
 
 _CURRENCY_WORDS: dict[str, dict[str, tuple[str, str]]] = {
@@ -42,6 +40,8 @@ def total_in_words(amount: Decimal, lang: Language, currency: str = "IDR") -> st
     unit_word, minor_word = _CURRENCY_WORDS.get(currency, {}).get(lang, (currency, ""))
     whole = int(amount)
     cents = int((amount - whole) * 100)
+    from num2words import num2words  # here: a batch without words starts without it
+
     words = f"{num2words(whole, lang=lang)} {unit_word}"
     if cents:
         joiner = " " if lang == "id" else " and "

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import openpyxl
 from pydantic import ValidationError
 
 from app.errors import InvalidInput, UnknownCatalog
@@ -154,6 +153,8 @@ def _find_header(
 
 def _xlsx_rows(data: bytes) -> list[tuple[int, Sequence[Any]]]:
     try:
+        import openpyxl  # here: only a workbook price list needs it
+
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         raise PriceListError([f"not a readable XLSX workbook ({exc})"]) from exc
