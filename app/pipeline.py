@@ -449,7 +449,7 @@ def _add_input_warnings(
         polygon=~line,
         width_range_m=ranges.reshape(-1, 2)[codes],
     )
-    for index, extra in enumerate(found):
+    for index, extra in found.items():
         measured.warnings[index].extend(extra)
 
 

@@ -34,14 +34,15 @@ def plausibility_warnings(
     mean_width_m: FloatArray,
     polygon: npt.NDArray[np.bool_],
     width_range_m: FloatArray,
-) -> list[list[str]]:
-    """Per feature, the warnings its measures call for (most features: none).
+) -> dict[int, list[str]]:
+    """The warnings each feature's measures call for, by feature index; most features have
+    none and no entry.
 
     `width_range_m[i]` (one row per feature) is the (min, max) mean width the feature's
     template finds plausible.
     """
     count = len(length_m)
-    warnings: list[list[str]] = [[] for _ in range(count)]
+    warnings: dict[int, list[str]] = {}
     ranges = np.asarray(width_range_m, dtype=np.float64).reshape(count, 2)
     with np.errstate(invalid="ignore"):
         too_narrow = mean_width_m < ranges[:, 0]
@@ -52,23 +53,24 @@ def plausibility_warnings(
     for index in np.flatnonzero(too_narrow | too_wide | too_long | too_large | blob).tolist():
         low, high = ranges[index]
         width = float(mean_width_m[index])
+        found = warnings[index] = []
         if too_narrow[index] or too_wide[index]:
-            warnings[index].append(
+            found.append(
                 f"mean width {_metres(width)} is outside the {low:g}-{high:g} m plausible for "
                 "its template: check the width or the outline"
             )
         if too_long[index]:
-            warnings[index].append(
+            found.append(
                 f"length {length_m[index] / 1000:,.1f} km is longer than one road "
                 f"({MAX_ROAD_LENGTH_M / 1000:g} km): check the scale of the drawing"
             )
         if too_large[index]:
-            warnings[index].append(
+            found.append(
                 f"area {area_m2[index]:,.0f} m2 is larger than one road "
                 f"({MAX_ROAD_AREA_M2:,.0f} m2): check the scale of the drawing"
             )
         if blob[index]:
-            warnings[index].append(
+            found.append(
                 f"the centerline ({_metres(float(length_m[index]))}) is shorter than twice the "
                 f"mean width ({_metres(width)}): the outline is not a road strip, so its length "
                 "is a guess"

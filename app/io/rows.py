@@ -50,6 +50,11 @@ class OutputChunk:
     failed: BoolArray
 
 
+def _nulls(count: int, exponent: int) -> pa.Array:
+    """An empty column of the type `decimal_array` gives for `exponent`."""
+    return pa.nulls(count, pa.int64() if exponent == 0 else pa.decimal128(38, exponent))
+
+
 def decimal_array(minor: npt.NDArray[np.int64], exponent: int) -> pa.Array:
     """Non-negative integers in units of 10**-exponent as exact decimals (-1: null):
     12345, 2 -> 123.45, no float between.
@@ -57,6 +62,8 @@ def decimal_array(minor: npt.NDArray[np.int64], exponent: int) -> pa.Array:
     Whole units (exponent 0) stay integers: exact, and three times faster to write.
     """
     valid = minor >= 0
+    if not valid.any():  # an item no row of the chunk bills: most columns of a wide file
+        return _nulls(minor.size, exponent)
     if exponent == 0:
         return pa.array(minor, pa.int64(), mask=~valid)
     wide = np.zeros((minor.size, 2), dtype=np.int64)
@@ -72,6 +79,8 @@ def quantity_array(values: npt.NDArray[np.float64], unit: str) -> pa.Array:
     """Quantities or measures in `unit` with the decimals a bill uses for it, rounded half
     up, as exact decimals (null where NaN): short to write and to read, no 17-digit floats."""
     missing = np.isnan(values)
+    if missing.all():
+        return _nulls(values.size, quantity_decimals(unit))
     units = stated_units(np.where(missing, 0.0, values), unit)
     return decimal_array(np.where(missing, -1, units), quantity_decimals(unit))
 
