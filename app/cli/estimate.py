@@ -30,6 +30,7 @@ from rich.text import Text
 
 from app.batch.runner import BatchSummary
 from app.batch.service import BatchRequest, OpenBatch, open_batch
+from app.cli.options import CsvDecimal, CsvEncoding, CsvSeparator
 from app.estimate.materials import material_view
 from app.estimate.units import quantity_decimals
 from app.io.rows import money_number
@@ -207,11 +208,9 @@ def estimate(
     width_from: Annotated[
         str | None, typer.Option(help="Width rule on numeric columns, e.g. 'lanes * 3.5'.")
     ] = None,
-    sep: Annotated[str | None, typer.Option(help="CSV separator (default: detected).")] = None,
-    decimal: Annotated[
-        str | None, typer.Option(help="CSV decimal mark, . or , (default: detected).")
-    ] = None,
-    encoding: Annotated[str, typer.Option(help="CSV text encoding.")] = "utf-8",
+    sep: CsvSeparator = None,
+    decimal: CsvDecimal = None,
+    encoding: CsvEncoding = "utf-8",
     engine: Annotated[
         Engine, typer.Option(help="local: this machine's cores; dask: a Dask cluster.")
     ] = Engine.local,

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from app.cli.options import CsvDecimal, CsvEncoding, CsvSeparator
 from app.errors import InvalidInput
 from app.programme.engine import Language
 from app.programme.inventory import parse_column_map
@@ -67,11 +68,9 @@ def programme(
     crs: Annotated[
         str | None, typer.Option(help="CRS of WKT coordinates without an EWKT SRID.")
     ] = None,
-    sep: Annotated[str | None, typer.Option(help="CSV separator (default: detected).")] = None,
-    decimal: Annotated[
-        str | None, typer.Option(help="CSV decimal mark, . or , (default: detected).")
-    ] = None,
-    encoding: Annotated[str, typer.Option(help="CSV text encoding.")] = "utf-8",
+    sep: CsvSeparator = None,
+    decimal: CsvDecimal = None,
+    encoding: CsvEncoding = "utf-8",
 ) -> None:
     """Choose each segment's treatment, price it, rank it and draw the budget line."""
     settings = get_settings()
