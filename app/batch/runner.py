@@ -260,7 +260,7 @@ class BatchRunner:
         if failed and len(self.summary.first_errors) < 10:
             messages = [m for m in result.messages if m is not None]
             self.summary.first_errors.extend(messages[: 10 - len(self.summary.first_errors)])
-        output = result.output(task.attributes) if result.results is not None else None
+        output = result.output(task) if result.results is not None else None
         for sink, encoded in zip(sinks, result.encoded, strict=True):
             sink.write(output, encoded)
         if progress is not None:

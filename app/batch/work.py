@@ -26,6 +26,7 @@ import shapely
 from app.batch.planning import RowErrors, RowPlanner, Templates, column_of
 from app.estimate.bom import BillOfMaterials
 from app.estimate.catalogs import RateCatalog
+from app.estimate.overrides import Overrides
 from app.geo.overlap import PavedSurfaces
 from app.geo.parse import ParsedFeatures, parse_geometries, parse_wkt
 from app.geo.validate import find_problems
@@ -70,8 +71,8 @@ class ChunkTask:
 class ChunkResult:
     """What comes back from a worker: which rows failed and why, the chunk's bill (lines and
     totals only), each CSV output's rows (bytes, or the piece file the worker wrote), and
-    the result columns and geometry only when an output other than CSV needs them (the
-    input columns stay with the caller)."""
+    the result columns, geometry and rows' own overrides only when an output other than CSV
+    needs them (the input columns stay with the caller)."""
 
     failed: BoolArray
     messages: list[str | None]
@@ -81,11 +82,15 @@ class ChunkResult:
     encoded: list[EncodedRows | None]
     results: pa.Table | None
     wkb: npt.NDArray[np.object_] | None
+    own_overrides: list[Overrides | None] | None
 
-    def output(self, attributes: pa.Table) -> OutputChunk:
+    def output(self, task: ChunkTask) -> OutputChunk:
         """The rows to write, with the input columns they came from."""
         assert self.results is not None
-        return OutputChunk(attributes, self.results, self.wkb, self.failed)
+        overrides = task.planner.options.overrides
+        return OutputChunk(
+            task.attributes, self.results, self.wkb, self.failed, overrides, self.own_overrides
+        )
 
 
 def decode(geometry: pa.Array, encoding: str, crs: Any) -> ParsedFeatures:
@@ -149,7 +154,7 @@ def _run_chunk(task: ChunkTask) -> ChunkResult:
         if task.want_geometry
         else None
     )
-    output = OutputChunk(task.attributes, results, wkb, errors.failed)
+    output = OutputChunk(task.attributes, results, wkb, errors.failed)  # CSV: no overrides
     encoded = [  # a piece file is named by the chunk's first row and the output
         None if fmt is None else encode_csv(fmt, output, f"{errors.first_row}-{number}")
         for number, fmt in enumerate(task.csv_formats)
@@ -163,6 +168,7 @@ def _run_chunk(task: ChunkTask) -> ChunkResult:
         encoded=encoded,
         results=results if wanted else None,
         wkb=wkb if wanted else None,
+        own_overrides=plan.overrides if wanted else None,
     )
 
 

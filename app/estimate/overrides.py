@@ -59,7 +59,7 @@ class Overrides(BaseModel):
         """These (request-level) overrides with a feature's own on top, key by key."""
         if feature is None:
             return self
-        if self == _NONE:
+        if self == NO_OVERRIDES:
             return feature
         # both sides are validated already: construct without validating again
         return Overrides.model_construct(
@@ -92,7 +92,8 @@ class Overrides(BaseModel):
         )
 
 
-_NONE = Overrides()
+NO_OVERRIDES = Overrides()
+"""No override at all: a request or feature that gives none."""
 
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ whose name the input already uses gets `_result`.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -42,12 +42,20 @@ MEASURE_UNITS = {"length_m": "m", "area_m2": "m2", "mean_width_m": "m"}
 
 @dataclass
 class OutputChunk:
-    """Rows ready to write: input columns, result columns, geometry (WKB, EPSG:4326)."""
+    """Rows ready to write: input columns, result columns, geometry (WKB, EPSG:4326), and
+    the overrides the rows were priced with (the request's, and each row's own)."""
 
     attributes: pa.Table
     results: pa.Table
     wkb: npt.NDArray[np.object_] | None
     failed: BoolArray
+    request_overrides: Overrides = field(default_factory=Overrides)
+    own_overrides: Sequence[Overrides | None] | None = None
+
+    def overrides(self, row: int) -> Overrides:
+        """What row `row` was priced with: the request's overrides under its own."""
+        own = None if self.own_overrides is None else self.own_overrides[row]
+        return self.request_overrides.merged_with(own)
 
 
 def _nulls(count: int, exponent: int) -> pa.Array:
@@ -221,7 +229,10 @@ def estimate_rows(
         taken=attributes.column_names,
     )
     wkb = np.asarray(shapely.to_wkb(result.features.geometries), dtype=object)
-    return OutputChunk(attributes, results, wkb, np.zeros(count, dtype=bool))
+    failed = np.zeros(count, dtype=bool)
+    return OutputChunk(
+        attributes, results, wkb, failed, result.options.overrides, result.plan.overrides
+    )
 
 
 def money_number(value: Any) -> Any:

@@ -14,7 +14,8 @@ shown (`=ROUND(E7*F7,0)`, `=SUM(G7:G9)`), so an auditor can trace it, written wi
 the bill computed cached, so readers that do not calculate (pandas, openpyxl data_only) see
 the figures of the JSON answer. Volume back-up lists, per estimated row and line, the road's
 length, width and area, the layer's thickness, the formula of the quantity (from the
-template's parameters) and the volume the row states.
+template's parameters, under the overrides the row was priced with) and the volume the row
+states.
 
 Numbers are numbers, money in currency units; every text cell goes through the formula guard
 (`app.io.safety`) and is written as text, never as a formula. XlsxWriter is imported when a
@@ -24,7 +25,7 @@ workbook is asked for, so other outputs start without it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -37,6 +38,7 @@ from app.errors import InvalidInput, TooLarge
 from app.estimate.bom import BillOfMaterials, quantity_column
 from app.estimate.grand_total import rounded_total, total_in_words
 from app.estimate.materials import MaterialView, material_view
+from app.estimate.overrides import NO_OVERRIDES, apply_overrides
 from app.estimate.templates import CountItem, LinearItem, Template, TemplateItem
 from app.estimate.units import Basis, quantity_decimals
 from app.io.analysis_sheets import write_analysis_sheets
@@ -181,7 +183,7 @@ class XlsxSink:
         self.assumptions = self.book.add_worksheet("Assumptions")
         self._count = 0
         self._bold = self.book.add_format({"bold": True})
-        self._chunks: list[tuple[int, pa.Table]] = []
+        self._chunks: list[tuple[int, pa.Table, OutputChunk]] = []
 
     def _header(self, sheet: Worksheet, row: int, names: Sequence[str]) -> None:
         for column, name in enumerate(names):
@@ -205,7 +207,7 @@ class XlsxSink:
         for offset, row in enumerate(zip(*columns, strict=True)):
             for column, value in enumerate(row):
                 put_cell(self.items, first + offset + 1, column, value)
-        self._chunks.append((first, _backup_columns(chunk.results)))
+        self._chunks.append((first, _backup_columns(chunk.results), chunk))
 
     def _summary(self, bill: BillOfMaterials) -> None:
         """The bill: quantities with their unit's decimals, money with the currency's."""
@@ -244,14 +246,21 @@ class XlsxSink:
         sheet.set_column("J:J", 36)
         self._header(sheet, 0, BACKUP_HEADER)
         by_slug = {template.slug: template for template in templates}
+        priced_with: dict[tuple[str, Hashable], Template] = {}  # templates under overrides
         styles: dict[str, Format] = {}
         out = 1
-        for first, results in self._chunks:
+        for first, results, chunk in self._chunks:
             rows = results.to_pylist()
             for offset, values in enumerate(rows):
                 if values.get("status") != "ok" or values.get("template") not in by_slug:
                     continue
                 template = by_slug[values["template"]]
+                overrides = chunk.overrides(offset)
+                if overrides != NO_OVERRIDES:  # the row's own thickness, density, ...
+                    key = (template.slug, overrides.key())
+                    if key not in priced_with:
+                        priced_with[key] = apply_overrides(template, overrides)
+                    template = priced_with[key]
                 for item in template.items:
                     unit = catalog.items[item.code].unit
                     volume = values.get(quantity_column(item.code, unit))

@@ -252,6 +252,41 @@ def test_the_rab_workbook_recomputes_to_the_json(client: TestClient) -> None:
         assert row[7] == pytest.approx(feature["area_m2"], abs=0.005)
 
 
+def test_the_volume_back_up_shows_the_thickness_a_row_was_priced_with(
+    client: TestClient,
+) -> None:
+    body = json.loads(json.dumps(BODY))
+    body["features"][1]["properties"]["thickness"] = {"CONC-FC30": 0.3}
+    response = client.post("/estimates", params={**PARAMS, "f": "xlsx"}, json=body)
+    assert response.status_code == 200, response.text
+    answer = client.post("/estimates", params=PARAMS, json=body).json()
+    _header, *backup = [
+        [c.value for c in row] for row in Workbook(response.content).rows("Volume back-up")
+    ]
+    concrete = [row for row in backup if row[2] == "5.3.(1)"]  # CONC-FC30
+    assert [(row[0], row[8], row[9]) for row in concrete] == [
+        (1, 0.28, "A x 0.28"),
+        (2, 0.3, "A x 0.3"),
+        (3, 0.28, "A x 0.28"),
+    ]
+    for row, feature in zip(concrete, answer["features"], strict=True):
+        volume = next(i for i in feature["items"] if i["code"] == "CONC-FC30")["quantity"]
+        assert row[10] == volume == pytest.approx(round(row[7] * row[8], 2), abs=0.011)
+    # the same rows as a batch, the thickness in a column of the second row
+    rows = _csv().decode().splitlines()
+    rows = [f"{rows[0]},thickness"] + [
+        f'{row},"{{""CONC-FC30"": 0.3}}"' if number == 2 else f"{row},"
+        for number, row in enumerate(rows[1:], start=1)
+    ]
+    files = {"file": ("roads.csv", "\n".join(rows).encode(), "text/csv")}
+    batch = client.post("/batch", params={**PARAMS, "f": "xlsx"}, files=files)
+    assert batch.status_code == 200, batch.text
+    _header, *again = [
+        [c.value for c in row] for row in Workbook(batch.content).rows("Volume back-up")
+    ]
+    assert [row for row in again if row[2] == "5.3.(1)"] == concrete
+
+
 def test_a_batch_bills_project_items_once_and_matches_the_single_estimate(
     client: TestClient,
 ) -> None:
