@@ -328,9 +328,10 @@ def report_row(row: Row, missing: str | None, mine: dict | None, other: dict) ->
         print(f"{row.name:38} {'not served':>35} | {theirs} |")
         print(f"{'':38} ({missing})")
         return
+    ratio = mine["rps"] / other["rps"] if other["rps"] else math.inf  # none of tipg's ended
     print(
         f"{row.name:38} {mine['rps']:13.0f} {mine['p50']:6.1f} {mine['p99']:6.1f} "
-        f"{mine['cpu_ms']:6.2f} | {theirs} | {mine['rps'] / other['rps']:6.2f} "
+        f"{mine['cpu_ms']:6.2f} | {theirs} | {ratio:6.2f} "
         f"{mine['errors'] + other['errors']:7.0f}",
         flush=True,
     )
