@@ -286,6 +286,13 @@ def _bbox_shape(bbox: BBox) -> shapely.Geometry:
     return shape
 
 
+def _literal(name: str) -> sa.BindParameter[int]:
+    """A number written into the statement when it runs (the compiled form is still cached):
+    PostgreSQL then plans the tile for its envelope. A parameter let it reuse a generic plan,
+    which transformed the envelope again for every feature."""
+    return sa.bindparam(name, type_=sa.Integer, literal_execute=True)
+
+
 def _mvt_sql(model: type[FeatureRow], where: sa.ColumnElement[bool]) -> sa.ScalarSelect[Any]:
     """PostGIS: the tile made by ST_AsMVT, for the parameters of `_tile_parameters` (bound,
     so a statement built once serves every tile). Features are found with ST_Intersects on
@@ -295,11 +302,7 @@ def _mvt_sql(model: type[FeatureRow], where: sa.ColumnElement[bool]) -> sa.Scala
     text. A feature too small to draw at the tile's zoom has a null `geom`, which ST_AsMVT
     skips: a filter on it had PostgreSQL draw every feature twice (for the filter and for
     the tile)."""
-    envelope = sa.func.ST_TileEnvelope(
-        sa.bindparam("zoom", type_=sa.Integer),
-        sa.bindparam("col", type_=sa.Integer),
-        sa.bindparam("row", type_=sa.Integer),
-    )
+    envelope = sa.func.ST_TileEnvelope(*(_literal(name) for name in ("zoom", "col", "row")))
     drawn = sa.func.ST_AsMVTGeom(
         sa.func.ST_Transform(model.geom, 3857), envelope, MVT_EXTENT, MVT_BUFFER, True
     )
@@ -354,9 +357,7 @@ def _tile_parameters(tile: TileAddress, layer: str) -> dict[str, Any]:
     return {"zoom": tile.zoom, "col": tile.col, "row": tile.row, "layer": layer}
 
 
-_LAYER_TILE = sa.select(
-    _mvt_sql(LayerFeature, LayerFeature.layer_id == sa.bindparam("layer_id", type_=sa.Integer))
-)
+_LAYER_TILE = sa.select(_mvt_sql(LayerFeature, LayerFeature.layer_id == _literal("layer_id")))
 """PostGIS: a road layer's tile, built once: SQLAlchemy then computes its cache key once,
 where building and keying the statement anew took longer than PostgreSQL's answer."""
 
