@@ -51,6 +51,13 @@ class StoreSettings(BaseSettings):
         "a server silent 2 s longer is taken for frozen. Either way the request gets 503.",
     )
 
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="PostgreSQL connections a process keeps open for requests; up to as many "
+        "again are opened when busier, and closed as soon as they are given back.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:

@@ -66,7 +66,7 @@ WriteAccess = Depends(require_api_key)
 KeyOwnerDep = Annotated[str, WriteAccess]
 
 
-def get_caller(
+async def get_caller(
     settings: SettingsDep,
     key: Annotated[
         str | None,
@@ -94,7 +94,7 @@ def creator(settings: Settings, caller: str | None, key_required: bool = False) 
     return caller
 
 
-def get_creator(settings: SettingsDep, caller: CallerDep) -> str | None:
+async def get_creator(settings: SettingsDep, caller: CallerDep) -> str | None:
     """The owner of what this request creates; 401 when writes need a key and none came."""
     return creator(settings, caller)
 
@@ -102,9 +102,14 @@ def get_creator(settings: SettingsDep, caller: CallerDep) -> str | None:
 CreatorDep = Annotated[str | None, Depends(get_creator)]
 
 
-def estimates_visible(settings: SettingsDep, caller: CallerDep) -> Visibility:
+def estimates_visible(settings: Settings, caller: str | None) -> Visibility:
     """Saved estimates the caller sees: all of them, or (`owner` mode) their own."""
     return Visibility(owner_only=settings.api.estimates_visibility == "owner", owner=caller)
 
 
-EstimatesVisibleDep = Annotated[Visibility, Depends(estimates_visible)]
+async def get_estimates_visible(settings: SettingsDep, caller: CallerDep) -> Visibility:
+    """The saved estimates this request's caller sees."""
+    return estimates_visible(settings, caller)
+
+
+EstimatesVisibleDep = Annotated[Visibility, Depends(get_estimates_visible)]

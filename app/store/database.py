@@ -84,7 +84,11 @@ def create_store_engine(settings: StoreSettings, *, serving: bool = True) -> Eng
     by itself when the database returns). When `serving` (not for migrations and imports an
     operator runs and watches) a statement is cancelled after `db_statement_timeout_seconds`,
     and a server silent a little longer is given up: a request then fails fast as "store
-    unavailable" instead of hanging.
+    unavailable" instead of hanging. The pool keeps `db_pool_size` connections: one opened
+    and closed per request when more requests run at once costs more than the request.
+    Requests run without JIT (unless the URL's options turn
+    it on): PostGIS functions cost so much to the planner that a vector tile passed the JIT
+    threshold, and compiling took PostgreSQL longer (about 45 ms) than making the tile.
     """
     if settings.backend == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -97,10 +101,15 @@ def create_store_engine(settings: StoreSettings, *, serving: bool = True) -> Eng
     if serving:
         statement_ms = round(settings.db_statement_timeout_seconds * 1000)
         given = sa.make_url(settings.url).query.get("options", "")  # the URL's, kept
-        connect_args["options"] = f"{given} -c statement_timeout={statement_ms}".strip()
+        connect_args["options"] = f"-c jit=off {given} -c statement_timeout={statement_ms}"
         answer_timeout = settings.db_statement_timeout_seconds + ANSWER_GRACE_SECONDS
     engine = sa.create_engine(
-        settings.url, pool_pre_ping=True, pool_timeout=wait, connect_args=connect_args
+        settings.url,
+        pool_pre_ping=True,
+        pool_timeout=wait,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        connect_args=connect_args,
     )
     breaker = Breaker(wait)
 

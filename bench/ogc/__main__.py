@@ -11,7 +11,7 @@ other server's answer; a row whose Takeoff feature is missing (or answers differ
 "not served". Needs wrk (`apt-get install wrk`), PostgreSQL with PostGIS on
 TAKEOFF_BENCH_ADMIN_URL and tipg in bench/.venv-tipg (`bench/ogc/run` makes it).
 
-    bench/ogc/run [--segments 200000] [--seconds 8] [--connections 16]
+    bench/ogc/run [--segments 200000] [--seconds 8] [--connections 16] [--only tiles]
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class Row:
     name: str
     takeoff: list[str]
     tipg: list[str]
-    kind: str  # "items" or "tile"
+    kind: str  # "items" or "tiles"
 
 
 def tile_xy(lon: float, lat: float, zoom: int) -> tuple[int, int]:
@@ -122,7 +122,7 @@ def rows(rng: np.random.Generator, segments: int, takeoff_tiles: str) -> list[Ro
                 f"tiles, zoom {zoom} (64 tiles)",
                 [takeoff_tiles.format(tileMatrix=z, tileRow=y, tileCol=x) for z, x, y in tiles],
                 [f"{tipg}/{z}/{x}/{y}" for z, x, y in tiles],
-                "tile",
+                "tiles",
             )
         )
     return result
@@ -162,7 +162,7 @@ def tile_answer(base: str, path: str) -> str:
 def served(row: Row, takeoff: str, tipg: str) -> str | None:
     """None when Takeoff answers each request of the row as tipg does, else why not."""
     for ours, theirs in zip(row.takeoff, row.tipg, strict=True):
-        if row.kind == "tile":
+        if row.kind == "tiles":
             for base, path in ((takeoff, ours), (tipg, theirs)):
                 if (got := tile_answer(base, path)) != "tile":
                     return f"{path}: {got}"
@@ -247,6 +247,9 @@ def main() -> None:
         default="67108864",
         help="Takeoff's tile cache per worker (TAKEOFF_TILE_CACHE_BYTES); 0 builds every tile",
     )
+    parser.add_argument(
+        "--only", choices=["items", "tiles"], help="run only the item rows or only the tile rows"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -302,6 +305,8 @@ def main() -> None:
                     f" {'non-2xx':>7}"
                 )
                 for row in table:
+                    if args.only not in (None, row.kind):
+                        continue
                     missing = served(row, ours, theirs)
                     mine = None
                     if missing is None:
@@ -323,9 +328,10 @@ def report_row(row: Row, missing: str | None, mine: dict | None, other: dict) ->
         print(f"{row.name:38} {'not served':>35} | {theirs} |")
         print(f"{'':38} ({missing})")
         return
+    ratio = mine["rps"] / other["rps"] if other["rps"] else math.inf  # none of tipg's ended
     print(
         f"{row.name:38} {mine['rps']:13.0f} {mine['p50']:6.1f} {mine['p99']:6.1f} "
-        f"{mine['cpu_ms']:6.2f} | {theirs} | {mine['rps'] / other['rps']:6.2f} "
+        f"{mine['cpu_ms']:6.2f} | {theirs} | {ratio:6.2f} "
         f"{mine['errors'] + other['errors']:7.0f}",
         flush=True,
     )
