@@ -75,8 +75,9 @@ def _storable_id(number: int) -> bool:
 
 
 FRESHNESS_SECONDS = 2.0
-"""How long a process reuses the newest version number it read for a template or catalog.
-Its own writes show at once; another process's (another worker's) within this time."""
+"""How long a process reuses the newest version number it read for a template, catalog or
+road layer. Its own writes show at once; another process's (another worker's) within this
+time."""
 RESULT_CHUNK_BYTES = 1 << 20
 """Size of the pieces a job result kept in the store is written and served in."""
 
@@ -593,6 +594,8 @@ class Repository:
         self.rule_sets: VersionedDocuments[RuleSetVersion] = VersionedDocuments(
             engine, RuleSetVersion
         )
+        self._layer_versions: TTLCache[str, str] = TTLCache(maxsize=1024, ttl=FRESHNESS_SECONDS)
+        self._layer_lock = threading.Lock()
 
     # saved estimates
 
@@ -784,6 +787,7 @@ class Repository:
                     progress(len(chunk))
             row.queryables = types.queryables().as_json()
             session.commit()
+        self._forget_layer_versions()
         if self.engine.dialect.name == "postgresql":
             # Statistics for the planner, and the visibility map that lets counts and deep
             # pages read the (layer_id, id) index alone, without visiting the new rows.
@@ -866,6 +870,7 @@ class Repository:
 
     def delete_layer(self, slug: str) -> None:
         """Remove a road layer and its features."""
+        self._forget_layer_versions()
         with Session(self.engine) as session:
             deleted = session.execute(sa.delete(Layer).where(Layer.slug == slug))
             session.commit()
@@ -900,7 +905,23 @@ class Repository:
     def layer_version(self, slug: str) -> str:
         """Which publication of a road layer is stored: replacing it makes a new layer row,
         with a new id or (SQLite reuses the id of a deleted last row) a later `created_at`;
-        features added to a layer raise its last feature id. One index look-up each."""
+        features added to a layer raise its last feature id. One index look-up each, made at
+        most every `FRESHNESS_SECONDS` per process (every tile request asks), and at once
+        after this process changed a layer."""
+        with self._layer_lock:
+            known = self._layer_versions.get(slug)
+        if known is not None:
+            return known
+        version = self._read_layer_version(slug)
+        with self._layer_lock:
+            self._layer_versions[slug] = version
+        return version
+
+    def _forget_layer_versions(self) -> None:
+        with self._layer_lock:
+            self._layer_versions.clear()
+
+    def _read_layer_version(self, slug: str) -> str:
         last_feature = (
             sa.select(sa.func.max(LayerFeature.id))
             .where(LayerFeature.layer_id == Layer.id)

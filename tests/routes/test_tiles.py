@@ -7,6 +7,7 @@ in tile units) is worked out from the tile's corners, not from the code under te
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import mapbox_vector_tile
@@ -18,7 +19,7 @@ from pyproj import Transformer
 
 from app.io.layers import LayerData
 from app.io.material_sources import SourceData
-from app.store.repository import Repository
+from app.store.repository import FRESHNESS_SECONDS, Repository
 from tests.conftest import BASE, store_env
 from tests.live import run_takeoff
 from tests.routes.conftest import href, rels
@@ -169,6 +170,12 @@ def test_etag_answers_304_until_the_layer_is_replaced(client: TestClient, tmp_pa
     assert again.headers["etag"] == etag
     other_tile = client.get(tile_path("replaced", col=COL + 1))
     assert other_tile.headers["etag"] != etag
+    # replaced by this process: the next request sees it
+    repository(client).create_layer(lines_layer, replace=True)
+    mine = client.get(tile_path("replaced"), headers={"If-None-Match": etag})
+    assert mine.status_code == 200
+    assert mine.headers["etag"] != etag
+    etag = mine.headers["etag"]
 
     geojson = tmp_path / "replaced.geojson"
     features = [
@@ -180,6 +187,7 @@ def test_etag_answers_304_until_the_layer_is_replaced(client: TestClient, tmp_pa
         "load-layer", str(geojson), "--slug", "replaced", "--replace", **store_env(client)
     )
     assert loaded.returncode == 0, loaded.stderr
+    time.sleep(FRESHNESS_SECONDS)  # another process's write shows within this time
     after = client.get(tile_path("replaced"), headers={"If-None-Match": etag})
     assert after.status_code == 200
     assert after.headers["etag"] != etag
