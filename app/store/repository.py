@@ -77,6 +77,7 @@ def _storable_id(number: int) -> bool:
 FRESHNESS_SECONDS = 2.0
 """How long a process reuses the newest version number it read for a template or catalog.
 Its own writes show at once; another process's (another worker's) within this time."""
+PGROUTING_INSTALLED = "select exists (select 1 from pg_extension where extname = 'pgrouting')"
 RESULT_CHUNK_BYTES = 1 << 20
 """Size of the pieces a job result kept in the store is written and served in."""
 
@@ -218,6 +219,18 @@ class LayerInfo:
     created_at: datetime
     feature_count: int
     extent: BBox | None
+
+
+@dataclass(frozen=True)
+class DeliveryVersions:
+    """Markers of what a delivery plan reads from the store, read in one round trip: the
+    road layers as (slug, id, creation time), which name their features (a layer's features
+    never change once published; replacing it makes a new row), the material sources
+    (`Repository.sources_version`), and whether pgRouting is installed."""
+
+    layers: tuple[tuple[str, int, str], ...]
+    sources: str
+    pgrouting: bool
 
 
 Record = TypeVar("Record")
@@ -575,6 +588,8 @@ class Repository:
         self.rule_sets: VersionedDocuments[RuleSetVersion] = VersionedDocuments(
             engine, RuleSetVersion
         )
+        self._sources: LRUCache[str, list[StoredFeature]] = LRUCache(4)
+        self._lock = threading.Lock()
 
     # saved estimates
 
@@ -1097,16 +1112,41 @@ class Repository:
         """Changes whenever a material source is added or removed."""
         return self._rows_version(MaterialSource, sa.true())
 
-    def sources_supplying(self, materials: list[str]) -> list[StoredFeature]:
+    def sources_supplying(self, materials: list[str], version: str) -> list[StoredFeature]:
         """Every source that supplies at least one of `materials` (the table is small: the
-        plants and quarries of a city), in id order."""
+        plants and quarries of a city), in id order; all sources are read once per `version`
+        (`sources_version`) and kept."""
+        with self._lock:
+            every = self._sources.get(version)
+        if every is None:
+            every = self._page(MaterialSource, sa.true(), limit=MAX_STORED_ID).features
+            with self._lock:
+                self._sources[version] = every
         wanted = set(materials)
-        page = self._page(MaterialSource, sa.true(), limit=2**31 - 1)
         return [
             source
-            for source in page.features
+            for source in every
             if wanted.intersection(source.properties.get("materials", []))
         ]
+
+    def delivery_versions(self) -> DeliveryVersions:
+        """The road layers, sources and pgRouting a delivery plan would use, as markers read
+        over one connection (each checkout of a PostGIS connection costs a ping)."""
+        with self.engine.connect() as connection:
+            layers = connection.execute(
+                sa.select(Layer.slug, Layer.id, Layer.created_at).order_by(Layer.slug)
+            ).all()
+            sources = _version_marker(
+                *connection.execute(_rows_version_query(MaterialSource, sa.true())).one()
+            )
+            pgrouting = self.engine.dialect.name == "postgresql" and bool(
+                connection.exec_driver_sql(PGROUTING_INSTALLED).scalar()
+            )
+        return DeliveryVersions(
+            layers=tuple((slug, int(row_id), str(created)) for slug, row_id, created in layers),
+            sources=sources,
+            pgrouting=pgrouting,
+        )
 
     # delivery tickets of saved estimates
 
@@ -1226,10 +1266,7 @@ class Repository:
         if self.engine.dialect.name != "postgresql":
             return False
         with self.engine.connect() as connection:
-            found = connection.exec_driver_sql(
-                "select 1 from pg_extension where extname = 'pgrouting'"
-            ).scalar()
-        return bool(found)
+            return bool(connection.exec_driver_sql(PGROUTING_INSTALLED).scalar())
 
     def pgrouting_distances(
         self,
@@ -1467,12 +1504,8 @@ class Repository:
         """A cheap marker of a table's rows, for rows that are only ever added or deleted: a
         delete lowers the count, an insert raises the last id, and one of each (even when
         SQLite gives the new row a deleted row's id) moves the last `created_at`."""
-        query = sa.select(
-            sa.func.count(), sa.func.max(model.id), sa.func.max(model.created_at)
-        ).where(where)
         with Session(self.engine) as session:
-            count, last_id, last_created = session.execute(query).one()
-        return f"{count}:{last_id}:{last_created}"
+            return _version_marker(*session.execute(_rows_version_query(model, where)).one())
 
     def _extent(self, model: type[FeatureRow], where: sa.ColumnElement[bool]) -> BBox | None:
         query = sa.select(
@@ -1662,3 +1695,15 @@ class Repository:
     @staticmethod
     def _as_job(row: Job) -> StoredJob:
         return StoredJob(**{name: getattr(row, name) for name in StoredJob.__dataclass_fields__})
+
+
+def _rows_version_query(
+    model: type[Estimate] | type[MaterialSource], where: sa.ColumnElement[bool]
+) -> sa.Select[tuple[int, int | None, datetime | None]]:
+    return sa.select(sa.func.count(), sa.func.max(model.id), sa.func.max(model.created_at)).where(
+        where
+    )
+
+
+def _version_marker(count: int, last_id: int | None, last_created: datetime | None) -> str:
+    return f"{count}:{last_id}:{last_created}"
