@@ -589,6 +589,9 @@ class Repository:
             engine, RuleSetVersion
         )
         self._sources: LRUCache[str, list[StoredFeature]] = LRUCache(4)
+        self._stored_edges: str | None = None
+        """The road edges version this process last routed over: stored, unless the layers
+        changed since, which a new version says (another version's edges replace them)."""
         self._lock = threading.Lock()
 
     # saved estimates
@@ -1279,16 +1282,19 @@ class Repository:
         """Metres from node `origin` to each target with pgRouting's undirected Dijkstra.
 
         The road edges (`ends`, `lengths`) are stored once per `version` (a hex digest of the
-        layers' ids, dates and sizes; other versions are dropped); the `links` of the points
+        layers' slugs, ids and dates; other versions are dropped); the `links` of the points
         snapped for one request are added to them in the query. Node ids are shifted by one,
         as pgRouting wants positive ids. Infinity where no path reaches a target.
         """
         ends, lengths = edges
         rows, cols, weights = links
         with Session(self.engine) as session:
-            stored = session.execute(
-                sa.text("select 1 from road_edges where version = :v limit 1"), {"v": version}
-            ).scalar()
+            stored = (
+                version == self._stored_edges
+                or session.execute(
+                    sa.text("select 1 from road_edges where version = :v limit 1"), {"v": version}
+                ).scalar()
+            )
             if not stored:
                 session.execute(
                     sa.text("delete from road_edges where version <> :v"), {"v": version}
@@ -1335,6 +1341,7 @@ class Repository:
                 {"graph": graph, "origin": origin + 1, "targets": [int(t) + 1 for t in targets]},
             ).all()
             session.commit()
+        self._stored_edges = version
         reached = {node - 1: cost for node, cost in found}
         return np.array([reached.get(int(t), np.inf) for t in targets], dtype=np.float64)
 
