@@ -66,7 +66,7 @@ WriteAccess = Depends(require_api_key)
 KeyOwnerDep = Annotated[str, WriteAccess]
 
 
-def get_caller(
+async def get_caller(
     settings: SettingsDep,
     key: Annotated[
         str | None,
@@ -94,7 +94,7 @@ def creator(settings: Settings, caller: str | None, key_required: bool = False) 
     return caller
 
 
-def get_creator(settings: SettingsDep, caller: CallerDep) -> str | None:
+async def get_creator(settings: SettingsDep, caller: CallerDep) -> str | None:
     """The owner of what this request creates; 401 when writes need a key and none came."""
     return creator(settings, caller)
 
