@@ -1140,7 +1140,7 @@ class Repository:
                 sa.select(Layer.slug, Layer.id, Layer.created_at).order_by(Layer.slug)
             ).all()
             sources = _version_marker(
-                *connection.execute(_rows_version_query(MaterialSource, sa.true())).one()
+                connection.execute(_rows_version_query(MaterialSource, sa.true())).one()
             )
             pgrouting = self.engine.dialect.name == "postgresql" and bool(
                 connection.exec_driver_sql(PGROUTING_INSTALLED).scalar()
@@ -1512,7 +1512,7 @@ class Repository:
         delete lowers the count, an insert raises the last id, and one of each (even when
         SQLite gives the new row a deleted row's id) moves the last `created_at`."""
         with Session(self.engine) as session:
-            return _version_marker(*session.execute(_rows_version_query(model, where)).one())
+            return _version_marker(session.execute(_rows_version_query(model, where)).one())
 
     def _extent(self, model: type[FeatureRow], where: sa.ColumnElement[bool]) -> BBox | None:
         query = sa.select(
@@ -1706,11 +1706,12 @@ class Repository:
 
 def _rows_version_query(
     model: type[Estimate] | type[MaterialSource], where: sa.ColumnElement[bool]
-) -> sa.Select[tuple[int, int | None, datetime | None]]:
+) -> sa.Select[int, int, datetime]:
     return sa.select(sa.func.count(), sa.func.max(model.id), sa.func.max(model.created_at)).where(
         where
     )
 
 
-def _version_marker(count: int, last_id: int | None, last_created: datetime | None) -> str:
+def _version_marker(row: sa.Row[int, int, datetime]) -> str:
+    count, last_id, last_created = row
     return f"{count}:{last_id}:{last_created}"
