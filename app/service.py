@@ -38,7 +38,15 @@ from app.pipeline import (
 from app.resolve import haul_overrides, resolve_catalog, resolve_templates
 from app.settings import Settings
 from app.store.database import outage
-from app.store.repository import EVERYONE, NewEstimate, Repository, StoredEstimate, Visibility
+from app.store.repository import (
+    EVERYONE,
+    MAX_STORED_ID,
+    DeliveryVersions,
+    NewEstimate,
+    Repository,
+    StoredEstimate,
+    Visibility,
+)
 
 HAULS_UNAVAILABLE = (
     "nearest sources and haul distances are left out: the database cannot be reached just now"
@@ -168,32 +176,32 @@ def delivery_hauls(
     codes = [code for code in section.materials if code in used]
     if not codes:
         return None
+    versions = repository.delivery_versions()
     return nearest_hauls(
         site_point(features.geometries),
         codes,
-        repository.sources_supplying(codes),
+        repository.sources_supplying(codes, versions.sources),
         section.detour_factor,
-        *road_network(repository),
+        *road_network(repository, versions),
     )
 
 
-def road_network(repository: Repository) -> tuple[RoadNetwork | None, ShortestPaths | None]:
+def road_network(
+    repository: Repository, versions: DeliveryVersions
+) -> tuple[RoadNetwork | None, ShortestPaths | None]:
     """The published road layers as one network, built once per version of the layers, and
     the database's shortest-path solver where it has one (pgRouting on PostGIS)."""
-    layers = repository.list_layers()
-    version = tuple(
-        (layer.slug, layer.created_at.isoformat(), layer.feature_count) for layer in layers
-    )
+    version = versions.layers
 
     def geometries() -> list[shapely.Geometry]:
         return [
             feature.geometry
-            for layer in layers
-            for feature in repository.layer_page(layer.slug, limit=layer.feature_count).features
+            for slug, _, _ in version
+            for feature in repository.layer_page(slug, limit=MAX_STORED_ID).features
         ]
 
     network = cached_network((str(repository.engine.url), version), geometries)
-    if network is None or not repository.has_pgrouting():
+    if network is None or not versions.pgrouting:
         return network, None
     digest = hashlib.sha256(repr(version).encode()).hexdigest()
 

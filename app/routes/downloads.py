@@ -58,7 +58,7 @@ EstimateFormatDep = Annotated[EstimateFormat, Depends(estimate_format)]
 LANGUAGES: tuple[Language, ...] = ("en", "id")
 
 
-def answer_language(
+async def answer_language(
     request: Request,
     lang: Annotated[
         str | None,

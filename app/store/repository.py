@@ -78,6 +78,7 @@ FRESHNESS_SECONDS = 2.0
 """How long a process reuses the newest version number it read for a template, catalog or
 road layer. Its own writes show at once; another process's (another worker's) within this
 time."""
+PGROUTING_INSTALLED = "select exists (select 1 from pg_extension where extname = 'pgrouting')"
 RESULT_CHUNK_BYTES = 1 << 20
 """Size of the pieces a job result kept in the store is written and served in."""
 
@@ -219,6 +220,18 @@ class LayerInfo:
     created_at: datetime
     feature_count: int
     extent: BBox | None
+
+
+@dataclass(frozen=True)
+class DeliveryVersions:
+    """Markers of what a delivery plan reads from the store, read in one round trip: the
+    road layers as (slug, id, creation time), which name their features (a layer's features
+    never change once published; replacing it makes a new row), the material sources
+    (`Repository.sources_version`), and whether pgRouting is installed."""
+
+    layers: tuple[tuple[str, int, str], ...]
+    sources: str
+    pgrouting: bool
 
 
 Record = TypeVar("Record")
@@ -595,7 +608,11 @@ class Repository:
             engine, RuleSetVersion
         )
         self._layer_versions: TTLCache[str, str] = TTLCache(maxsize=1024, ttl=FRESHNESS_SECONDS)
-        self._layer_lock = threading.Lock()
+        self._sources: LRUCache[str, list[StoredFeature]] = LRUCache(4)
+        self._stored_edges: str | None = None
+        """The road edges version this process last routed over: stored, unless the layers
+        changed since, which a new version says (another version's edges replace them)."""
+        self._lock = threading.Lock()
 
     # saved estimates
 
@@ -908,17 +925,17 @@ class Repository:
         features added to a layer raise its last feature id. One index look-up each, made at
         most every `FRESHNESS_SECONDS` per process (every tile request asks), and at once
         after this process changed a layer."""
-        with self._layer_lock:
+        with self._lock:
             known = self._layer_versions.get(slug)
         if known is not None:
             return known
         version = self._read_layer_version(slug)
-        with self._layer_lock:
+        with self._lock:
             self._layer_versions[slug] = version
         return version
 
     def _forget_layer_versions(self) -> None:
-        with self._layer_lock:
+        with self._lock:
             self._layer_versions.clear()
 
     def _read_layer_version(self, slug: str) -> str:
@@ -1139,16 +1156,41 @@ class Repository:
         """Changes whenever a material source is added or removed."""
         return self._rows_version(MaterialSource, sa.true())
 
-    def sources_supplying(self, materials: list[str]) -> list[StoredFeature]:
+    def sources_supplying(self, materials: list[str], version: str) -> list[StoredFeature]:
         """Every source that supplies at least one of `materials` (the table is small: the
-        plants and quarries of a city), in id order."""
+        plants and quarries of a city), in id order; all sources are read once per `version`
+        (`sources_version`) and kept."""
+        with self._lock:
+            every = self._sources.get(version)
+        if every is None:
+            every = self._page(MaterialSource, sa.true(), limit=MAX_STORED_ID).features
+            with self._lock:
+                self._sources[version] = every
         wanted = set(materials)
-        page = self._page(MaterialSource, sa.true(), limit=2**31 - 1)
         return [
             source
-            for source in page.features
+            for source in every
             if wanted.intersection(source.properties.get("materials", []))
         ]
+
+    def delivery_versions(self) -> DeliveryVersions:
+        """The road layers, sources and pgRouting a delivery plan would use, as markers read
+        over one connection (each checkout of a PostGIS connection costs a ping)."""
+        with self.engine.connect() as connection:
+            layers = connection.execute(
+                sa.select(Layer.slug, Layer.id, Layer.created_at).order_by(Layer.slug)
+            ).all()
+            sources = _version_marker(
+                connection.execute(_rows_version_query(MaterialSource, sa.true())).one()
+            )
+            pgrouting = self.engine.dialect.name == "postgresql" and bool(
+                connection.exec_driver_sql(PGROUTING_INSTALLED).scalar()
+            )
+        return DeliveryVersions(
+            layers=tuple((slug, int(row_id), str(created)) for slug, row_id, created in layers),
+            sources=sources,
+            pgrouting=pgrouting,
+        )
 
     # delivery tickets of saved estimates
 
@@ -1268,10 +1310,7 @@ class Repository:
         if self.engine.dialect.name != "postgresql":
             return False
         with self.engine.connect() as connection:
-            found = connection.exec_driver_sql(
-                "select 1 from pg_extension where extname = 'pgrouting'"
-            ).scalar()
-        return bool(found)
+            return bool(connection.exec_driver_sql(PGROUTING_INSTALLED).scalar())
 
     def pgrouting_distances(
         self,
@@ -1284,16 +1323,19 @@ class Repository:
         """Metres from node `origin` to each target with pgRouting's undirected Dijkstra.
 
         The road edges (`ends`, `lengths`) are stored once per `version` (a hex digest of the
-        layers' ids, dates and sizes; other versions are dropped); the `links` of the points
+        layers' slugs, ids and dates; other versions are dropped); the `links` of the points
         snapped for one request are added to them in the query. Node ids are shifted by one,
         as pgRouting wants positive ids. Infinity where no path reaches a target.
         """
         ends, lengths = edges
         rows, cols, weights = links
         with Session(self.engine) as session:
-            stored = session.execute(
-                sa.text("select 1 from road_edges where version = :v limit 1"), {"v": version}
-            ).scalar()
+            stored = (
+                version == self._stored_edges
+                or session.execute(
+                    sa.text("select 1 from road_edges where version = :v limit 1"), {"v": version}
+                ).scalar()
+            )
             if not stored:
                 session.execute(
                     sa.text("delete from road_edges where version <> :v"), {"v": version}
@@ -1340,6 +1382,7 @@ class Repository:
                 {"graph": graph, "origin": origin + 1, "targets": [int(t) + 1 for t in targets]},
             ).all()
             session.commit()
+        self._stored_edges = version
         reached = {node - 1: cost for node, cost in found}
         return np.array([reached.get(int(t), np.inf) for t in targets], dtype=np.float64)
 
@@ -1510,12 +1553,8 @@ class Repository:
         """A cheap marker of a table's rows, for rows that are only ever added or deleted: a
         delete lowers the count, an insert raises the last id, and one of each (even when
         SQLite gives the new row a deleted row's id) moves the last `created_at`."""
-        query = sa.select(
-            sa.func.count(), sa.func.max(model.id), sa.func.max(model.created_at)
-        ).where(where)
         with Session(self.engine) as session:
-            count, last_id, last_created = session.execute(query).one()
-        return f"{count}:{last_id}:{last_created}"
+            return _version_marker(session.execute(_rows_version_query(model, where)).one())
 
     def _extent(self, model: type[FeatureRow], where: sa.ColumnElement[bool]) -> BBox | None:
         query = sa.select(
@@ -1705,3 +1744,16 @@ class Repository:
     @staticmethod
     def _as_job(row: Job) -> StoredJob:
         return StoredJob(**{name: getattr(row, name) for name in StoredJob.__dataclass_fields__})
+
+
+def _rows_version_query(
+    model: type[Estimate] | type[MaterialSource], where: sa.ColumnElement[bool]
+) -> sa.Select[int, int, datetime]:
+    return sa.select(sa.func.count(), sa.func.max(model.id), sa.func.max(model.created_at)).where(
+        where
+    )
+
+
+def _version_marker(row: sa.Row[int, int, datetime]) -> str:
+    count, last_id, last_created = row
+    return f"{count}:{last_id}:{last_created}"
