@@ -15,9 +15,8 @@ import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import lark
 import numpy as np
 import shapely
 import sqlalchemy as sa
@@ -27,6 +26,9 @@ from shapely.geometry import shape
 from app.errors import InvalidQuery
 from app.geo.crs import CRS84, offered_crs_uri, to_lon_lat
 from app.store.queryables import GEOMETRY, Queryables
+
+if TYPE_CHECKING:
+    import lark
 
 CQL2_TEXT = "cql2-text"
 CQL2_JSON = "cql2-json"
@@ -108,6 +110,8 @@ class FeatureQuery:
 
 def _parse_problem(text: str, error: lark.exceptions.LarkError) -> InvalidQuery:
     """Where the text parser stopped, and on what."""
+    import lark  # loaded with the parser that raised `error`
+
     if isinstance(error, lark.exceptions.UnexpectedInput):
         column = getattr(error, "column", None)
         token = getattr(error, "token", None)
@@ -155,6 +159,7 @@ def parse_filter(text: str, lang: str) -> Any:
     GDAL up to 3.7 sends, is read as cql2-text); `InvalidQuery` says where it cannot be read."""
     # imported here: the text parser builds its grammar on import, a second that commands
     # which never read a filter need not wait
+    import lark
     from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
     from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 
@@ -195,6 +200,7 @@ def _mixes_and_with_or(text: str) -> bool:
     pygeofilter 0.4 gives them equal weight, left to right, where CQL2 has AND bind first:
     such a filter is refused rather than answered differently from other servers.
     """
+    import lark
     from pygeofilter.parsers.cql2_text.parser import parser
 
     seen: list[set[str]] = [set()]
