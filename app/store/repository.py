@@ -608,6 +608,9 @@ class Repository:
             engine, RuleSetVersion
         )
         self._layer_versions: TTLCache[str, str] = TTLCache(maxsize=1024, ttl=FRESHNESS_SECONDS)
+        self._delivery_versions: TTLCache[str, DeliveryVersions] = TTLCache(
+            maxsize=1, ttl=FRESHNESS_SECONDS
+        )
         self._sources: LRUCache[str, list[StoredFeature]] = LRUCache(4)
         self._stored_edges: str | None = None
         """The road edges version this process last routed over: stored, unless the layers
@@ -804,7 +807,7 @@ class Repository:
                     progress(len(chunk))
             row.queryables = types.queryables().as_json()
             session.commit()
-        self._forget_layer_versions()
+        self._forget_versions()
         if self.engine.dialect.name == "postgresql":
             # Statistics for the planner, and the visibility map that lets counts and deep
             # pages read the (layer_id, id) index alone, without visiting the new rows.
@@ -887,7 +890,7 @@ class Repository:
 
     def delete_layer(self, slug: str) -> None:
         """Remove a road layer and its features."""
-        self._forget_layer_versions()
+        self._forget_versions()
         with Session(self.engine) as session:
             deleted = session.execute(sa.delete(Layer).where(Layer.slug == slug))
             session.commit()
@@ -934,9 +937,11 @@ class Repository:
             self._layer_versions[slug] = version
         return version
 
-    def _forget_layer_versions(self) -> None:
+    def _forget_versions(self) -> None:
+        """This process changed a layer or the sources: the next request reads the markers."""
         with self._lock:
             self._layer_versions.clear()
+            self._delivery_versions.clear()
 
     def _read_layer_version(self, slug: str) -> str:
         last_feature = (
@@ -1124,6 +1129,7 @@ class Repository:
             ]
             session.add_all(rows)
             session.commit()
+            self._forget_versions()
             return [row.id for row in rows]
 
     def source_page(
@@ -1175,7 +1181,19 @@ class Repository:
 
     def delivery_versions(self) -> DeliveryVersions:
         """The road layers, sources and pgRouting a delivery plan would use, as markers read
-        over one connection (each checkout of a PostGIS connection costs a ping)."""
+        over one connection (each checkout of a PostGIS connection costs a ping), at most
+        every `FRESHNESS_SECONDS` per process (every estimate asks), and at once after this
+        process changed a layer or the sources."""
+        with self._lock:
+            known = self._delivery_versions.get("")
+        if known is not None:
+            return known
+        versions = self._read_delivery_versions()
+        with self._lock:
+            self._delivery_versions[""] = versions
+        return versions
+
+    def _read_delivery_versions(self) -> DeliveryVersions:
         with self.engine.connect() as connection:
             layers = connection.execute(
                 sa.select(Layer.slug, Layer.id, Layer.created_at).order_by(Layer.slug)

@@ -22,6 +22,7 @@ from pyproj import Geod
 from app.main import create_app
 from app.settings import StoreSettings
 from app.store.database import create_store_engine, upgrade
+from app.store.repository import FRESHNESS_SECONDS
 from tests.cluster import Cluster, throwaway_cluster
 from tests.conftest import API_KEY, app_settings
 
@@ -109,7 +110,9 @@ def _length_m() -> float:
 
 
 def _ride_out(client: TestClient, saved: int, unsaved: dict) -> None:
-    """While the database cannot be used: what needs it is a 503, the rest answers."""
+    """While the database cannot be used: what needs it is a 503, the rest answers (once
+    the delivery plan's markers, kept `FRESHNESS_SECONDS`, are older than the outage)."""
+    time.sleep(FRESHNESS_SECONDS)
     _unavailable(_answered(lambda: client.get(f"/estimates/{saved}")))
     _unavailable(
         _answered(
