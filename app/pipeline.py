@@ -410,7 +410,7 @@ def measure_features(
         overlap_warnings(
             find_overlaps(surfaces, checks=options.max_overlap_checks), options.dissolve
         )
-        if options.check_overlaps
+        if options.check_overlaps and len(surfaces) > 1  # one feature overlaps nothing
         else []
     )
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
 
@@ -32,6 +32,8 @@ JOIN_M = 1.0
 """End points of two lines closer than this (metres) are one junction."""
 SNAP_M = 500.0
 """A site or source farther than this (metres) from every road is off the network."""
+MAX_KEPT_SNAPS = 10_000
+"""Snapped source points a network keeps (a city's quarries and plants are far fewer)."""
 _GEOD = Geod(ellps="WGS84")
 _SAME_POINT_M = 1e-3
 """Consecutive points of a route closer than this (metres) are drawn once."""
@@ -58,6 +60,8 @@ class RoadNetwork:
     tree: shapely.STRtree
     to_plane: Transformer
     node_count: int
+    kept_snaps: dict[bytes, Snap | None] = field(default_factory=dict, compare=False, repr=False)
+    """Snaps of the points asked for again and again (material sources), by their WKB."""
 
     @classmethod
     def build(cls, geometries: Sequence[shapely.Geometry]) -> RoadNetwork | None:
@@ -105,6 +109,15 @@ class RoadNetwork:
         access = _GEOD.inv(lon, lat, back[0], back[1])[2]
         return Snap(int(edge), along / total if total else 0.0, float(access))
 
+    def _kept_snap(self, point: shapely.Geometry) -> Snap | None:
+        """`snap`, kept: the same sources are snapped for every estimate."""
+        key = shapely.to_wkb(point)
+        if key not in self.kept_snaps:
+            if len(self.kept_snaps) >= MAX_KEPT_SNAPS:
+                self.kept_snaps.clear()
+            self.kept_snaps[key] = self.snap(point)
+        return self.kept_snaps[key]
+
     def distances_km(
         self,
         site: shapely.Point,
@@ -119,7 +132,7 @@ class RoadNetwork:
         start = self.snap(site)
         if start is None:
             return result
-        snaps = [self.snap(target) for target in targets]
+        snaps = [self._kept_snap(target) for target in targets]
         links, origin, nodes = self._links(start, snaps)
         reached = (shortest or in_process)(self, links, origin, nodes)
         placed_targets = np.array([snap is not None for snap in snaps])
