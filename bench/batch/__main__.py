@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import shapely
 
-from app.estimate.catalogs import find_catalog, load_builtin_catalogs
+from app.estimate.catalogs import RateCatalog, find_catalog, load_builtin_catalogs
 from app.estimate.quantities import quantity_factor
 from app.estimate.templates import CountItem, Layer, LinearItem, load_builtin_templates
 
@@ -150,14 +150,15 @@ def floor(source: Path, written: Path, output: Path) -> float:
     return time.perf_counter() - start
 
 
-def _quantity_sql(catalog_rates: dict[str, str]) -> str:
+def _quantity_sql(catalog: RateCatalog) -> str:
     """Per-row quantities and amounts of the templates' items, as SQL columns."""
+    catalog_rates = {code: str(item.rate) for code, item in catalog.items.items()}
     templates = load_builtin_templates(DATA / "templates")
     codes: dict[str, list[tuple[str, str]]] = {}
     for slug in TEMPLATES:
         template = templates[slug]
         for item in template.items:
-            factor = quantity_factor(item)
+            factor = quantity_factor(item, catalog, template)
             if isinstance(item, Layer):
                 expr = f"(len * w + len * {item.extra_width_m}) * {factor}"
             elif isinstance(item, LinearItem):
@@ -189,7 +190,6 @@ def postgis_route(source: Path, output: Path) -> tuple[float, float, float] | st
     except psycopg.OperationalError as error:
         return f"cannot connect: {str(error).splitlines()[0]}"
     catalog = find_catalog(load_builtin_catalogs(DATA / "catalogs"), "tangerang-sample")
-    rates = {code: str(item.rate) for code, item in catalog.items.items()}
     with connection, connection.cursor() as cursor:
         cursor.execute("drop table if exists bench_batch_in, bench_batch_out")
         cursor.execute(
@@ -207,7 +207,7 @@ def postgis_route(source: Path, output: Path) -> tuple[float, float, float] | st
         start = time.perf_counter()
         cursor.execute(
             "create unlogged table bench_batch_out as select id, name, template, width_m, "
-            f"len as length_m, len * w as area_m2, {_quantity_sql(rates)} from ("
+            f"len as length_m, len * w as area_m2, {_quantity_sql(catalog)} from ("
             "select *, coalesce(nullif(template, ''), 'local-flexible') as tpl, width_m as w, "
             "ST_Length(ST_GeomFromText(wkt, 4326)::geography) as len from bench_batch_in) s"
         )
