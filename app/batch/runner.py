@@ -204,7 +204,7 @@ class BatchRunner:
                 pool = executor = process_pool(self.options.workers)
         limit = in_flight or self.options.workers
         formats = tuple(sink.csv_format for sink in sinks)
-        pieces = tempfile.TemporaryDirectory(prefix="takeoff-pieces-") if pool else None
+        pieces = tempfile.TemporaryDirectory(prefix="takeoff-pieces-") if pool is not None else None
         if pieces is not None:  # local workers write their rows to files the sinks append
             formats = tuple(fmt and fmt.in_pieces(pieces.name) for fmt in formats)
 

@@ -235,6 +235,37 @@ class DeliveryVersions:
 
 
 Record = TypeVar("Record")
+Key = TypeVar("Key")
+Value = TypeVar("Value")
+
+
+class _Fresh(Generic[Key, Value]):
+    """Markers read from the store, reused for `FRESHNESS_SECONDS`. `forget` (this process
+    wrote) drops them, and a marker read while such a write happened is not kept: this
+    process's own writes show at once."""
+
+    def __init__(self, maxsize: int) -> None:
+        self._kept: TTLCache[Key, Value] = TTLCache(maxsize=maxsize, ttl=FRESHNESS_SECONDS)
+        self._writes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Key, read: Callable[[], Value]) -> Value:
+        """The marker kept under `key`, or `read()` and keep it."""
+        with self._lock:
+            known, writes = self._kept.get(key), self._writes
+        if known is not None:
+            return known
+        value = read()
+        with self._lock:
+            if writes == self._writes:
+                self._kept[key] = value
+        return value
+
+    def forget(self) -> None:
+        """Drop every kept marker: this process changed what they mark."""
+        with self._lock:
+            self._kept.clear()
+            self._writes += 1
 
 
 def fieldnames(record: type[Any]) -> list[str]:
@@ -607,10 +638,8 @@ class Repository:
         self.rule_sets: VersionedDocuments[RuleSetVersion] = VersionedDocuments(
             engine, RuleSetVersion
         )
-        self._layer_versions: TTLCache[str, str] = TTLCache(maxsize=1024, ttl=FRESHNESS_SECONDS)
-        self._delivery_versions: TTLCache[str, DeliveryVersions] = TTLCache(
-            maxsize=1, ttl=FRESHNESS_SECONDS
-        )
+        self._layer_versions: _Fresh[str, str] = _Fresh(maxsize=1024)
+        self._delivery_versions: _Fresh[None, DeliveryVersions] = _Fresh(maxsize=1)
         self._sources: LRUCache[str, list[StoredFeature]] = LRUCache(4)
         self._stored_edges: str | None = None
         """The road edges version this process last routed over: stored, unless the layers
@@ -928,20 +957,12 @@ class Repository:
         features added to a layer raise its last feature id. One index look-up each, made at
         most every `FRESHNESS_SECONDS` per process (every tile request asks), and at once
         after this process changed a layer."""
-        with self._lock:
-            known = self._layer_versions.get(slug)
-        if known is not None:
-            return known
-        version = self._read_layer_version(slug)
-        with self._lock:
-            self._layer_versions[slug] = version
-        return version
+        return self._layer_versions.get(slug, lambda: self._read_layer_version(slug))
 
     def _forget_versions(self) -> None:
         """This process changed a layer or the sources: the next request reads the markers."""
-        with self._lock:
-            self._layer_versions.clear()
-            self._delivery_versions.clear()
+        self._layer_versions.forget()
+        self._delivery_versions.forget()
 
     def _read_layer_version(self, slug: str) -> str:
         last_feature = (
@@ -1184,14 +1205,7 @@ class Repository:
         over one connection (each checkout of a PostGIS connection costs a ping), at most
         every `FRESHNESS_SECONDS` per process (every estimate asks), and at once after this
         process changed a layer or the sources."""
-        with self._lock:
-            known = self._delivery_versions.get("")
-        if known is not None:
-            return known
-        versions = self._read_delivery_versions()
-        with self._lock:
-            self._delivery_versions[""] = versions
-        return versions
+        return self._delivery_versions.get(None, self._read_delivery_versions)
 
     def _read_delivery_versions(self) -> DeliveryVersions:
         with self.engine.connect() as connection:
