@@ -7,13 +7,14 @@ within `SNAP_M`: it joins that edge's two ends at its share of the edge's length
 geodesic access leg from the point to the road. Matching, snapping and shares use an
 azimuthal equidistant plane centred on the network (metres, for tolerances only); every
 distance reported is geodesic. Shortest paths are scipy's Dijkstra on an undirected graph,
-built once per version of the layers (`cached_network`).
+built once per version of the layers (`cached_network`), solved once from each set of sources
+(`SourceTrees`): a site joins them by its own snap.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
@@ -32,11 +33,13 @@ JOIN_M = 1.0
 """End points of two lines closer than this (metres) are one junction."""
 SNAP_M = 500.0
 """A site or source farther than this (metres) from every road is off the network."""
-MAX_KEPT_SNAPS = 10_000
-"""Snapped source points a network keeps (a city's quarries and plants are far fewer)."""
+MAX_KEPT_TREES = 8
+"""Sets of source points a network keeps the shortest paths of (one per set of materials)."""
 _GEOD = Geod(ellps="WGS84")
 _SAME_POINT_M = 1e-3
 """Consecutive points of a route closer than this (metres) are drawn once."""
+_ALONG = -1
+"""A way from a site that stays on the site's road to the point (no junction)."""
 _EPSILON_M = 1e-6
 """Weight of a zero-length connection: scipy's sparse graphs read a 0 weight as no edge."""
 
@@ -60,8 +63,10 @@ class RoadNetwork:
     tree: shapely.STRtree
     to_plane: Transformer
     node_count: int
-    kept_snaps: dict[bytes, Snap | None] = field(default_factory=dict, compare=False, repr=False)
-    """Snaps of the points asked for again and again (material sources), by their WKB."""
+    kept_trees: dict[tuple[bytes, ...], SourceTrees] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """`SourceTrees` of the point sets asked for again and again, by the points' WKB."""
 
     @classmethod
     def build(cls, geometries: Sequence[shapely.Geometry]) -> RoadNetwork | None:
@@ -109,14 +114,64 @@ class RoadNetwork:
         access = _GEOD.inv(lon, lat, back[0], back[1])[2]
         return Snap(int(edge), along / total if total else 0.0, float(access))
 
-    def _kept_snap(self, point: shapely.Geometry) -> Snap | None:
-        """`snap`, kept: the same sources are snapped for every estimate."""
-        key = shapely.to_wkb(point)
-        if key not in self.kept_snaps:
-            if len(self.kept_snaps) >= MAX_KEPT_SNAPS:
-                self.kept_snaps.clear()
-            self.kept_snaps[key] = self.snap(point)
-        return self.kept_snaps[key]
+    def trees(
+        self, points: Sequence[shapely.Geometry], shortest: ShortestPaths | None = None
+    ) -> SourceTrees:
+        """`SourceTrees` from `points` (EPSG:4326), solved the first time these points are
+        asked for and kept: the material sources are the same for every estimate. `shortest`
+        gives the distances of record (the database's solver); scipy's Dijkstra by default,
+        which also gives the ways drawn."""
+        key = tuple(shapely.to_wkb(point) for point in points)
+        kept = self.kept_trees.get(key)
+        if kept is None:
+            if len(self.kept_trees) >= MAX_KEPT_TREES:
+                self.kept_trees.clear()
+            kept = self.kept_trees[key] = self._solve_trees(points, shortest)
+        return kept
+
+    def _solve_trees(
+        self, points: Sequence[shapely.Geometry], shortest: ShortestPaths | None
+    ) -> SourceTrees:
+        snaps = tuple(self.snap(point) for point in points)
+        size = self.node_count + len(points)
+        on_network = [
+            (snap, self.node_count + i) for i, snap in enumerate(snaps) if snap is not None
+        ]
+        placed = [node - self.node_count for _, node in on_network]
+        metres = np.full((len(points), self.node_count), np.inf)
+        previous = np.full((len(points), size), -1, dtype=np.intp)
+        if placed:
+            links = _links(on_network, self)
+            origins = [node for _, node in on_network]
+            reached, before = dijkstra(
+                _graph(self, links, size),
+                directed=False,
+                indices=origins,
+                return_predecessors=True,
+            )
+            metres[placed] = reached[:, : self.node_count]
+            previous[placed] = before
+            if shortest is not None:
+                nodes = np.arange(self.node_count)
+                for i, origin in zip(placed, origins, strict=True):
+                    metres[i] = shortest(self, links, origin, nodes)
+        return SourceTrees(snaps, metres, previous)
+
+    def _ways(self, start: Snap, trees: SourceTrees) -> tuple[npt.NDArray[np.float64], list[int]]:
+        """Metres from a site snapped at `start` to each of the trees' points, and the node
+        each way leaves the site's road by (`_ALONG`: along that road to the point)."""
+        a, b = (int(node) for node in self.ends[start.edge])
+        length = float(self.lengths_m[start.edge])
+        via_a = trees.metres[:, a] + start.share * length + start.access_m
+        via_b = trees.metres[:, b] + (1 - start.share) * length + start.access_m
+        metres = np.minimum(via_a, via_b)
+        leaves = np.where(via_a <= via_b, a, b).tolist()
+        for i, snap in enumerate(trees.snaps):
+            if snap is not None and snap.edge == start.edge:  # same road: no junction needed
+                direct = abs(snap.share - start.share) * length + snap.access_m + start.access_m
+                if direct <= metres[i]:
+                    metres[i], leaves[i] = direct, _ALONG
+        return metres, leaves
 
     def distances_km(
         self,
@@ -125,73 +180,44 @@ class RoadNetwork:
         shortest: ShortestPaths | None = None,
     ) -> npt.NDArray[np.float64]:
         """Shortest distance in km from `site` to each target over the network; infinity
-        where either is off the network or no path joins them. `shortest` solves the graph
-        (the network's edges plus the connections of the snapped points); scipy's Dijkstra
-        in this process by default."""
-        result = np.full(len(targets), np.inf)
+        where either is off the network or no path joins them. The targets' `trees` are
+        solved once (by `shortest` where given); a site costs its snap and a few lookups."""
         start = self.snap(site)
         if start is None:
-            return result
-        snaps = [self._kept_snap(target) for target in targets]
-        links, origin, nodes = self._links(start, snaps)
-        reached = (shortest or in_process)(self, links, origin, nodes)
-        placed_targets = np.array([snap is not None for snap in snaps])
-        result[placed_targets] = reached[placed_targets] / 1000.0
-        return result
-
-    def _links(
-        self, start: Snap, snaps: Sequence[Snap | None]
-    ) -> tuple[Edges, int, npt.NDArray[np.intp]]:
-        """The connections of a site (node `origin`) and of targets (`nodes`, one each) to the
-        ends of the edges they snapped to, and to each other where they share one."""
-        origin = self.node_count
-        nodes = np.arange(origin + 1, origin + 1 + len(snaps))
-        placed = [(start, origin)] + [
-            (snap, int(node)) for snap, node in zip(snaps, nodes, strict=True) if snap is not None
-        ]
-        rows, cols, weights = [], [], []
-        for snap, node in placed:
-            a, b = self.ends[snap.edge]
-            length = self.lengths_m[snap.edge]
-            rows += [node, node]
-            cols += [int(a), int(b)]
-            weights += [
-                snap.share * length + snap.access_m,
-                (1 - snap.share) * length + snap.access_m,
-            ]
-            if node != origin and snap.edge == start.edge:  # same road: no need for a junction
-                rows.append(origin)
-                cols.append(node)
-                direct = abs(snap.share - start.share) * length
-                weights.append(direct + snap.access_m + start.access_m)
-        links = Edges(np.array(rows), np.array(cols), np.array(weights, dtype=np.float64))
-        return links, origin, nodes
+            return np.full(len(targets), np.inf)
+        metres, _ = self._ways(start, self.trees(targets, shortest))
+        return metres / 1000.0
 
     def routes(
-        self, site: shapely.Point, targets: Sequence[shapely.Geometry]
+        self,
+        site: shapely.Point,
+        targets: Sequence[shapely.Geometry],
+        drawn: Collection[int] | None = None,
     ) -> list[shapely.LineString | None]:
-        """The way a truck takes from `site` to each target over the network (EPSG:4326): the
-        access legs and the roads of the shortest path, partly where a point lies along one;
-        None where either is off the network or no path joins them. Drawn, not measured: the
-        distance of record is `distances_km`'s. One shortest-path search for all targets."""
+        """The way a truck takes from `site` to each target (those at indexes `drawn`, all by
+        default) over the network (EPSG:4326): the access legs and the roads of the shortest
+        path, partly where a point lies along one; None where either is off the network or no
+        path joins them, or the target is not drawn. Drawn, not measured: the distance of
+        record is `distances_km`'s."""
         start = self.snap(site)
         if start is None:
             return [None] * len(targets)
-        snaps = [self.snap(target) for target in targets]
-        links, origin, nodes = self._links(start, snaps)
-        graph = _graph(self, links, int(nodes[-1]) + 1 if len(nodes) else origin + 1)
-        distances, previous = dijkstra(
-            graph, directed=False, indices=origin, return_predecessors=True
-        )
+        trees = self.trees(targets)
+        metres, leaves = self._ways(start, trees)
+        origin = self.node_count + len(targets)
         found: list[shapely.LineString | None] = []
-        for target, snap, node in zip(targets, snaps, nodes.tolist(), strict=True):
-            if snap is None or not np.isfinite(distances[node]):
+        for i, (target, snap) in enumerate(zip(targets, trees.snaps, strict=True)):
+            if snap is None or not np.isfinite(metres[i]) or (drawn is not None and i not in drawn):
                 found.append(None)
                 continue
-            path = [node]
-            while path[-1] != origin:
-                path.append(int(previous[path[-1]]))
-            path.reverse()
+            node = self.node_count + i
+            path = [origin]
+            if leaves[i] != _ALONG:
+                path.append(leaves[i])
+                while path[-1] != node:
+                    path.append(int(trees.previous[i, path[-1]]))
+            else:
+                path.append(node)
             placed = {origin: start, node: snap}
             legs = [self._plane_leg(here, there, placed) for here, there in pairwise(path)]
             found.append(self._line([self._plane_point(site), *legs, self._plane_point(target)]))
@@ -259,13 +285,31 @@ ShortestPaths = Callable[[RoadNetwork, Edges, int, npt.NDArray[np.intp]], npt.ND
 (infinity where no path); the store may solve it in the database (pgRouting)."""
 
 
-def in_process(
-    network: RoadNetwork, links: Edges, origin: int, targets: npt.NDArray[np.intp]
-) -> npt.NDArray[np.float64]:
-    """`ShortestPaths` with scipy's Dijkstra in this process."""
-    size = int(max(origin, *targets)) + 1 if len(targets) else origin + 1
-    reached = dijkstra(_graph(network, links, size), directed=False, indices=origin)
-    return np.asarray(reached[targets], dtype=np.float64)
+@dataclass(frozen=True)
+class SourceTrees:
+    """Shortest paths over a network from each of a few fixed points (node `node_count + i`
+    for point i), to every node of the network."""
+
+    snaps: tuple[Snap | None, ...]
+    metres: npt.NDArray[np.float64]
+    """(points, network nodes): infinity where the point is off the network or no path."""
+    previous: npt.NDArray[np.intp]
+    """(points, nodes): the node before each on the way from the point (scipy's tree)."""
+
+
+def _links(placed: Sequence[tuple[Snap, int]], network: RoadNetwork) -> Edges:
+    """The connections of snapped points (`node` each) to the ends of their edges."""
+    rows, cols, weights = [], [], []
+    for snap, node in placed:
+        a, b = network.ends[snap.edge]
+        length = network.lengths_m[snap.edge]
+        rows += [node, node]
+        cols += [int(a), int(b)]
+        weights += [
+            snap.share * length + snap.access_m,
+            (1 - snap.share) * length + snap.access_m,
+        ]
+    return Edges(np.array(rows), np.array(cols), np.array(weights, dtype=np.float64))
 
 
 def _graph(network: RoadNetwork, links: Edges, size: int) -> coo_matrix:

@@ -93,15 +93,15 @@ def with_routes(
     network: RoadNetwork | None,
 ) -> dict[str, Haul]:
     """The hauls by road with the way from the site to their source, to draw."""
-    by_road = sorted({haul.source_id for haul in hauls.values() if haul.method == NETWORK})
+    by_road = {haul.source_id for haul in hauls.values() if haul.method == NETWORK}
     if network is None or not by_road:
         return hauls
-    points = {source.id: source.geometry for source in sources}
-    lines = network.routes(site, [points[source_id] for source_id in by_road])
+    drawn = [i for i, source in enumerate(sources) if source.id in by_road]
+    lines = network.routes(site, [source.geometry for source in sources], drawn)
     ways = {
-        source_id: tuple((float(x), float(y)) for x, y in shapely.get_coordinates(line))
-        for source_id, line in zip(by_road, lines, strict=True)
-        if line is not None
+        sources[i].id: tuple((float(x), float(y)) for x, y in shapely.get_coordinates(lines[i]))
+        for i in drawn
+        if lines[i] is not None
     }
     return {
         material: replace(haul, route=ways.get(haul.source_id)) if haul.method == NETWORK else haul
