@@ -289,13 +289,22 @@ class EstimateResult:
     options: EstimateOptions
     features: ParsedFeatures
     plan: FeaturePlan
-    measurements: Measurements
+    measured: MeasuredFeatures
     bill: BillOfMaterials
-    surfaces: npt.NDArray[np.object_]
     warnings: list[str]
     haul: Mapping[tuple[str, Decimal], list[HaulLength]] = field(default_factory=dict)
     """The haul distances L that priced each (item code, unit rate) of hauled items."""
     materials: MaterialView = field(default_factory=MaterialView)
+
+    @property
+    def measurements(self) -> Measurements:
+        """What the geometry of each feature says."""
+        return self.measured.measurements
+
+    @property
+    def surfaces(self) -> GeometryArray:
+        """The paved surface of each feature (`MeasuredFeatures.surfaces`)."""
+        return self.measured.surfaces
 
     def feature_warnings(self, index: int) -> list[str]:
         """Warnings about one feature: from reading it and from measuring it."""
@@ -378,8 +387,20 @@ class MeasuredFeatures:
 
     measurements: Measurements
     measures: Measures
-    surfaces: GeometryArray
+    geometries: GeometryArray
+    widths_m: npt.NDArray[np.float64]
+    """The width each feature was measured with (given, else implied)."""
     warnings: list[str]
+    checked_surfaces: GeometryArray | None = None
+    """The surfaces, where the overlap check made them."""
+
+    @cached_property
+    def surfaces(self) -> GeometryArray:
+        """Polygons as drawn and lines as their footprints (about 0.3 ms a line): made only
+        when overlaps are checked or taken off, or an estimate is saved."""
+        if self.checked_surfaces is not None:
+            return self.checked_surfaces
+        return footprints(self.geometries, self.widths_m)
 
 
 def measure_features(
@@ -400,19 +421,11 @@ def measure_features(
     measured = measure(
         geometries, width_m=widths, width_explicit=explicit, centerlines=plan.centerlines
     )
-    # footprints cost about 0.5 ms a line: a batch that checks no overlaps makes none
-    surfaces = (
-        footprints(geometries, widths)
-        if options.check_overlaps or options.dissolve
-        else np.full(len(geometries), None, dtype=object)
-    )
-    warnings = (
-        overlap_warnings(
-            find_overlaps(surfaces, checks=options.max_overlap_checks), options.dissolve
-        )
-        if options.check_overlaps and len(surfaces) > 1  # one feature overlaps nothing
-        else []
-    )
+    surfaces, warnings = None, []
+    if options.check_overlaps and len(geometries) > 1:  # one feature overlaps nothing
+        surfaces = footprints(geometries, widths)
+        found = find_overlaps(surfaces, checks=options.max_overlap_checks)
+        warnings = overlap_warnings(found, options.dissolve)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_width = np.where(measured.length_m > 0, measured.area_m2 / measured.length_m, widths)
     measures = Measures.from_columns(
@@ -421,7 +434,7 @@ def measure_features(
     _add_input_warnings(
         measured, geometries, plan, templates, mean_width, ~explicit & template_default
     )
-    return MeasuredFeatures(measured, measures, surfaces, warnings)
+    return MeasuredFeatures(measured, measures, geometries, widths, warnings, surfaces)
 
 
 def _add_input_warnings(
@@ -602,9 +615,8 @@ def estimate_features(
         options=options,
         features=features,
         plan=plan,
-        measurements=chunk.measured.measurements,
+        measured=chunk.measured,
         bill=with_project_items(chunk.bill, catalog, include=options.project_items),
-        surfaces=chunk.measured.surfaces,
         warnings=[*chunk.measured.warnings, *materials.warnings],
         materials=materials,
         haul=haul_of_lines(priced_catalog(catalog, options.overrides.haul_km), plan.overrides),

@@ -63,10 +63,8 @@ class RoadNetwork:
     tree: shapely.STRtree
     to_plane: Transformer
     node_count: int
-    kept_trees: dict[tuple[bytes, ...], SourceTrees] = field(
-        default_factory=dict, compare=False, repr=False
-    )
-    """`SourceTrees` of the point sets asked for again and again, by the points' WKB."""
+    kept_trees: dict[bytes, SourceTrees] = field(default_factory=dict, compare=False, repr=False)
+    """`SourceTrees` of the point sets asked for again and again, by their coordinates."""
 
     @classmethod
     def build(cls, geometries: Sequence[shapely.Geometry]) -> RoadNetwork | None:
@@ -121,7 +119,7 @@ class RoadNetwork:
         asked for and kept: the material sources are the same for every estimate. `shortest`
         gives the distances of record (the database's solver); scipy's Dijkstra by default,
         which also gives the ways drawn."""
-        key = tuple(shapely.to_wkb(point) for point in points)
+        key = shapely.get_coordinates(np.asarray(points, dtype=object)).tobytes()
         kept = self.kept_trees.get(key)
         if kept is None:
             if len(self.kept_trees) >= MAX_KEPT_TREES:
@@ -182,10 +180,11 @@ class RoadNetwork:
         """Shortest distance in km from `site` to each target over the network; infinity
         where either is off the network or no path joins them. The targets' `trees` are
         solved once (by `shortest` where given); a site costs its snap and a few lookups."""
-        start = self.snap(site)
+        trees = self.trees(targets, shortest)
+        start = self.snap(site) if trees.any_placed else None
         if start is None:
             return np.full(len(targets), np.inf)
-        metres, _ = self._ways(start, self.trees(targets, shortest))
+        metres, _ = self._ways(start, trees)
         return metres / 1000.0
 
     def routes(
@@ -295,6 +294,11 @@ class SourceTrees:
     """(points, network nodes): infinity where the point is off the network or no path."""
     previous: npt.NDArray[np.intp]
     """(points, nodes): the node before each on the way from the point (scipy's tree)."""
+
+    @property
+    def any_placed(self) -> bool:
+        """Whether any point is on the network (else no site needs snapping)."""
+        return any(snap is not None for snap in self.snaps)
 
 
 def _links(placed: Sequence[tuple[Snap, int]], network: RoadNetwork) -> Edges:
