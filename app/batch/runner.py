@@ -21,14 +21,13 @@ from typing import Protocol
 from app.batch.bill import BillAccumulator
 from app.batch.mapping import TemplateMap, WidthRule
 from app.batch.planning import RowPlanner, Templates
+from app.batch.pool import InlineExecutor, process_pool
 from app.batch.work import (
     ChunkResult,
     ChunkTask,
     CsvFormat,
-    InlineExecutor,
     OutputChunk,
     paused_gc,
-    process_pool,
     run_chunk,
 )
 from app.errors import InvalidInput, TakeoffError

@@ -11,9 +11,7 @@ and appends what the workers wrote.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 from collections.abc import Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -210,30 +208,3 @@ def _results(
         overrides=plan.overrides,
         taken=task.attributes.column_names,
     )
-
-
-class InlineExecutor(Executor):
-    """Runs each task in the calling thread: small inputs do not pay for starting processes."""
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-        """Run now; the future is already done."""
-        future: Future[Any] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:
-            future.set_exception(exc)
-        return future
-
-
-def process_pool(workers: int) -> ProcessPoolExecutor:
-    """Worker processes forked from a `forkserver`, never from this process.
-
-    Forking a process that already runs Arrow's, GDAL's or the database driver's threads
-    can leave a child holding a lock nobody will release. The fork server is a clean
-    single-threaded process started once, with this module (and so NumPy, Arrow, Shapely
-    and the estimate models) imported beforehand: each worker starts from it in
-    milliseconds instead of importing everything again as `spawn` would.
-    """
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.batch.pool import process_pool
 from app.batch.runner import BatchOptions, BatchRunner, BatchSummary
-from app.batch.work import process_pool
 from app.io.csvout import CsvSink
 from app.io.sources import open_source
 from app.pipeline import EstimateOptions
