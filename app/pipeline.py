@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 from pydantic import ValidationError
 
+from app.arrays import factorize
 from app.errors import InvalidGeometry, InvalidParameter, TakeoffError
 from app.estimate.bom import BillOfMaterials
 from app.estimate.catalogs import HaulLength, RateCatalog, priced_catalog
@@ -453,7 +454,7 @@ def _add_input_warnings(
         measured.warnings[index].append(
             default_width_warning(templates[reference].default_width_m, reference)
         )
-    codes, references = pd.factorize(np.asarray(plan.templates, dtype=object))
+    codes, references = factorize(np.asarray(plan.templates, dtype=object))
     ranges = np.array([templates[reference].plausible_width_m for reference in references])
     found = plausibility_warnings(
         measured.length_m,
@@ -668,7 +669,7 @@ def _implied_widths(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
     """Widths of features that gave none: their own override, the request's, or the template's;
     and which of them are the template's default."""
-    codes, references = pd.factorize(np.asarray(plan.templates, dtype=object))
+    codes, references = factorize(np.asarray(plan.templates, dtype=object))
     defaults = np.array([templates[reference].default_width_m for reference in references])
     widths = defaults[codes]
     template_default = np.ones(len(widths), dtype=bool)

@@ -26,8 +26,8 @@ from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
+from app.arrays import factorize
 from app.errors import InvalidParameter, MissingRates, TakeoffError, UnitMismatch, UnknownTemplate
 from app.estimate.bom import (
     BillOfMaterials,
@@ -161,7 +161,7 @@ def _templates_per_feature(
         raise InvalidParameter(
             f"template has {slugs.size} values for {n} features", field="template"
         )
-    codes, uniques = pd.factorize(slugs)
+    codes, uniques = factorize(slugs)
     used: list[Template] = []
     renumber = np.full(len(uniques) + 1, -1, dtype=np.intp)  # the last entry: no template
     for u, slug in enumerate(uniques):
@@ -270,7 +270,7 @@ class _Variants:
         if override_of is None or override_of.size == 0:
             codes, members, firsts = None, [0], [0]
         else:
-            codes, uniques = pd.factorize(override_of[features])
+            codes, uniques = factorize(override_of[features])
             # factorize numbers groups in order of first appearance, so a group's first
             # feature is where the running maximum of the codes steps up
             steps = np.diff(np.maximum.accumulate(codes), prepend=-1)
@@ -366,7 +366,7 @@ def _price_template(
         stated = stated[:, keep]
         width, surface = width[keep], surface[keep]
         if group is not None:
-            codes, uniques = pd.factorize(group[keep])
+            codes, uniques = factorize(group[keep])
             rates = [[row[u] for u in uniques.tolist()] for row in rates]
             group = codes.astype(np.intp) if len(uniques) > 1 else None
     return _Priced(chosen, features, group, rates, quantities, stated, amounts, width, surface)

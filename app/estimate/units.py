@@ -8,8 +8,10 @@ per m3 instead of per tonne.
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -61,6 +63,7 @@ _SPELLINGS = {
 _CANONICAL = {spelling: unit for unit, spellings in _SPELLINGS.items() for spelling in spellings}
 
 
+@lru_cache(maxsize=1024)
 def canonical_unit(spelling: str) -> str:
     """The canonical form of a unit ("M³" -> "m3", "ton" -> "t"); unknown units come back trimmed.
 
@@ -89,5 +92,6 @@ def stated_units(values: npt.NDArray[np.float64], unit: str) -> npt.NDArray[np.i
 
 def stated_quantity(value: float, unit: str) -> Decimal:
     """One quantity as the bill states it: 138.888... m -> Decimal("138.89")."""
-    units = int(stated_units(np.array([value]), unit)[0])
-    return Decimal(units).scaleb(-quantity_decimals(unit))
+    decimals = quantity_decimals(unit)
+    units = math.floor(value * 10**decimals + 0.5)  # `stated_units` of one value
+    return Decimal(units).scaleb(-decimals)
