@@ -36,7 +36,7 @@ from app.estimate.pricing import PricedFeatures, price_features
 from app.estimate.project import with_project_items
 from app.estimate.quantities import FloatArray, Measures
 from app.estimate.templates import Template
-from app.geo.arrays import GeometryArray
+from app.geo.arrays import GeometryArray, is_type
 from app.geo.footprint import footprints
 from app.geo.measure import Measurements, measure
 from app.geo.overlap import (
@@ -448,7 +448,7 @@ def _add_input_warnings(
 ) -> None:
     """Each feature's warnings about what it was priced with: a line that took its template's
     default width, and measures a road does not plausibly have."""
-    line = np.isin(shapely.get_type_id(geometries), LINE_TYPES)
+    line = is_type(shapely.get_type_id(geometries), LINE_TYPES)
     for index in np.flatnonzero(line & template_default).tolist():
         reference = plan.templates[index]
         measured.warnings[index].append(

@@ -15,7 +15,7 @@ import shapely
 from numpy.typing import NDArray
 
 from app.errors import InvalidGeometry, TooLarge
-from app.geo.arrays import GeometryArray
+from app.geo.arrays import GeometryArray, is_type
 from app.geo.parse import ParsedFeatures, wrong_type_reason
 
 DEFAULT_MAX_VERTICES = 100_000
@@ -114,7 +114,7 @@ def geometry_problems(
     pending = ~missing & ~too_large
 
     types = shapely.get_type_id(geoms)
-    wrong = pending & ~np.isin(types, _ROAD_TYPE_IDS)
+    wrong = pending & ~is_type(types, _ROAD_TYPE_IDS)
     for index in np.flatnonzero(wrong):
         reasons[index] = wrong_type_reason(_TYPE_NAMES.get(types[index], str(types[index])))
     pending &= ~wrong
