@@ -2,139 +2,34 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 import shapely
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 from app.errors import StoreUnavailable
 from app.resources import migrations_dir
 from app.settings import StoreSettings
 from app.store.cql import CONVERSE
 
-ANSWER_GRACE_SECONDS = 2.0
-"""How long past its statement timeout a server is waited for before it is taken for frozen:
-the server cancels a slow statement itself, so a longer silence means it answers nothing."""
-KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 5}
-"""TCP keepalives, so an idle pooled connection to a host that vanished is noticed."""
-
-
-class AnsweringConnection(psycopg.Connection[Any]):
-    """A psycopg connection that waits at most `answer_timeout` seconds for each answer.
-
-    PostgreSQL's `statement_timeout` needs a server that runs; a frozen one (a stopped
-    process, a proxy that stops forwarding) still has its kernel acknowledge every packet, so
-    neither TCP keepalives nor `tcp_user_timeout` notice it. Past the deadline the connection
-    is closed, which SQLAlchemy reads as a disconnect and drops from its pool, and `silent`
-    is called.
-    """
-
-    answer_timeout: float | None = None
-    silent: Callable[[], None] = staticmethod(lambda: None)
-
-    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
-        """psycopg's wait, with the connection's deadline when the caller gives none."""
-        try:
-            return super().wait(gen, interval, timeout or self.answer_timeout)
-        except psycopg.errors._WaitTimeout:
-            if timeout is not None:
-                raise
-            self.pgconn.finish()
-            self.silent()
-            raise psycopg.OperationalError(
-                f"the database did not answer within {self.answer_timeout:g} s"
-            ) from None
-
-
-class Breaker:
-    """After the database failed to connect or to answer, new connections fail at once for
-    `seconds`: a request that reads the store several times then waits for one deadline,
-    not one per read, and a crowd of requests does not queue on a dead server."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._refusing_until = 0.0
-
-    def trip(self) -> None:
-        """The database just failed: refuse connections for a while."""
-        self._refusing_until = time.monotonic() + self.seconds
-
-    def check(self) -> None:
-        """Raise at once while tripped."""
-        if time.monotonic() < self._refusing_until:
-            raise psycopg.OperationalError(
-                "the database could not be reached a moment ago; not trying again yet"
-            )
-
 
 def create_store_engine(settings: StoreSettings, *, serving: bool = True) -> Engine:
     """An engine for the configured store; makes the embedded store's folder if needed.
-
-    On PostGIS a connection is given up after `db_connect_timeout_seconds`, and so is a
-    pooled one that does not answer the test it gets before each use (so the pool recovers
-    by itself when the database returns). When `serving` (not for migrations and imports an
-    operator runs and watches) a statement is cancelled after `db_statement_timeout_seconds`,
-    and a server silent a little longer is given up: a request then fails fast as "store
-    unavailable" instead of hanging. The pool keeps `db_pool_size` connections: one opened
-    and closed per request when more requests run at once costs more than the request.
-    Requests run without JIT (unless the URL's options turn
-    it on): PostGIS functions cost so much to the planner that a vector tile passed the JIT
-    threshold, and compiling took PostgreSQL longer (about 45 ms) than making the tile.
-    """
+    PostGIS engines (`app.store.postgis`, which alone needs psycopg) give up on a database
+    that does not answer; `serving` sets the timeouts of requests."""
     if settings.backend == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(settings.url, connect_args={"timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    wait = settings.db_connect_timeout_seconds
-    connect_args: dict[str, Any] = {"connect_timeout": wait, **KEEPALIVES}
-    answer_timeout = None
-    if serving:
-        statement_ms = round(settings.db_statement_timeout_seconds * 1000)
-        given = sa.make_url(settings.url).query.get("options", "")  # the URL's, kept
-        connect_args["options"] = f"-c jit=off {given} -c statement_timeout={statement_ms}"
-        answer_timeout = settings.db_statement_timeout_seconds + ANSWER_GRACE_SECONDS
-    engine = sa.create_engine(
-        settings.url,
-        pool_pre_ping=True,
-        pool_timeout=wait,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
-        connect_args=connect_args,
-    )
-    breaker = Breaker(wait)
+    from app.store.postgis import postgis_engine  # psycopg: for PostGIS only
 
-    @sa.event.listens_for(engine, "do_connect")
-    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> AnsweringConnection:
-        breaker.check()
-        try:
-            connection = AnsweringConnection.connect(*cargs, **cparams)
-        except psycopg.OperationalError:
-            breaker.trip()
-            raise
-        connection.answer_timeout = wait  # until checked out: its first test is quick
-        connection.silent = breaker.trip
-        return connection
-
-    @sa.event.listens_for(engine, "checkout")
-    def _in_use(connection: Any, _record: Any, _proxy: Any) -> None:
-        connection.answer_timeout = answer_timeout
-
-    @sa.event.listens_for(engine, "checkin")
-    def _pooled(connection: Any, _record: Any) -> None:
-        if connection is not None:
-            connection.answer_timeout = wait
-
-    return engine
+    return postgis_engine(settings, serving=serving)
 
 
 def outage(exc: BaseException) -> bool:
@@ -204,7 +99,14 @@ def check_store(engine: Engine) -> dict[str, str | None]:
     return {"backend": "postgis", "database": f"PostgreSQL {server}", "postgis": str(postgis)}
 
 
+SCHEMA_HEAD = "0008"
+"""The newest migration shipped (`migrations/versions`; a test holds it to alembic's head):
+known without loading alembic and the migrations, which would cost every start 0.2 s."""
+
+
 def _alembic_config(connection: sa.Connection) -> Config:
+    from alembic.config import Config  # alembic is loaded only to migrate
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     config.attributes["connection"] = connection
@@ -213,6 +115,8 @@ def _alembic_config(connection: sa.Connection) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision` (default: the newest)."""
+    from alembic import command
+
     check_store(engine)
     with engine.begin() as connection:
         command.upgrade(_alembic_config(connection), revision)
@@ -220,24 +124,36 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Take the schema back to `revision` (`base` removes every table)."""
+    from alembic import command
+
     check_store(engine)
     with engine.begin() as connection:
         command.downgrade(_alembic_config(connection), revision)
 
 
-def schema_revisions(engine: Engine) -> tuple[str | None, str | None]:
-    """(revision the database is at, newest revision shipped)."""
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None: no schema yet)."""
     with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
+        if not sa.inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.exec_driver_sql("select version_num from alembic_version").scalar()
+
+
+def schema_revisions(engine: Engine) -> tuple[str | None, str | None]:
+    """(revision the database is at, newest revision shipped), the latter as alembic reads
+    it from the migrations."""
+    from alembic.script import ScriptDirectory
+
+    with engine.connect() as connection:
         head = ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()
-    return current, head
+    return current_revision(engine), head
 
 
 def require_current_schema(engine: Engine) -> None:
     """Refuse to serve on a schema older or newer than this version of the code."""
-    current, head = schema_revisions(engine)
-    if current != head:
+    current = current_revision(engine)
+    if current != SCHEMA_HEAD:
         raise StoreUnavailable(
             f"the database schema is at revision {current or 'none'}, this version needs "
-            f"{head}: run `takeoff db upgrade`"
+            f"{SCHEMA_HEAD}: run `takeoff db upgrade`"
         )

@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, BinaryIO, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, Generic, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
-import psycopg
 import shapely
 import sqlalchemy as sa
 from cachetools import LRUCache, TTLCache
@@ -59,6 +58,9 @@ from app.store.queryables import (
     Queryables,
 )
 from app.store.types import SRID
+
+if TYPE_CHECKING:
+    import psycopg
 
 BBox = tuple[float, float, float, float]
 RESERVED_COLLECTIONS = frozenset({"estimates", "sources", "field-tests"})
@@ -875,7 +877,7 @@ class Repository:
             "COPY layer_features (layer_id, feature_id, properties, geom, minx, miny, maxx, maxy)"
             " FROM STDIN"
         )
-        raw = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
+        raw = cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
         with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
             for feature_id, props, geometry, box in zip(
                 chunk.feature_ids, chunk.properties, ewkb, bounds, strict=True

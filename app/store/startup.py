@@ -9,7 +9,13 @@ from app.resolve import resolve_catalog, resolve_templates
 from app.resources import data_dir
 from app.settings import Settings
 from app.store.builtin import sync_builtin_data
-from app.store.database import check_store, require_current_schema, upgrade
+from app.store.database import (
+    SCHEMA_HEAD,
+    check_store,
+    current_revision,
+    require_current_schema,
+    upgrade,
+)
 from app.store.repository import Repository
 
 
@@ -21,7 +27,8 @@ def prepare_store(engine: Engine, settings: Settings) -> None:
     """
     check_store(engine)
     if settings.store.backend == "sqlite":
-        upgrade(engine)
+        if current_revision(engine) != SCHEMA_HEAD:
+            upgrade(engine)
     else:
         require_current_schema(engine)
     repository = Repository(engine)

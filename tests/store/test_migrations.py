@@ -3,10 +3,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
+from app.errors import StoreUnavailable
 from app.settings import StoreSettings
-from app.store.database import create_store_engine, downgrade, schema_revisions, upgrade
+from app.store.database import (
+    SCHEMA_HEAD,
+    create_store_engine,
+    downgrade,
+    require_current_schema,
+    schema_revisions,
+    upgrade,
+)
 
 TABLES = {
     "catalog_versions",
@@ -34,6 +43,10 @@ def _up_down_up(settings: StoreSettings, tables: set[str] = TABLES) -> sa.Engine
     upgrade(engine)
     assert _tables(engine) == tables
     assert schema_revisions(engine) == ("0008", "0008")
+    assert SCHEMA_HEAD == "0008"  # the head start-up checks against, without alembic
+    downgrade(engine, "0007")
+    with pytest.raises(StoreUnavailable, match="at revision 0007, this version needs 0008"):
+        require_current_schema(engine)
     downgrade(engine, "base")
     assert _tables(engine) == set()
     assert schema_revisions(engine)[0] is None
