@@ -76,11 +76,11 @@ def decimal_array(minor: npt.NDArray[np.int64], exponent: int) -> pa.Array:
         return pa.array(minor, pa.int64(), mask=~valid)
     wide = np.zeros((minor.size, 2), dtype=np.int64)
     wide[:, 0] = np.where(valid, minor, 0)  # amounts are never negative: high word 0
-    data = pa.py_buffer(wide.tobytes())
-    array = pa.Array.from_buffers(pa.decimal128(38, exponent), minor.size, [None, data])
-    if valid.all():
-        return array
-    return pc.if_else(pa.array(valid), array, pa.scalar(None, pa.decimal128(38, exponent)))
+    nulls = int(minor.size - np.count_nonzero(valid))
+    validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.Array.from_buffers(
+        pa.decimal128(38, exponent), minor.size, [validity, pa.py_buffer(wide)], null_count=nulls
+    )
 
 
 def quantity_array(values: npt.NDArray[np.float64], unit: str) -> pa.Array:
