@@ -1,9 +1,9 @@
 """Throughput and latency of `POST /estimates` against a bare FastAPI endpoint, and the time
 of one estimate in-process.
 
-Both servers run under uvicorn with 2 workers and are loaded by the same tool (wrk) with the
-same connections and duration, in one run. Then `app.service.run_estimate` is timed in this
-process, call by call, on the same PostGIS database and on an embedded SQLite store. Besides
+First `app.service.run_estimate` is timed in this process, call by call, on a PostGIS
+database and on an embedded SQLite store. Then both servers run under uvicorn with 2 workers
+and are loaded by the same tool (wrk) with the same connections and duration, in one run. Besides
 requests per second and latency, each server's CPU time per request is printed (user + system
 time of its processes during the load, over the requests served; the in-process loop likewise
 gives the thread's CPU time per call): on a machine shared with other work, wall-clock figures
@@ -259,12 +259,13 @@ def main() -> None:
         with postgis_database() as url:
             env = takeoff_env(database_url=url, data_dir=str(folder))
             subprocess.run([TAKEOFF, "db", "upgrade"], env=env, check=True, capture_output=True)
-            results = {name: load(*case, env, args) for name, case in cases.items()}
             stores = {
                 "PostGIS": StoreSettings(database_url=url, data_dir=folder),
                 "SQLite": StoreSettings(database_url=None, data_dir=folder / "embedded"),
             }
+            # in-process first: after the HTTP loads the machine runs slower for a while
             timed = {name: in_process(store, bodies, args.calls) for name, store in stores.items()}
+            results = {name: load(*case, env, args) for name, case in cases.items()}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
