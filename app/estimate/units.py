@@ -8,7 +8,6 @@ per m3 instead of per tonne.
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
@@ -92,6 +91,5 @@ def stated_units(values: npt.NDArray[np.float64], unit: str) -> npt.NDArray[np.i
 
 def stated_quantity(value: float, unit: str) -> Decimal:
     """One quantity as the bill states it: 138.888... m -> Decimal("138.89")."""
-    decimals = quantity_decimals(unit)
-    units = math.floor(value * 10**decimals + 0.5)  # `stated_units` of one value
-    return Decimal(units).scaleb(-decimals)
+    units = int(stated_units(np.array([value]), unit)[0])
+    return Decimal(units).scaleb(-quantity_decimals(unit))

@@ -293,7 +293,8 @@ class SourceTrees:
     metres: npt.NDArray[np.float64]
     """(points, network nodes): infinity where the point is off the network or no path."""
     previous: npt.NDArray[np.intp]
-    """(points, nodes): the node before each on the way from the point (scipy's tree)."""
+    """(points, network nodes and then the points' own): the node before each on the way
+    from the point (scipy's tree; -1 where none)."""
 
     @property
     def any_placed(self) -> bool:
