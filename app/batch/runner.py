@@ -163,9 +163,10 @@ class BatchRunner:
                 usable[reference] = resolved
         first_row = self.next_row
         self.next_row += len(chunk)
+        inline = self.source.geometry_column in chunk.attributes.column_names
         return ChunkTask(
             attributes=chunk.attributes,
-            geometry=chunk.geometry,
+            geometry=None if inline else chunk.geometry,
             broken=chunk.broken,
             first_row=first_row,
             encoding=self.source.encoding,

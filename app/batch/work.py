@@ -44,7 +44,8 @@ class ChunkTask:
     them)."""
 
     attributes: pa.Table
-    geometry: pa.Array
+    geometry: pa.Array | None
+    """None: it is the attributes' `geometry_column` (a CSV's WKT, sent once)."""
     broken: dict[int, str]
     first_row: int
     encoding: Literal["wkt", "wkb"]
@@ -58,6 +59,13 @@ class ChunkTask:
     want_geometry: bool
     csv_formats: tuple[CsvFormat | None, ...]
     paved: PavedSurfaces | None = None
+
+    @property
+    def encoded_geometry(self) -> pa.Array:
+        """The rows' geometry as sent (WKT text or WKB)."""
+        if self.geometry is not None:
+            return self.geometry
+        return self.attributes.column(self.geometry_column).combine_chunks()
 
     @property
     def want_rows(self) -> bool:
@@ -124,7 +132,7 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
 def _run_chunk(task: ChunkTask) -> ChunkResult:
     errors = RowErrors(len(task.attributes), task.first_row)
     plan = task.planner.plan(task.attributes, task.broken, errors, task.templates)
-    features = decode(task.geometry, task.encoding, task.crs)
+    features = decode(task.encoded_geometry, task.encoding, task.crs)
     for index, problem in enumerate(find_problems(features, max_vertices=task.max_vertices)):
         if problem is not None:
             errors.add(index, task.geometry_column, problem)

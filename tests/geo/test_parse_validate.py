@@ -7,12 +7,19 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pyarrow as pa
 import pytest
 import shapely
 
 from app.errors import InvalidGeometry, InvalidInput, InvalidParameter, TooLarge
 from app.geo.measure import geodesic_lengths
-from app.geo.parse import Z_DROPPED, parse_geojson, parse_geometries, parse_wkt
+from app.geo.parse import (
+    Z_DROPPED,
+    _plain_linestrings,
+    parse_geojson,
+    parse_geometries,
+    parse_wkt,
+)
 from app.geo.validate import find_problems, validate
 
 ROADS = Path(__file__).resolve().parents[2] / "data" / "sample_layers" / "tangerang_roads.geojson"
@@ -109,6 +116,36 @@ class TestWKT:
         assert parsed.problems[4] == "unknown EWKT SRID 99999"
         assert parsed.problems[5] is None
         assert parsed.warnings[5] == [Z_DROPPED]
+
+    def test_plain_lines_read_by_arrow_are_exactly_what_geos_reads(self):
+        rng = np.random.default_rng(7)
+        coordinates = rng.uniform(-180, 180, (300, 4))
+        rows = []
+        for index, (x0, y0, x1, y1) in enumerate(coordinates.tolist()):
+            points = [f"{x0!r} {y0!r}", f"{x1:.3f} {y1:.0f}", f"{-index} {index}.5"]
+            rows.append(
+                f"LINESTRING ({', '.join(points)})"
+                if index % 2
+                else f"LINESTRING({','.join(points)})"
+            )
+        rows += [
+            "LINESTRING (1e-3 2, 3 4)",  # an exponent: GEOS reads it
+            "LINESTRING  (1 2, 3 4)",
+            "LINESTRING (1 2 3, 4 5 6)",
+            "linestring (1 2, 3 4)",
+            "LINESTRING (1 2)",  # one point: unreadable
+            "SRID=4326;LINESTRING (1 2, 3 4)",
+        ]
+        plain, _lines = _plain_linestrings(pa.array(rows))
+        assert plain.tolist() == [True] * 300 + [False] * 6
+        parsed = parse_wkt(pa.array(rows), crs="EPSG:4326")
+        for index, text in enumerate(rows[:-2]):
+            expected = shapely.get_coordinates(shapely.from_wkt(text), include_z=False)
+            got = shapely.get_coordinates(parsed.geometries[index])
+            assert got.tobytes() == expected.tobytes(), text
+        assert parsed.problems[-2].startswith("unreadable WKT")
+        assert shapely.get_coordinates(parsed.geometries[-1]).tolist() == [[1, 2], [3, 4]]
+        assert parsed.warnings[302] == [Z_DROPPED]
 
     def test_unknown_crs_argument_is_a_clear_error(self):
         with pytest.raises(
