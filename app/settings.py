@@ -7,7 +7,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from limits import parse_many
 from platformdirs import user_data_dir
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
@@ -129,6 +128,8 @@ class APISettings(BaseSettings):
     def _readable_rate(cls, value: str | None) -> str | None:
         if not value:
             return None
+        from limits import parse_many  # the rate limiter's own reader, loaded when a limit is set
+
         try:
             parse_many(value)
         except ValueError:

@@ -18,8 +18,6 @@ from rich.table import Table
 from app.cli.options import CsvDecimal, CsvEncoding, CsvSeparator
 from app.errors import InvalidInput
 from app.programme.engine import Language
-from app.programme.inventory import parse_column_map
-from app.programme.service import ProgrammeQuery, open_programme, write_programme
 from app.settings import get_settings
 from app.store import database
 from app.store.repository import Repository
@@ -73,6 +71,9 @@ def programme(
     encoding: CsvEncoding = "utf-8",
 ) -> None:
     """Choose each segment's treatment, price it, rank it and draw the budget line."""
+    from app.programme.inventory import parse_column_map  # not loaded by other commands
+    from app.programme.service import ProgrammeQuery, open_programme, write_programme
+
     settings = get_settings()
     store = database.create_store_engine(settings.store)
     prepare_store(store, settings)

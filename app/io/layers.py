@@ -1,4 +1,7 @@
-"""Read a road layer from any vector file GDAL can open, ready to publish."""
+"""Read a road layer from any vector file GDAL can open, ready to publish.
+
+GDAL (pyogrio), pandas, geopandas and the streaming JSON parser are imported by the reads
+that use them: commands that never read a layer start without them."""
 
 from __future__ import annotations
 
@@ -9,13 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import geopandas
-import ijson
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import pyarrow as pa
-import pyogrio
 import shapely
 
 from app.errors import InvalidInput
@@ -103,6 +102,8 @@ class LayerFile:
     def chunks(self) -> Iterator[LayerFeatures]:
         """The features in file order; `InvalidInput` names the first one that cannot be
         published, by its index in the file."""
+        import pyogrio
+
         start = 0
         with pyogrio.open_arrow(
             self.path,
@@ -116,6 +117,9 @@ class LayerFile:
                 start += batch.num_rows
 
     def _features(self, table: pa.Table, geometry_column: str, start: int) -> LayerFeatures:
+        import geopandas
+        import pandas as pd
+
         wkb = table.column(geometry_column).to_numpy(zero_copy_only=False)
         geometries = _checked_geometries(wkb, start)
         frame = table.drop_columns([geometry_column]).to_pandas(types_mapper=pd.ArrowDtype)
@@ -177,6 +181,8 @@ def _geojson_metadata(path: Path) -> dict[str, str]:
     if path.suffix.lower() not in (".geojson", ".json"):
         return {}
     keys = ("attribution", "license", "source", "description", "title")
+    import ijson
+
     found: dict[str, str] = {}
     with path.open("rb") as stream:
         for prefix, event, value in ijson.parse(stream):
@@ -196,6 +202,8 @@ def open_layer(
         check_layer_slug(slug)
     if not path.exists():
         raise InvalidInput(f"no such file: {path}", field="file")
+    import pyogrio
+
     try:
         info = pyogrio.read_info(path, force_feature_count=True)
     except pyogrio.errors.DataSourceError as exc:

@@ -4,6 +4,8 @@ CSV (WKT/EWKT in a column), GeoJSON, GeoPackage, Shapefile (through GDAL's Arrow
 GeoParquet (row group batches) all become `SourceChunk`s: the input's own columns as an Arrow
 table, kept as they were so they can be written back, and the geometry still encoded (WKT
 text or WKB bytes) so that decoding, the expensive part, can run in worker processes.
+GDAL's reader (pyogrio, which also loads pandas and geopandas) is imported by the calls that
+read through it, so a CSV batch starts without it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pyogrio
 from pyproj import CRS
 
 from app.errors import InvalidInput
@@ -76,6 +77,8 @@ class Source:
             return self.path.stat().st_size > self.chunk_bytes
         if self.kind == "parquet":
             return int(pq.ParquetFile(self.path).metadata.num_rows) > self.batch_rows
+        import pyogrio
+
         return int(pyogrio.read_info(self.path)["features"]) > self.batch_rows
 
     def count_rows(self) -> int:
@@ -89,6 +92,8 @@ class Source:
             return max(0, lines + (last != b"\n") - 1)
         if self.kind == "parquet":
             return int(pq.ParquetFile(self.path).metadata.num_rows)
+        import pyogrio
+
         return int(pyogrio.read_info(self.path, force_feature_count=True)["features"])
 
     @property
@@ -108,6 +113,8 @@ class Source:
                 )
                 yield SourceChunk(chunk.table, geometry, chunk.broken)
         elif self.kind == "ogr":
+            import pyogrio
+
             with pyogrio.open_arrow(self.path, batch_size=self.batch_rows, use_pyarrow=True) as (
                 _meta,
                 reader,
@@ -201,6 +208,8 @@ def open_source(
         return Source(path, "csv", columns, geometry, "wkt", crs, dialect)
     if kind == "parquet":
         return _parquet_source(path, crs)
+    import pyogrio
+
     try:
         info = pyogrio.read_info(path)
     except pyogrio.errors.DataSourceError as exc:

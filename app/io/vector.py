@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pyogrio
 
 from app.io.csvout import CsvFormat, EncodedRows
 from app.io.rows import OutputChunk, output_geometry, output_table
@@ -55,6 +54,8 @@ class GdalSink:
 
     def _write(self, table: pa.Table) -> None:
         """Create the layer with the first table, append the others."""
+        import pyogrio  # with pandas and geopandas: loaded for GIS outputs only
+
         options = {"RFC7946": "YES", "WRITE_NAME": "NO"} if self.driver == "GeoJSON" else {}
         pyogrio.write_arrow(
             table,

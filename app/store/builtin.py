@@ -16,8 +16,6 @@ from app import __version__
 from app.errors import NotFound
 from app.estimate.catalogs import load_builtin_catalogs
 from app.estimate.templates import load_builtin_templates
-from app.io.layers import read_layer
-from app.io.material_sources import read_sources
 from app.programme.rules import load_builtin_rule_sets
 from app.store.repository import Repository, VersionedDocuments
 
@@ -46,6 +44,10 @@ def sync_builtin_data(repository: Repository, data_dir: Path) -> None:
     _sync_documents(repository.rule_sets, load_builtin_rule_sets(data_dir / "rules"))
     relative, slug, title = SAMPLE_LAYER
     if slug not in repository.layer_slugs():
+        from app.io.layers import read_layer  # GeoJSON readers: needed on a first run only
+
         repository.create_layer(read_layer(data_dir / relative, slug=slug, title=title))
     if repository.source_page(limit=0).number_matched == 0:
+        from app.io.material_sources import read_sources
+
         repository.add_sources(read_sources(data_dir / SAMPLE_SOURCES))

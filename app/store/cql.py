@@ -25,6 +25,7 @@ from shapely.geometry import shape
 
 from app.errors import InvalidQuery
 from app.geo.crs import CRS84, offered_crs_uri, to_lon_lat
+from app.store.database import CONVERSE
 from app.store.queryables import GEOMETRY, Queryables
 
 if TYPE_CHECKING:
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
 
 CQL2_TEXT = "cql2-text"
 CQL2_JSON = "cql2-json"
-CONVERSE = {"within": "contains", "contains": "within"}
-"""Spatial relations that change name when their two sides swap (the others are symmetric)."""
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "=": operator.eq,
     "<>": operator.ne,

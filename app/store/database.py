@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 from app.errors import StoreUnavailable
 from app.resources import migrations_dir
 from app.settings import StoreSettings
-from app.store.cql import CONVERSE
 
 
 def create_store_engine(settings: StoreSettings, *, serving: bool = True) -> Engine:
@@ -50,6 +49,10 @@ def _prepared(wkb: bytes) -> shapely.Geometry:
     geometry = shapely.from_wkb(wkb)
     shapely.prepare(geometry)
     return geometry
+
+
+CONVERSE = {"within": "contains", "contains": "within"}
+"""Spatial relations that change name when their two sides swap (the others are symmetric)."""
 
 
 def spatial_relation(relation: str, stored: bytes | None, literal: bytes) -> int | None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Any, BinaryIO, Generic, TypeVar, cast
 
 import numpy as np
@@ -28,11 +29,6 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from app.errors import Conflict, InvalidInput, NotFound
 from app.estimate.fieldtests import FieldTest, StoredTest
 from app.estimate.reconciliation import StoredTicket, Ticket
-from app.geo.tiles import MVT_BUFFER, MVT_EXTENT, TileAddress
-from app.io.layers import LayerFeatures, PublishedLayer, check_layer_slug
-from app.io.material_sources import SourceData
-from app.io.mvt import TileFeature, encode_tile
-from app.store.cql import Columns, FeatureQuery
 from app.store.database import SQLITE_RELATION, outage
 from app.store.models import (
     CatalogVersion,
@@ -59,8 +55,13 @@ from app.store.queryables import (
 )
 from app.store.types import SRID
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # tiles, layers and filters are imported where used: a batch needs none
     import psycopg
+
+    from app.geo.tiles import TileAddress
+    from app.io.layers import LayerFeatures, PublishedLayer
+    from app.io.material_sources import SourceData
+    from app.store.cql import Columns, FeatureQuery
 
 BBox = tuple[float, float, float, float]
 RESERVED_COLLECTIONS = frozenset({"estimates", "sources", "field-tests"})
@@ -349,6 +350,8 @@ def _mvt_sql(model: type[FeatureRow], where: sa.ColumnElement[bool]) -> sa.Scala
     text. A feature too small to draw at the tile's zoom has a null `geom`, which ST_AsMVT
     skips: a filter on it had PostgreSQL draw every feature twice (for the filter and for
     the tile)."""
+    from app.geo.tiles import MVT_BUFFER, MVT_EXTENT
+
     envelope = sa.func.ST_TileEnvelope(*(_literal(name) for name in ("zoom", "col", "row")))
     drawn = sa.func.ST_AsMVTGeom(
         sa.func.ST_Transform(model.geom, 3857), envelope, MVT_EXTENT, MVT_BUFFER, True
@@ -404,9 +407,11 @@ def _tile_parameters(tile: TileAddress, layer: str) -> dict[str, Any]:
     return {"zoom": tile.zoom, "col": tile.col, "row": tile.row, "layer": layer}
 
 
-_LAYER_TILE = sa.select(_mvt_sql(LayerFeature, LayerFeature.layer_id == _literal("layer_id")))
-"""PostGIS: a road layer's tile, built once: SQLAlchemy then computes its cache key once,
-where building and keying the statement anew took longer than PostgreSQL's answer."""
+@cache
+def _layer_tile() -> sa.Select[Any]:
+    """PostGIS: a road layer's tile, built once: SQLAlchemy then computes its cache key once,
+    where building and keying the statement anew took longer than PostgreSQL's answer."""
+    return sa.select(_mvt_sql(LayerFeature, LayerFeature.layer_id == _literal("layer_id")))
 
 
 def _read_queryables(
@@ -802,6 +807,8 @@ class Repository:
         feature that cannot be stored leaves the layer it was to replace as it was. Refuses
         to overwrite a layer unless `replace`; `progress` hears how many features each chunk
         stored."""
+        from app.io.layers import check_layer_slug
+
         check_layer_slug(layer.slug)
         if layer.slug in RESERVED_COLLECTIONS or layer.slug.startswith("programme-"):
             raise InvalidInput(
@@ -950,7 +957,7 @@ class Repository:
             layer_id = self._layer_id(session, slug)
             if self.engine.dialect.name == "postgresql":  # the layer's id known to the planner
                 parameters = _tile_parameters(tile, slug) | {"layer_id": layer_id}
-                return bytes(session.scalar(_LAYER_TILE, parameters) or b"")
+                return bytes(session.scalar(_layer_tile(), parameters) or b"")
         return self._tile(LayerFeature, LayerFeature.layer_id == layer_id, tile, slug)
 
     def layer_version(self, slug: str) -> str:
@@ -1456,6 +1463,8 @@ class Repository:
         (no ORM objects), their geometries decoded in one vectorised call. One id past the
         page says whether more follow, so the last page needs no count; no count is made in
         a collection the planner expects to pass `exact_count_limit` rows."""
+        from app.store.cql import FeatureQuery
+
         postgis = self.engine.dialect.name == "postgresql"
         columns: Columns = _Columns(model, postgis)
         chosen: FeatureQuery = query or FeatureQuery()
@@ -1575,6 +1584,8 @@ class Repository:
                 query = sa.select(_mvt_sql(model, where))
                 return bytes(session.scalar(query, _tile_parameters(tile, layer)) or b"")
             found = self._meeting(session, model, where, tile.lonlat_bounds, model.properties)
+        from app.io.mvt import TileFeature, encode_tile
+
         features = [
             TileFeature(id=pk, geometry=geometry, properties=properties)
             for pk, geometry, (properties,) in found
