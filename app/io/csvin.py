@@ -31,6 +31,7 @@ SEPARATORS = (",", ";", "\t", "|")
 DEFAULT_CHUNK_BYTES = 16 << 20
 _SAMPLE_BYTES = 256 << 10
 _BOM = codecs.BOM_UTF8
+_QUOTE = ord('"')
 _COMMA_NUMBER = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
 _POINT_NUMBER = re.compile(r"^\s*[+-]?\d+\.\d+\s*$")
 _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
@@ -154,18 +155,20 @@ def _pieces(path: Path, chunk_bytes: int) -> Iterator[tuple[bytes, bytes]]:
             data += more
             header_end = _row_end(data, 0, len(data))
         header, data = data[: header_end + 1], data[header_end + 1 :]
+        whole_row = True  # whether `data` ends a row somewhere (unknown until looked for)
         while True:
-            more = stream.read(chunk_bytes)
-            if not more:
-                if data.strip():
-                    yield header, data if data.endswith(b"\n") else data + b"\n"
-                return
-            data += more
+            if not whole_row or len(data) < chunk_bytes // 2:  # the first read is a piece
+                more = stream.read(chunk_bytes)
+                if not more:
+                    if data.strip():
+                        yield header, data if data.endswith(b"\n") else data + b"\n"
+                    return
+                data += more
             cut = _last_row_end(data)
-            if cut < 0:
-                continue
-            yield header, data[: cut + 1]
-            data = data[cut + 1 :]
+            whole_row = cut >= 0
+            if whole_row:
+                yield header, data[: cut + 1]
+                data = data[cut + 1 :]
 
 
 def _row_end(data: bytes, start: int, stop: int) -> int:
@@ -179,8 +182,11 @@ def _row_end(data: bytes, start: int, stop: int) -> int:
 def _last_row_end(data: bytes) -> int:
     """The last newline outside quotes (quotes balance between row boundaries)."""
     position = data.rfind(b"\n")
-    while position >= 0 and data.count(b'"', 0, position) % 2:
-        position = data.rfind(b"\n", 0, position)
+    quotes = np.count_nonzero(np.frombuffer(data, np.uint8, max(position, 0)) == _QUOTE)
+    while position >= 0 and quotes % 2:
+        previous = data.rfind(b"\n", 0, position)
+        quotes -= data.count(b'"', max(previous, 0), position)
+        position = previous
     return position
 
 
@@ -278,10 +284,18 @@ def read_csv_chunks(
 def parse_numbers(
     values: pa.Array | pa.ChunkedArray, decimal: str = "."
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-    """Numbers of a text column (NaN where empty) and where a cell is not a number."""
+    """Numbers of a text column (NaN where empty) and where a cell is not a number.
+
+    A column of plain numbers (nearly every one) converts in one cast; only a column with
+    something else in it is matched cell by cell to find which."""
     text = pc.utf8_trim_whitespace(values)
     if decimal == ",":
         text = pc.replace_substring(text, ",", ".")
+    with contextlib.suppress(pa.ArrowInvalid):
+        cast = text.cast(pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+        given = np.asarray(pc.fill_null(pc.not_equal(text, ""), False))
+        if np.isfinite(cast[given]).all():  # the cast reads inf and nan, which are no widths
+            return cast, np.zeros(len(cast), dtype=bool)
     number = pc.match_substring_regex(text, _NUMBER)
     given = pc.fill_null(pc.not_equal(text, ""), False)
     numbers = pc.if_else(number, text, pa.scalar(None, pa.string())).cast(pa.float64())
