@@ -13,11 +13,10 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from app import __version__
-from app.errors import NotFound
 from app.estimate.catalogs import load_builtin_catalogs
 from app.estimate.templates import load_builtin_templates
 from app.programme.rules import load_builtin_rule_sets
-from app.store.repository import Repository, VersionedDocuments
+from app.store.repository import Repository, VersionedDocuments, content_hash
 
 SHIPPED_NOTE = "shipped with Takeoff"
 SAMPLE_LAYER = ("sample_layers/tangerang_roads.geojson", "roads", "Roads of Kota Tangerang")
@@ -26,13 +25,15 @@ SAMPLE_SOURCES = "sources/tangerang_sources.geojson"
 
 
 def _sync_documents(documents: VersionedDocuments, shipped: Mapping[str, BaseModel]) -> None:
+    """Add each shipped document the store lacks, or has an older shipped body of; the
+    newest versions are read in one query, so an up-to-date store costs no more."""
+    latest = documents.latest_notes()
     for slug, document in shipped.items():
-        try:
-            latest_note = documents.get(slug).note or ""
-        except NotFound:
-            latest_note = SHIPPED_NOTE
-        if latest_note.startswith(SHIPPED_NOTE):
-            body = document.model_dump(mode="json", exclude={"version"})
+        note, digest = latest.get(slug, (SHIPPED_NOTE, None))
+        if not (note or "").startswith(SHIPPED_NOTE):
+            continue  # someone's own version: it wins
+        body = document.model_dump(mode="json", exclude={"version"})
+        if digest != content_hash(body):
             documents.add(slug, body, note=f"{SHIPPED_NOTE} {__version__}")
 
 
@@ -47,7 +48,7 @@ def sync_builtin_data(repository: Repository, data_dir: Path) -> None:
         from app.io.layers import read_layer  # GeoJSON readers: needed on a first run only
 
         repository.create_layer(read_layer(data_dir / relative, slug=slug, title=title))
-    if repository.source_page(limit=0).number_matched == 0:
+    if not repository.has_sources():
         from app.io.material_sources import read_sources
 
         repository.add_sources(read_sources(data_dir / SAMPLE_SOURCES))

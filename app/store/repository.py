@@ -517,21 +517,31 @@ class VersionedDocuments(Generic[DocumentRow]):
     def _as_version(row: VersionedDocument) -> DocumentVersion:
         return _from_row(DocumentVersion, row)
 
-    def latest_all(self) -> list[DocumentVersion]:
-        """The newest version of every document, by slug."""
+    def _newest(self, *columns: Any) -> sa.Select[Any]:
+        """`columns` of the newest version of every document, by slug."""
         model = self._model
         newest = (
             sa.select(model.slug, sa.func.max(model.version).label("version"))
             .group_by(model.slug)
             .subquery()
         )
-        query = (
-            sa.select(model)
+        return (
+            sa.select(*columns)
             .join(newest, sa.and_(model.slug == newest.c.slug, model.version == newest.c.version))
             .order_by(model.slug)
         )
+
+    def latest_all(self) -> list[DocumentVersion]:
+        """The newest version of every document, by slug."""
         with Session(self._engine) as session:
-            return [self._as_version(row) for row in session.scalars(query)]
+            return [self._as_version(row) for row in session.scalars(self._newest(self._model))]
+
+    def latest_notes(self) -> dict[str, tuple[str | None, str]]:
+        """Each document's newest note and content hash, without the bodies."""
+        model = self._model
+        query = self._newest(model.slug, model.note, model.content_hash)
+        with Session(self._engine) as session:
+            return {slug: (note, digest) for slug, note, digest in session.execute(query).tuples()}
 
     def _one(self, query: Selection, slug: str, version: int | None) -> Selection:
         model = self._model
@@ -1161,6 +1171,11 @@ class Repository:
             session.commit()
             self._forget_versions()
             return [row.id for row in rows]
+
+    def has_sources(self) -> bool:
+        """Whether any material source is stored."""
+        with Session(self.engine) as session:
+            return session.scalar(sa.select(MaterialSource.id).limit(1)) is not None
 
     def source_page(
         self,

@@ -8,8 +8,9 @@ import shapely
 import sqlalchemy as sa
 
 from app.errors import InvalidInput, NotFound
+from app.estimate.templates import load_builtin_templates
 from app.io.layers import LayerData, read_layer
-from app.store.builtin import sync_builtin_data
+from app.store.builtin import SHIPPED_NOTE, sync_builtin_data
 from app.store.repository import NewEstimate, Repository
 
 ROAD = shapely.Polygon(
@@ -158,6 +159,21 @@ def test_shipped_data_is_loaded_once_and_user_edits_win(
     latest = repository.catalogs.get("tangerang-sample")
     assert (latest.version, latest.body["vat_pct"]) == (2, "12")
     assert repository.get_layer("roads").feature_count == 142
+
+
+def test_a_newer_shipped_body_replaces_an_older_shipped_one_only(
+    repository: Repository, data_dir: Path
+) -> None:
+    shipped = load_builtin_templates(data_dir / "templates")["local-flexible"]
+    body = shipped.model_dump(mode="json", exclude={"version"})
+    repository.templates.add("local-flexible", {**body, "name": "older"}, note=SHIPPED_NOTE)
+    assert not repository.has_sources()
+    sync_builtin_data(repository, data_dir)
+    latest = repository.templates.get("local-flexible")
+    assert (latest.version, latest.body["name"]) == (2, body["name"])
+    assert repository.has_sources()
+    sync_builtin_data(repository, data_dir)
+    assert repository.templates.get("local-flexible").version == 2
 
 
 def test_estimates_is_not_a_layer_name(repository: Repository, data_dir: Path) -> None:
