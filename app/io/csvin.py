@@ -291,13 +291,12 @@ def parse_numbers(
     text = pc.utf8_trim_whitespace(values)
     if decimal == ",":
         text = pc.replace_substring(text, ",", ".")
+    given = pc.fill_null(pc.not_equal(text, ""), False)
     with contextlib.suppress(pa.ArrowInvalid):
         cast = text.cast(pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
-        given = np.asarray(pc.fill_null(pc.not_equal(text, ""), False))
-        if np.isfinite(cast[given]).all():  # the cast reads inf and nan, which are no widths
+        if np.isfinite(cast[np.asarray(given)]).all():  # the cast reads inf and nan: no widths
             return cast, np.zeros(len(cast), dtype=bool)
     number = pc.match_substring_regex(text, _NUMBER)
-    given = pc.fill_null(pc.not_equal(text, ""), False)
     numbers = pc.if_else(number, text, pa.scalar(None, pa.string())).cast(pa.float64())
     floats = numbers.to_numpy(zero_copy_only=False).astype(np.float64)
     bad = np.asarray(pc.and_(given, pc.invert(pc.fill_null(number, False))))
