@@ -32,6 +32,7 @@ from app.routes.guard import UnstorableTextGuard
 from app.routes.limits import add_request_limits
 from app.routes.ratelimit import RateLimit
 from app.routes.requestlog import RequestLog
+from app.routes.responses import JSONAnswer
 from app.settings import Settings, get_settings
 from app.store.database import create_store_engine
 from app.store.repository import Repository
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served by app.routes.docs with local assets
         redoc_url=None,
+        default_response_class=JSONAnswer,
     )
     app.state.settings = settings
     app.state.tile_cache = tiles.TileCache(settings.api.tile_cache_bytes)

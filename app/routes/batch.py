@@ -12,7 +12,7 @@ import shutil
 from typing import Annotated
 
 from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from app.batch.jobs import (
@@ -29,7 +29,7 @@ from app.geo.validate import MAX_WIDTH_M
 from app.routes.deps import CreatorDep, RepositoryDep, SettingsDep
 from app.routes.errors import problems
 from app.routes.jobs import job_pool, status_info
-from app.routes.responses import MediaType
+from app.routes.responses import JSONAnswer, MediaType
 
 router = APIRouter(tags=["batch"])
 
@@ -99,7 +99,7 @@ def create_batch(
             headers = {"Location": str(request.url_for("job", job_id=job_id))}
             if wants_async:
                 headers["Preference-Applied"] = "respond-async"
-            return JSONResponse(status_info(request, job), status_code=201, headers=headers)
+            return JSONAnswer(status_info(request, job), status_code=201, headers=headers)
         summary = batch.run()
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

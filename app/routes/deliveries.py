@@ -16,7 +16,6 @@ from typing import Annotated, Any
 
 import shapely
 from fastapi import APIRouter, Body, Query, Request, Response
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -35,6 +34,7 @@ from app.routes.deps import (
     estimates_visible,
 )
 from app.routes.downloads import download
+from app.routes.responses import JSONAnswer
 from app.store.repository import Repository, StoredEstimate, StoredFeature, Visibility
 
 router = APIRouter(prefix="/estimates", tags=["Deliveries"])
@@ -92,7 +92,7 @@ async def add_deliveries(
     decimal: Annotated[
         str, Query(description="Decimal mark of a CSV upload's quantities: , (default) or .")
     ] = ",",
-) -> JSONResponse:
+) -> JSONAnswer:
     """Every ticket is recorded, or none when one is wrong: a 422 naming the ticket's index
     in a JSON body, or its CSV row and column in an upload (field `file`)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -123,7 +123,7 @@ async def add_deliveries(
         decimal,
         owner,
     )
-    return JSONResponse({"ids": ids, "count": len(ids)}, status_code=201)
+    return JSONAnswer({"ids": ids, "count": len(ids)}, status_code=201)
 
 
 def record_tickets(
@@ -179,7 +179,7 @@ def add_field_tests(
     settings: SettingsDep,
     owner: KeyOwnerDep,
     body: Annotated[Any, Body(description='`{"tests": [...]}`: cores and sand cones')],
-) -> JSONResponse:
+) -> JSONAnswer:
     """Cores (`thickness_mm`, optional `density_t_m3`) and sand cones (`density_t_m3`) of a
     layer, placed by `feature` index or `point` [lon, lat]; all recorded, or none."""
     saved = repository.get_estimate(estimate_id, estimates_visible(settings, owner))
@@ -187,7 +187,7 @@ def add_field_tests(
     layers, _ = design_layers(repository, saved, catalog)
     tests = read_field_tests(body, layers, saved.properties["features"])
     ids = repository.add_field_tests(estimate_id, tests, owner)
-    return JSONResponse({"ids": ids, "count": len(ids)}, status_code=201)
+    return JSONAnswer({"ids": ids, "count": len(ids)}, status_code=201)
 
 
 class ReconciliationFormat(StrEnum):
@@ -237,7 +237,7 @@ def reconciliation(
             xlsx.MEDIA_TYPE,
             f"reconciliation-{estimate_id}.xlsx",
         )
-    return JSONResponse(answer)
+    return JSONAnswer(answer)
 
 
 def field_test_features(repository: Repository, visible: Visibility) -> list[StoredFeature]:

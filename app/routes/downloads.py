@@ -6,7 +6,6 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from app.batch.runner import BatchSummary
 from app.errors import InvalidInput
@@ -16,7 +15,7 @@ from app.io.rows import estimate_rows
 from app.io.writers import write_file
 from app.resolve import item_codes
 from app.routes.params import negotiate
-from app.routes.responses import MediaType
+from app.routes.responses import JSONAnswer, MediaType
 from app.service import EstimateRun
 from app.store.repository import Repository
 
@@ -133,7 +132,7 @@ def estimate_response(
 ) -> Response:
     """The response body for `output`; `answer` is the JSON form."""
     if output == EstimateFormat.json:
-        return JSONResponse(answer)
+        return JSONAnswer(answer)
     content = estimate_file(repository, run, output.value)
     if output == EstimateFormat.xlsx:
         return download(content, xlsx.MEDIA_TYPE, f"{filename}.xlsx")

@@ -17,7 +17,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -34,6 +33,7 @@ from app.errors import (
     UnsupportedCrs,
 )
 from app.routes.requestlog import current_request_id
+from app.routes.responses import JSONAnswer
 from app.settings import Settings
 from app.store.database import outage
 
@@ -97,7 +97,7 @@ def problem(
     *,
     headers: Mapping[str, str] | None = None,
     members: Mapping[str, Any] | None = None,
-) -> JSONResponse:
+) -> JSONAnswer:
     """A problem+json response; `members` are extra ones (`field`, `feature`, `errors`...).
 
     It carries the request's id (`request_id`, and the `X-Request-ID` header) so a user's
@@ -114,10 +114,10 @@ def problem(
         headers["WWW-Authenticate"] = "ApiKey"
     if status == 503:
         headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return JSONAnswer(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(_request: Request, exc: Exception) -> JSONAnswer:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {"field": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}
@@ -145,7 +145,7 @@ def documented_methods(app: FastAPI, path: str) -> list[str]:
     return sorted(methods)
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONAnswer:
     """Routing errors (404, 405 with its `Allow` header) in the same shape as the others."""
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers or {})
@@ -158,13 +158,13 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, title, str(exc.detail), headers=headers)
 
 
-async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_error(_request: Request, exc: Exception) -> JSONAnswer:
     """A bug: logged with its traceback, answered without a word about its insides."""
     logger.error("unexpected error in request %s", current_request_id(), exc_info=exc)
     return problem(500, "Internal Server Error", "the server failed to answer; this is logged")
 
 
-async def _store_error(request: Request, exc: Exception) -> JSONResponse:
+async def _store_error(request: Request, exc: Exception) -> JSONAnswer:
     """A database that is down, restarting or frozen is a 503 with `Retry-After`, its
     reason logged (it names hosts); any other database error is a bug."""
     if not outage(exc):
@@ -179,7 +179,7 @@ def add_exception_handlers(app: FastAPI, settings: Settings) -> None:
     """Register the problem+json handlers on `app`."""
     hide = PathHider(server_folders(settings))
 
-    async def takeoff_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def takeoff_error(_request: Request, exc: Exception) -> JSONAnswer:
         assert isinstance(exc, TakeoffError)
         where = {
             key: hide(value) if isinstance(value, str) else value

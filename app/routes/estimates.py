@@ -5,11 +5,12 @@ Handlers stay thin: read options, call the pipeline (`app.service`), pick the ou
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from app.errors import InvalidInput
 from app.estimate.ahsp import MAX_HAUL_KM
@@ -30,11 +31,19 @@ from app.routes.downloads import (
     estimate_response,
 )
 from app.routes.errors import problems
-from app.routes.responses import ESTIMATE_CONTENT
+from app.routes.responses import ESTIMATE_CONTENT, JSONAnswer
 from app.service import EstimateQuery, rerun_saved, run_estimate, save_estimate
-from app.store.repository import StoredEstimate
+from app.settings import Settings
+from app.store.repository import Repository, StoredEstimate
 
 router = APIRouter(prefix="/estimates", tags=["estimates"])
+
+INLINE_BODY_BYTES = 8192
+"""Estimates of bodies up to this size (a road of up to about 200 vertices), neither saved
+nor written as a file, are made on the event loop: they take a few milliseconds, about what
+the hop to a worker thread and back costs, and being CPU-bound they would hold the GIL in a
+thread just the same. Larger ones, saves (a database write) and files run in a worker thread,
+so the loop keeps answering other requests meanwhile."""
 
 GEOJSON_BODY = Body(
     description="A GeoJSON Geometry, Feature or FeatureCollection (lon/lat WGS84 unless `crs` "
@@ -66,7 +75,7 @@ GEOJSON_BODY = Body(
         **problems(401, 404, 409, 413),
     },
 )
-def create_estimate(
+async def create_estimate(
     request: Request,
     repository: RepositoryDep,
     settings: SettingsDep,
@@ -120,11 +129,6 @@ def create_estimate(
     """Measure, quantify and price every feature; optionally save the estimate."""
     if supersedes is not None and not save:
         raise InvalidInput("a new version is saved only with save=true", field="supersedes")
-    visible = estimates_visible(settings, caller)
-    # in `owner` mode an estimate saved without a key would be no one's to read back;
-    # a new version, like a deletion, needs a key whoever may read
-    key_required = visible.owner_only or supersedes is not None
-    owner = creator(settings, caller, key_required) if save else None
     query = EstimateQuery.with_defaults(
         settings,
         template,
@@ -136,6 +140,40 @@ def create_estimate(
         lang=lang,
         haul_km=haul_km,
     )
+    answer = partial(
+        estimate_answer,
+        request,
+        repository,
+        settings,
+        caller,
+        output,
+        body,
+        query,
+        save,
+        supersedes,
+    )
+    if save or output != EstimateFormat.json or len(await request.body()) > INLINE_BODY_BYTES:
+        return await run_in_threadpool(answer)
+    return answer()
+
+
+def estimate_answer(
+    request: Request,
+    repository: Repository,
+    settings: Settings,
+    caller: str | None,
+    output: EstimateFormat,
+    body: dict[str, Any],
+    query: EstimateQuery,
+    save: bool,
+    supersedes: int | None,
+) -> Response:
+    """The answer to `POST /estimates`: the estimate, saved when asked, in `output`'s format."""
+    visible = estimates_visible(settings, caller)
+    # in `owner` mode an estimate saved without a key would be no one's to read back;
+    # a new version, like a deletion, needs a key whoever may read
+    key_required = visible.owner_only or supersedes is not None
+    owner = creator(settings, caller, key_required) if save else None
     run = run_estimate(repository, settings, body, query)
     if save and not len(run.result.bill):
         raise InvalidInput("nothing to save: the request has no features", field="save")
@@ -175,7 +213,7 @@ def get_estimate(
     saved = repository.get_estimate(estimate_id, visible)
     answer = saved_answer(saved)
     if output == EstimateFormat.json:
-        return JSONResponse(answer)
+        return JSONAnswer(answer)
     run = rerun_saved(repository, settings, saved)
     return estimate_response(repository, run, answer, output, filename=f"estimate-{saved.id}")
 
@@ -233,8 +271,8 @@ def rename_estimate(
     repository: RepositoryDep,
     settings: SettingsDep,
     key_owner: KeyOwnerDep,
-) -> JSONResponse:
+) -> JSONAnswer:
     """Give the estimate another name; 404 when there is none the key may see."""
     name = (change.name or "").strip() or None
     saved = repository.rename_estimate(estimate_id, name, estimates_visible(settings, key_owner))
-    return JSONResponse(saved_answer(saved))
+    return JSONAnswer(saved_answer(saved))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
 from app import __version__
 from app.errors import StoreUnavailable
 from app.routes.deps import RepositoryDep
 from app.routes.errors import RETRY_AFTER_SECONDS
+from app.routes.responses import JSONAnswer
 from app.store.database import check_store
 
 router = APIRouter(tags=["health"])
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
         }
     },
 )
-def healthz(repository: RepositoryDep) -> JSONResponse:
+def healthz(repository: RepositoryDep) -> JSONAnswer:
     """200 with the backend and its versions, 503 when the store is unusable; never its address.
 
     Why a store is unusable (with its host and database) is logged, not shown to anyone who
@@ -44,7 +44,5 @@ def healthz(repository: RepositoryDep) -> JSONResponse:
             "backend": backend,
             "detail": "cannot reach the database or use it; the reason is in the service log",
         }
-        return JSONResponse(
-            body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
-        )
-    return JSONResponse({"status": "ok", "version": __version__, **store})
+        return JSONAnswer(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return JSONAnswer({"status": "ok", "version": __version__, **store})

@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, StreamingResponse
 
 from app.batch.jobs import JobPool, job_folder
 from app.errors import InvalidInput, NotFound
 from app.routes.deps import CallerDep, RepositoryDep, SettingsDep
 from app.routes.ogc import link
-from app.routes.responses import MediaType
+from app.routes.responses import JSONAnswer, MediaType
 from app.store.repository import UNFINISHED_JOB_STATES, Repository, StoredJob, Visibility
 
 router = APIRouter(prefix="/jobs", tags=["OGC API Processes"])
@@ -87,20 +87,18 @@ def readable_job(repository: Repository, job_id: str, caller: str | None) -> Sto
 
 
 @router.get("", name="jobs", summary="The caller's jobs, newest first")
-def jobs(request: Request, repository: RepositoryDep, caller: CallerDep) -> JSONResponse:
+def jobs(request: Request, repository: RepositoryDep, caller: CallerDep) -> JSONAnswer:
     """The hundred newest jobs made with the caller's key (none for an anonymous caller)."""
     mine = Visibility(owner_only=True, owner=caller)
     listed = [status_info(request, job) for job in repository.list_jobs(mine, limit=100)]
     self_link = link(request.url_for("jobs"), "self", MediaType.json)
-    return JSONResponse({"jobs": listed, "links": [self_link]})
+    return JSONAnswer({"jobs": listed, "links": [self_link]})
 
 
 @router.get("/{job_id}", name="job", summary="A job's status and progress")
-def job(
-    job_id: str, request: Request, repository: RepositoryDep, caller: CallerDep
-) -> JSONResponse:
+def job(job_id: str, request: Request, repository: RepositoryDep, caller: CallerDep) -> JSONAnswer:
     """Status, progress (0-100, by rows) and, once done, the batch summary."""
-    return JSONResponse(status_info(request, readable_job(repository, job_id, caller)))
+    return JSONAnswer(status_info(request, readable_job(repository, job_id, caller)))
 
 
 @router.get("/{job_id}/results", name="job_results", summary="A finished job's result file")
@@ -159,7 +157,7 @@ def dismiss_job(
     )
     if dismissed:
         job_pool(request).dismiss(job_id)
-        return JSONResponse(status_info(request, repository.get_job(job_id)))
+        return JSONAnswer(status_info(request, repository.get_job(job_id)))
     repository.delete_job(job_id)
     shutil.rmtree(job_folder(settings, job_id), ignore_errors=True)
     return Response(status_code=204)

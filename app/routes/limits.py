@@ -12,12 +12,12 @@ import re
 
 import numpy as np
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.routes.errors import problem
+from app.routes.responses import JSONAnswer
 from app.settings import LimitSettings
 
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
@@ -134,7 +134,7 @@ async def _answer(exc: BodyRefused, scope: Scope, receive: Receive, send: Send) 
     await response(scope, receive, send)
 
 
-async def _body_refused(_request: Request, exc: Exception) -> JSONResponse:
+async def _body_refused(_request: Request, exc: Exception) -> JSONAnswer:
     assert isinstance(exc, BodyRefused)
     return problem(exc.status_code, exc.title, exc.detail)
 

@@ -22,7 +22,6 @@ from urllib.parse import urlencode
 
 import shapely
 from fastapi import APIRouter, Depends, Path, Request, Response
-from fastapi.responses import JSONResponse
 from starlette.datastructures import URL
 
 from app.errors import InvalidQuery, NotFound, UnsupportedCrs
@@ -44,7 +43,7 @@ from app.routes.params import (
     Selection,
     SelectionDep,
 )
-from app.routes.responses import GeoJSONResponse, MediaType, OpenAPIResponse
+from app.routes.responses import GeoJSONResponse, JSONAnswer, MediaType, OpenAPIResponse
 from app.routes.web import planner_page
 from app.store.cql import FeatureQuery, compile_query, property_equals
 from app.store.queryables import GEOMETRY, Queryables
@@ -499,7 +498,7 @@ def landing(request: Request, output: LandingOutputDep) -> Response:
     """
     if output is MediaType.html:
         return planner_page(request)
-    return JSONResponse(landing_document(request), headers={"Vary": "Accept"})
+    return JSONAnswer(landing_document(request), headers={"Vary": "Accept"})
 
 
 @router.get(
@@ -594,15 +593,15 @@ def collection_item_paths(schema: dict[str, Any], repository: Repository) -> dic
 
 
 @router.get("/conformance", dependencies=[JSONOutput], summary="Conformance classes")
-def conformance() -> JSONResponse:
+def conformance() -> JSONAnswer:
     """The conformance classes implemented (no HTML yet, so none is claimed)."""
-    return JSONResponse({"conformsTo": CONFORMANCE})
+    return JSONAnswer({"conformsTo": CONFORMANCE})
 
 
 @router.get("/collections", dependencies=[JSONOutput], summary="Collections")
 def collections(
     request: Request, repository: RepositoryDep, visible: EstimatesVisibleDep
-) -> JSONResponse:
+) -> JSONAnswer:
     """The saved estimates, material sources and field tests first, then every saved
     programme the caller may see, then every road layer by id."""
     found = [
@@ -615,7 +614,7 @@ def collections(
             found.append(find_collection(repository, slug, visible))
         else:
             logger.warning("layer %r is not listed: its id cannot be part of a URL", slug)
-    return JSONResponse(
+    return JSONAnswer(
         {
             "links": [link(request.url_for("collections"), "self", MediaType.json)],
             "collections": [collection_document(request, item) for item in found],
@@ -629,10 +628,10 @@ def collection(
     repository: RepositoryDep,
     collection_id: CollectionId,
     visible: EstimatesVisibleDep,
-) -> JSONResponse:
+) -> JSONAnswer:
     """One collection's metadata, extent, attribution and licence."""
     found = find_collection(repository, collection_id, visible)
-    return JSONResponse(collection_document(request, found))
+    return JSONAnswer(collection_document(request, found))
 
 
 @router.get(
@@ -646,7 +645,7 @@ def queryables(
     collection_id: CollectionId,
     output: SchemaOutputDep,
     visible: EstimatesVisibleDep,
-) -> JSONResponse:
+) -> JSONAnswer:
     """What `filter`, property filters and `sortby` can name, as a JSON Schema: each property
     with its JSON type (a road layer's as its data has them) and the geometry, by `format`
     (`geometry-linestring`...) and by `$ref` to its GeoJSON schema."""
@@ -668,7 +667,7 @@ def queryables(
         },
         "additionalProperties": False,
     }
-    return JSONResponse(document, media_type=output.value)
+    return JSONAnswer(document, media_type=output.value)
 
 
 @router.get(

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.errors import NotFound
@@ -19,7 +18,7 @@ from app.geo.validate import MAX_WIDTH_M
 from app.routes.deps import RepositoryDep, SettingsDep
 from app.routes.errors import problems
 from app.routes.ogc import link
-from app.routes.responses import MediaType
+from app.routes.responses import JSONAnswer, MediaType
 from app.service import EstimateQuery, run_estimate
 
 router = APIRouter(prefix="/processes", tags=["OGC API Processes"])
@@ -106,18 +105,18 @@ def _known(process_id: str) -> None:
 
 
 @router.get("", name="processes", summary="Processes")
-def processes(request: Request) -> JSONResponse:
+def processes(request: Request) -> JSONAnswer:
     """The one process this service offers."""
     self_link = link(request.url_for("processes"), "self", MediaType.json)
-    return JSONResponse({"processes": [_summary(request)], "links": [self_link]})
+    return JSONAnswer({"processes": [_summary(request)], "links": [self_link]})
 
 
 @router.get("/{process_id}", name="process_description", summary="A process description")
-def process_description(process_id: str, request: Request) -> JSONResponse:
+def process_description(process_id: str, request: Request) -> JSONAnswer:
     """Inputs and outputs of the estimate process."""
     _known(process_id)
     outputs = {"estimate": {"title": "Bill of materials", "schema": {"type": "object"}}}
-    return JSONResponse({**_summary(request), "inputs": PROCESS_INPUTS, "outputs": outputs})
+    return JSONAnswer({**_summary(request), "inputs": PROCESS_INPUTS, "outputs": outputs})
 
 
 @router.post(
@@ -128,7 +127,7 @@ def process_description(process_id: str, request: Request) -> JSONResponse:
 )
 def execute(
     process_id: str, body: Execute, repository: RepositoryDep, settings: SettingsDep
-) -> JSONResponse:
+) -> JSONAnswer:
     """Run the estimate; `response: document` wraps it as the `estimate` output."""
     _known(process_id)
     inputs = body.inputs
@@ -144,4 +143,4 @@ def execute(
     answer = run_estimate(repository, settings, inputs.geometry, query).result.to_dict()
     if body.response == "document":
         answer = {"outputs": {"estimate": answer}}
-    return JSONResponse(answer, headers={"Preference-Applied": "wait"})
+    return JSONAnswer(answer, headers={"Preference-Applied": "wait"})

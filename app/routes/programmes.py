@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from app.batch.jobs import OUTPUTS, job_folder, new_job_id, save_upload
@@ -39,7 +39,7 @@ from app.routes.deps import (
 )
 from app.routes.errors import problems
 from app.routes.jobs import job_pool, status_info
-from app.routes.responses import MediaType
+from app.routes.responses import JSONAnswer, MediaType
 from app.store.repository import StoredProgramme
 
 router = APIRouter(prefix="/programmes", tags=["programmes"])
@@ -146,13 +146,13 @@ def create_programme(
             headers = {"Location": str(request.url_for("job", job_id=job_id))}
             if wants_async:
                 headers["Preference-Applied"] = "respond-async"
-            return JSONResponse(status_info(request, job), status_code=201, headers=headers)
+            return JSONAnswer(status_info(request, job), status_code=201, headers=headers)
         made = opened.run()
         saved = save_programme(repository, opened, made, query, name, owner)
         location = {"Location": str(request.url_for("get_programme", programme_id=saved.id))}
         if f == "json":
             shutil.rmtree(folder, ignore_errors=True)
-            return JSONResponse(_document(request, saved), status_code=201, headers=location)
+            return JSONAnswer(_document(request, saved), status_code=201, headers=location)
         write_programme(opened, made, output)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -170,9 +170,9 @@ def create_programme(
 @router.get("", summary="Saved programmes")
 def list_programmes(
     request: Request, repository: RepositoryDep, visible: EstimatesVisibleDep
-) -> JSONResponse:
+) -> JSONAnswer:
     """Every saved programme the caller may see, with its totals and links."""
-    return JSONResponse(
+    return JSONAnswer(
         {"programmes": [_document(request, saved) for saved in repository.list_programmes(visible)]}
     )
 
@@ -180,9 +180,9 @@ def list_programmes(
 @router.get("/{programme_id}", name="get_programme", summary="A saved programme")
 def get_programme(
     programme_id: int, request: Request, repository: RepositoryDep, visible: EstimatesVisibleDep
-) -> JSONResponse:
+) -> JSONAnswer:
     """The request, pinned versions, totals per kecamatan and treatment, and links."""
-    return JSONResponse(_document(request, repository.get_programme(programme_id, visible)))
+    return JSONAnswer(_document(request, repository.get_programme(programme_id, visible)))
 
 
 @router.delete(

@@ -12,12 +12,12 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import JSONResponse
 
 from app.batch.mapping import TemplateMap, load_template_map
 from app.errors import NotFound
 from app.routes.deps import RepositoryDep
 from app.routes.features import geojson_features
+from app.routes.responses import JSONAnswer
 from app.store.repository import StoredFeature
 
 router = APIRouter(prefix="/roads", tags=["Roads"])
@@ -60,7 +60,7 @@ def search(
     repository: RepositoryDep,
     q: Annotated[str, Query(min_length=2, max_length=100, description="Part of a road name.")],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> JSONResponse:
+) -> JSONAnswer:
     """Roads whose `name` contains `q` (any case), layer by layer, at most `limit`."""
     found: list[dict[str, Any]] = []
     for slug in repository.layer_slugs():
@@ -68,7 +68,7 @@ def search(
         found += [_road(slug, stored) for stored in page.features]
         if len(found) >= limit:
             break
-    return JSONResponse({"type": "FeatureCollection", "features": found})
+    return JSONAnswer({"type": "FeatureCollection", "features": found})
 
 
 @router.get("/{collectionId}/{featureId}", summary="One road, with the template it maps to")
@@ -76,10 +76,10 @@ def road(
     repository: RepositoryDep,
     collection_id: Annotated[str, Path(alias="collectionId")],
     feature_id: Annotated[str, Path(alias="featureId")],
-) -> JSONResponse:
+) -> JSONAnswer:
     """A road layer's feature (by the id its items URL uses) and its `plan`."""
     if not (feature_id.isascii() and feature_id.isdigit()) or int(feature_id) > MAX_FEATURE_ID:
         raise NotFound(f"collection {collection_id!r} has no feature {feature_id!r}")
-    return JSONResponse(
+    return JSONAnswer(
         _road(collection_id, repository.layer_feature(collection_id, int(feature_id)))
     )

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
-from fastapi.responses import JSONResponse
 
 from app.io.material_sources import SOURCE_KINDS, sources_from_geojson
 from app.routes.deps import KeyOwnerDep, RepositoryDep
+from app.routes.responses import JSONAnswer
 
 router = APIRouter(prefix="/sources", tags=["Material sources"])
 
@@ -42,8 +42,8 @@ def add_sources(
     repository: RepositoryDep,
     owner: KeyOwnerDep,
     body: Annotated[dict[str, Any], SOURCES_BODY],
-) -> JSONResponse:
+) -> JSONAnswer:
     """Store every source of the collection, or none when one of them is wrong."""
     sources = sources_from_geojson(body)
     ids = repository.add_sources(sources, owner=owner)
-    return JSONResponse({"ids": ids, "count": len(ids)}, status_code=201)
+    return JSONAnswer({"ids": ids, "count": len(ids)}, status_code=201)

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 import shapely
 from cachetools import LRUCache
 from fastapi import APIRouter, Header, Path, Request, Response
-from fastapi.responses import JSONResponse
 
 from app.geo.tiles import (
     TILE_MATRIX_SET_ID,
@@ -40,7 +39,7 @@ from app.routes.ogc import (
     programme_id,
 )
 from app.routes.params import JSONOutput
-from app.routes.responses import MediaType
+from app.routes.responses import JSONAnswer, MediaType
 from app.store.repository import Repository, Visibility
 
 router = APIRouter(tags=["OGC API Tiles"])
@@ -199,9 +198,9 @@ TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/tileMatrixSets", dependencies=[JSONOutput], summary="Tile matrix sets")
-def tile_matrix_sets(request: Request) -> JSONResponse:
+def tile_matrix_sets(request: Request) -> JSONAnswer:
     """The tiling schemes tiles are served in: WebMercatorQuad, the one web maps use."""
-    return JSONResponse(
+    return JSONAnswer(
         {
             "links": [link(request.url_for("tile_matrix_sets"), "self", MediaType.json)],
             "tileMatrixSets": [
@@ -217,9 +216,9 @@ def tile_matrix_sets(request: Request) -> JSONResponse:
 
 
 @router.get(TILE_MATRIX_SET_PATH, dependencies=[JSONOutput], summary="A tile matrix set")
-def tile_matrix_set() -> JSONResponse:
+def tile_matrix_set() -> JSONAnswer:
     """WebMercatorQuad's definition (OGC Two Dimensional Tile Matrix Set 2.0, JSON)."""
-    return JSONResponse(WEB_MERCATOR_QUAD.model_dump(exclude_none=True, mode="json"))
+    return JSONAnswer(WEB_MERCATOR_QUAD.model_dump(exclude_none=True, mode="json"))
 
 
 @router.get(
@@ -232,11 +231,11 @@ def collection_tilesets(
     repository: RepositoryDep,
     collection_id: CollectionId,
     visible: EstimatesVisibleDep,
-) -> JSONResponse:
+) -> JSONAnswer:
     """The vector tilesets of a collection (one, on WebMercatorQuad)."""
     found = find_collection(repository, collection_id, visible)
     url = request.url_for("collection_tilesets", collectionId=found.id)
-    return JSONResponse(
+    return JSONAnswer(
         {
             "links": [link(url, "self", MediaType.json)],
             "tilesets": [_tileset_summary(request, found)],
@@ -250,7 +249,7 @@ def collection_tileset(
     repository: RepositoryDep,
     collection_id: CollectionId,
     visible: EstimatesVisibleDep,
-) -> JSONResponse:
+) -> JSONAnswer:
     """The tileset's metadata: the tile URL template, the grid, and the attributes."""
     found = find_collection(repository, collection_id, visible)
     template = str(request.url_for("collection_tileset", collectionId=found.id))
@@ -281,7 +280,7 @@ def collection_tileset(
             "crs": CRS84,
         }
         document["tileMatrixSetLimits"] = tile_matrix_set_limits(found.extent)
-    return JSONResponse(document)
+    return JSONAnswer(document)
 
 
 @router.get(TILE_PATH, summary="A vector tile", response_class=Response, responses=TILE_RESPONSES)

@@ -541,7 +541,7 @@ class VersionedDocuments(Generic[DocumentRow]):
         model = self._model
         query = self._newest(model.slug, model.note, model.content_hash)
         with Session(self._engine) as session:
-            return {slug: (note, digest) for slug, note, digest in session.execute(query).tuples()}
+            return {row.slug: (row.note, row.content_hash) for row in session.execute(query)}
 
     def _one(self, query: Selection, slug: str, version: int | None) -> Selection:
         model = self._model
