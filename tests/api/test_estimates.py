@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pyproj import Geod
 
+from app.routes.estimates import INLINE_BODY_BYTES
 from tests.conftest import API_KEY, BASE
 
 GEOD = Geod(ellps="WGS84")
@@ -99,6 +100,37 @@ def test_same_input_gives_identical_bytes(client: TestClient) -> None:
     first = client.post("/estimates", json=body)
     second = client.post("/estimates", json=body)
     assert first.content == second.content
+
+
+def test_small_and_large_bodies_get_the_same_answer(client: TestClient) -> None:
+    """A body up to `INLINE_BODY_BYTES` is estimated on the event loop, a larger one in a
+    worker thread: the same road gets the same figures and the same named problem."""
+    street = {
+        "type": "Feature",
+        "properties": {},
+        "geometry": {"type": "LineString", "coordinates": STREET},
+    }
+    # the same street drawn with a vertex every 10 cm along its first leg: > 8 KB of JSON
+    west, east = STREET[0][0], STREET[1][0]
+    dense = [[west + (east - west) * k / 1000, STREET[0][1]] for k in range(1000)] + STREET[1:]
+    large = {**street, "geometry": {"type": "LineString", "coordinates": dense}}
+    assert len(json.dumps(street)) < INLINE_BODY_BYTES < len(json.dumps(large))
+
+    small_answer, large_answer = (client.post("/estimates", json=body) for body in (street, large))
+    assert small_answer.status_code == large_answer.status_code == 200, large_answer.text
+    small_result, large_result = small_answer.json(), large_answer.json()
+    assert large_result["features"][0]["length_m"] == pytest.approx(
+        small_result["features"][0]["length_m"], rel=1e-9
+    )
+    assert large_result["items"] == small_result["items"]
+    assert large_result["totals"]["total"] == small_result["totals"]["total"]
+
+    for body in (street, large):
+        broken = {**body, "properties": {"width_m": -2}}
+        answer = client.post("/estimates", json=broken)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["feature"] == 0
+        assert "width_m" in answer.json()["detail"]
 
 
 def test_feature_properties_override_the_query(client: TestClient) -> None:
