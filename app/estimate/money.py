@@ -1,7 +1,7 @@
 """Money arithmetic: exact `Decimal` rounding, once, half up, to the currency's minor unit.
 
 The same rounding is offered twice: on scalars (`line_amount`, `percent_of`) for aggregated
-lines and totals, and on numpy arrays of integers (`stated_amounts`, `percent_of_minor`) for
+lines and totals, and on numpy arrays of integers (`times_ratios`, `percent_of_minor`) for
 per-feature lines of millions of features. A line's amount is priced on its quantity as the
 bill states it (whole units of its last decimal, `app.estimate.units.stated_units`), so both
 versions work on integers and rationals and agree exactly, ties included.
@@ -9,7 +9,9 @@ versions work on integers and rationals and agree exactly, ties included.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -49,12 +51,32 @@ def from_minor(minor: int, exponent: int) -> Decimal:
     return Decimal(minor).scaleb(-exponent) if exponent else Decimal(minor)
 
 
-def stated_amounts(
-    units: npt.NDArray[np.int64], decimals: int, rate: Decimal, exponent: int
+@lru_cache(maxsize=4096)
+def unit_price_ratio(rate: Decimal, decimals: int, exponent: int) -> tuple[int, int]:
+    """The price of one stated unit (10**-decimals of the unit) in minor units, as an exact
+    fraction: what `times_ratios` multiplies stated units by."""
+    return rate.scaleb(exponent - decimals).as_integer_ratio()
+
+
+def times_ratios(
+    base: npt.NDArray[np.int64],
+    ratios: Sequence[Sequence[tuple[int, int]]],
+    group: npt.NDArray[np.intp] | None = None,
 ) -> npt.NDArray[np.int64]:
-    """`line_amount` of quantities stated as whole `units` of 10**-decimals (4640 at 2
-    decimals: 46.40 t), in integer minor units, vectorised and exact."""
-    return _times_exactly(units, rate.scaleb(exponent - decimals))
+    """round(base[j, k] x n / d), half up, in exact integer arithmetic, for non-negative
+    integers: (n, d) is `ratios[j][group[k]]`, or `ratios[j][0]` for every k without `group`.
+    All rows of a template's items in one pass."""
+    numerators = [[n for n, _ in row] for row in ratios]
+    denominators = [[d for _, d in row] for row in ratios]
+    # round half up of base * n / d for base >= 0 is floor((2 * base * n + d) / (2 * d));
+    # past int64 the same in Python integers
+    largest = int(base.max()) if base.size else 0
+    wide = largest * 2 * max(map(max, numerators)) + max(map(max, denominators)) >= 2**63
+    dtype = object if wide else np.int64
+    n, d = np.array(numerators, dtype=dtype), np.array(denominators, dtype=dtype)
+    n, d = (n[:, :1], d[:, :1]) if group is None else (n[:, group], d[:, group])
+    wide_base = base.astype(dtype, copy=False)
+    return ((wide_base * (2 * n) + d) // (2 * d)).astype(np.int64, copy=False)
 
 
 def max_quantity(rate: Decimal, exponent: int) -> float:
@@ -64,15 +86,6 @@ def max_quantity(rate: Decimal, exponent: int) -> float:
 
 def percent_of_minor(base: npt.NDArray[np.int64], pct: Decimal) -> npt.NDArray[np.int64]:
     """`percent_of` on non-negative integer minor units, vectorised and exact."""
-    return _times_exactly(base, pct / 100)
-
-
-def _times_exactly(base: npt.NDArray[np.int64], factor: Decimal) -> npt.NDArray[np.int64]:
-    """round(base x factor), half up, for non-negative integers, in exact integer arithmetic."""
     with localcontext(_EXACT):
-        numerator, denominator = factor.as_integer_ratio()
-    # round half up of base * n / d for base >= 0 is floor((2 * base * n + d) / (2 * d)).
-    if base.size and int(base.max()) * 2 * numerator + denominator >= 2**63:
-        wide = base.astype(object) * (2 * numerator) + denominator
-        return (wide // (2 * denominator)).astype(np.int64)
-    return (base * (2 * numerator) + denominator) // (2 * denominator)
+        ratio = (pct / 100).as_integer_ratio()
+    return times_ratios(base[None, :], [[ratio]])[0]

@@ -42,11 +42,17 @@ from app.estimate.bom import (
 )
 from app.estimate.catalogs import RateCatalog
 from app.estimate.divisions import division_amounts
-from app.estimate.money import line_amount, max_quantity, percent_of_minor, stated_amounts
+from app.estimate.money import (
+    line_amount,
+    max_quantity,
+    percent_of_minor,
+    times_ratios,
+    unit_price_ratio,
+)
 from app.estimate.overrides import Overrides, apply_overrides, check_overrides
 from app.estimate.quantities import FloatArray, Measures, measure
 from app.estimate.templates import Template
-from app.estimate.units import quantity_decimals, stated_quantity, stated_units
+from app.estimate.units import quantity_decimals, stated_quantity
 
 Problems = list[TakeoffError | None]
 _NONE: IndexArray = np.empty(0, dtype=np.intp)
@@ -341,22 +347,20 @@ def _price_template(
     large to price fails alone."""
     features, group, rates = variants.features, variants.group, variants.rates
     block = measure(variants.templates, group, measures.take(features), catalog)
-    amounts = np.empty(block.quantities.shape, dtype=np.int64)
-    stated = np.empty(block.quantities.shape)
-    too_large = np.zeros(features.size, dtype=bool)
-    for j, item in enumerate(chosen.items):
-        stated[j], amounts[j], bad = _price_item(
-            block.quantities[j], item.basis.unit, rates[j], group, catalog
-        )
-        for k in np.flatnonzero(bad & ~too_large).tolist():
-            rate = rates[j][0 if group is None else group[k]]
+    stated, amounts, bad = _price_items(
+        block.quantities, [item.basis.unit for item in chosen.items], rates, group, catalog
+    )
+    too_large = bad.any(axis=0)
+    if too_large.any():
+        first_bad = bad & (bad.cumsum(axis=0) == 1)  # a feature's problem names its first item
+        for j, k in zip(*np.nonzero(first_bad), strict=True):
+            item, rate = chosen.items[j], rates[j][0 if group is None else group[k]]
             problems[int(features[k])] = InvalidParameter(
                 f"{item.code}: quantity {block.quantities[j, k]} at {rate} {catalog.currency} "
                 "is too large to price",
                 feature=int(features[k]),
                 field=item.code,
             )
-        too_large |= bad
     keep = ~too_large
     if not keep.any():
         return None
@@ -372,34 +376,27 @@ def _price_template(
     return _Priced(chosen, features, group, rates, quantities, stated, amounts, width, surface)
 
 
-def _price_item(
+def _price_items(
     quantities: FloatArray,
-    unit: str,
-    rates: list[Decimal],
+    units: list[str],
+    rates: list[list[Decimal]],
     group: IndexArray | None,
     catalog: RateCatalog,
 ) -> tuple[FloatArray, MinorArray, npt.NDArray[np.bool_]]:
-    """Each feature's stated quantity of one item and its amount, in minor units, at its
-    group's rate, and which features' quantities are too large to price (their quantity and
-    amount are meaningless)."""
+    """Each feature's stated quantity of each item (a row per item) and its amount, in minor
+    units, at its group's rate, and which quantities are too large to price (their quantity
+    and amount are meaningless); every item in one pass."""
     exponent = catalog.currency_exponent
-    decimals = quantity_decimals(unit)
-    distinct = list(dict.fromkeys(rates))
-    if group is None or len(distinct) == 1:
-        selections: list[tuple[Decimal, IndexArray | slice]] = [(distinct[0], slice(None))]
-    else:
-        rate_of = np.array([distinct.index(rate) for rate in rates], dtype=np.intp)[group]
-        selections = [(rate, np.flatnonzero(rate_of == k)) for k, rate in enumerate(distinct)]
-    amounts = np.zeros(quantities.size, dtype=np.int64)
-    units = np.zeros(quantities.size, dtype=np.int64)
-    too_large = np.zeros(quantities.size, dtype=bool)
-    for rate, members in selections:
-        selected = quantities[members]
-        bad = ~(selected <= max_quantity(rate, exponent))
-        too_large[members] = bad
-        units[members] = stated_units(np.where(bad, 0.0, selected), unit)
-        amounts[members] = stated_amounts(units[members], decimals, rate, exponent)
-    return units / 10**decimals, amounts, too_large
+    decimals = [quantity_decimals(unit) for unit in units]
+    limits = np.array([[max_quantity(rate, exponent) for rate in row] for row in rates])
+    too_large = ~(quantities <= (limits[:, :1] if group is None else limits[:, group]))
+    scale = np.array([10.0**places for places in decimals])[:, None]
+    stated = np.floor(np.where(too_large, 0.0, quantities) * scale + 0.5).astype(np.int64)
+    ratios = [
+        [unit_price_ratio(rate, places, exponent) for rate in row]
+        for row, places in zip(rates, decimals, strict=True)
+    ]
+    return stated / scale, times_ratios(stated, ratios, group), too_large
 
 
 def _bill(

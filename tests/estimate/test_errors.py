@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -197,3 +197,34 @@ def test_column_lengths_must_agree(templates, catalogs):
         price(templates, catalogs["tangerang-sample"], ["local-flexible"] * 2)
     with pytest.raises(InvalidParameter, match="1 feature overrides for 3 features"):
         price(templates, catalogs["tangerang-sample"], feature_overrides=[None])
+
+
+def test_a_quantity_too_large_to_price_fails_its_feature_alone(templates, catalogs):
+    """Features priced at rates of their own: one whose amounts would pass 2**53 minor units
+    fails, naming the first item in template order that does; the others are priced at their
+    own rates, half up on the stated quantity."""
+    catalog = catalogs["tangerang-sample"]
+    huge = Decimal("1e15")  # 2**53 IDR / 1e15 = 9.007: a few m3 or t are too many
+    odd_rate = Decimal("1500000.5")
+    result = price_features(
+        Measures.from_columns([100.0, 100.0, 100.0]),
+        "local-flexible",
+        templates=templates,
+        catalog=catalog,
+        feature_overrides=[
+            Overrides(rates={"AC-WC": huge, "LPA": huge}),
+            None,
+            Overrides(rates={"AC-WC": odd_rate}),
+        ],
+    )
+    assert result.priced.tolist() == [1, 2]
+    problem = result.problems[0]
+    assert problem.where == {"feature": 0, "field": "LPA"}  # LPA comes before AC-WC
+    assert "too large to price" in str(problem)
+
+    alone = price(templates, catalog, n=1)
+    assert result.bill.feature_totals(0) == alone.feature_totals(0)
+    own = {line.code: line for line in result.bill.feature_lines(1)}["AC-WC"]
+    stated = Decimal(own.quantity).quantize(Decimal("0.01"))
+    assert own.unit_rate == odd_rate
+    assert own.amount == (stated * odd_rate).quantize(Decimal(1), rounding=ROUND_HALF_UP)

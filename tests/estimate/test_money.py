@@ -14,9 +14,16 @@ from app.estimate.money import (
     percent_of,
     percent_of_minor,
     round_money,
-    stated_amounts,
+    times_ratios,
+    unit_price_ratio,
 )
 from app.estimate.units import stated_quantity, stated_units
+
+
+def stated_amounts(units: np.ndarray, decimals: int, rate: Decimal, exponent: int) -> np.ndarray:
+    """Amounts of one item's stated units at one rate, as pricing computes them."""
+    return times_ratios(units[None, :], [[unit_price_ratio(rate, decimals, exponent)]])[0]
+
 
 rates = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("5000000"), places=2)
 quantities = st.floats(min_value=0, max_value=1e6, allow_nan=False)
