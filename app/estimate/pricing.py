@@ -52,7 +52,7 @@ from app.estimate.money import (
 from app.estimate.overrides import Overrides, apply_overrides, check_overrides
 from app.estimate.quantities import FloatArray, Measures, measure
 from app.estimate.templates import Template
-from app.estimate.units import quantity_decimals, stated_quantity
+from app.estimate.units import quantity_decimals, stated_quantities, whole_units
 
 Problems = list[TakeoffError | None]
 _NONE: IndexArray = np.empty(0, dtype=np.intp)
@@ -391,7 +391,7 @@ def _price_items(
     limits = np.array([[max_quantity(rate, exponent) for rate in row] for row in rates])
     too_large = ~(quantities <= (limits[:, :1] if group is None else limits[:, group]))
     scale = np.array([10.0**places for places in decimals])[:, None]
-    stated = np.floor(np.where(too_large, 0.0, quantities) * scale + 0.5).astype(np.int64)
+    stated = whole_units(np.where(too_large, 0.0, quantities), scale)
     ratios = [
         [unit_price_ratio(rate, places, exponent) for rate in row]
         for row, places in zip(rates, decimals, strict=True)
@@ -430,8 +430,7 @@ def _bill(
             ],
             dtype=np.intp,
         )
-        for j in range(len(part.template.items)):
-            book.add(lines[j], part.quantities[j], part.group)
+        book.add(lines, part.quantities, part.group)
         template[positions] = t
         width[positions] = part.width_m
         area[positions] = part.surface_m2
@@ -506,11 +505,16 @@ class _LineBook:
         return self._index[key]
 
     def add(self, lines: IndexArray, quantities: FloatArray, group: IndexArray | None) -> None:
+        """Add each item's quantities (a row per item) to its lines (`lines[j][g]`: item j's
+        line in group g)."""
         if group is None:
-            sums = [float(quantities.sum())]
+            sums = quantities.sum(axis=1)
         else:
-            sums = np.bincount(group, weights=quantities, minlength=lines.size).tolist()
-        for line, total in zip(lines.tolist(), sums, strict=True):
+            groups = lines.shape[1]
+            sums = np.concatenate(
+                [np.bincount(group, weights=row, minlength=groups) for row in quantities]
+            )
+        for line, total in zip(lines.ravel().tolist(), sums.tolist(), strict=True):
             self._quantities[line] += total
 
     def measured(self) -> tuple[MeasuredLine, ...]:
@@ -532,25 +536,25 @@ class _LineBook:
 def priced_lines(measured: Iterable[MeasuredLine], catalog: RateCatalog) -> tuple[BomLine, ...]:
     """Aggregated lines priced on their stated quantities, in the order given; a line
     stating zero is left out."""
-    lines = []
-    for line in measured:
-        item = catalog.items[line.code]
-        quantity = stated_quantity(line.quantity, item.unit)
-        if quantity == 0:
-            continue
-        lines.append(
-            BomLine(
-                code=line.code,
-                description=item.description,
-                unit=item.unit,
-                quantity=float(quantity),
-                unit_rate=line.unit_rate,
-                amount=line_amount(quantity, line.unit_rate, catalog.currency_exponent),
-                division=item.division,
-                pay_item=item.pay_item,
-            )
+    measured = list(measured)
+    items = [catalog.items[line.code] for line in measured]
+    quantities = stated_quantities(
+        [line.quantity for line in measured], [item.unit for item in items]
+    )
+    return tuple(
+        BomLine(
+            code=line.code,
+            description=item.description,
+            unit=item.unit,
+            quantity=float(quantity),
+            unit_rate=line.unit_rate,
+            amount=line_amount(quantity, line.unit_rate, catalog.currency_exponent),
+            division=item.division,
+            pay_item=item.pay_item,
         )
-    return tuple(lines)
+        for line, item, quantity in zip(measured, items, quantities, strict=True)
+        if quantity != 0
+    )
 
 
 class _Markup:

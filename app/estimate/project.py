@@ -17,31 +17,23 @@ from dataclasses import replace
 
 import numpy as np
 
-from app.estimate.bom import BillOfMaterials, BomLine, bill_totals
+from app.estimate.bom import BillOfMaterials, BomLine, MeasuredLine, bill_totals
 from app.estimate.catalogs import RateCatalog
 from app.estimate.divisions import division_amounts
-from app.estimate.money import line_amount
-from app.estimate.units import stated_quantity
+from app.estimate.pricing import priced_lines
 
 
 def project_lines(catalog: RateCatalog, *, include: bool = True) -> tuple[BomLine, ...]:
     """The catalog's project items as priced lines, in catalog order (none if not `include`)."""
     if not include:
         return ()
-    return tuple(
-        BomLine(
-            code=code,
-            description=item.description,
-            unit=item.unit,
-            quantity=float(quantity),
-            unit_rate=item.rate,
-            amount=line_amount(quantity, item.rate, catalog.currency_exponent),
-            division=item.division,
-            pay_item=item.pay_item,
-        )
-        for code, item in catalog.items.items()
-        if item.is_project_item
-        for quantity in [stated_quantity(item.project_quantity or 1.0, item.unit)]
+    return priced_lines(
+        (
+            MeasuredLine(code, item.rate, item.project_quantity or 1.0)
+            for code, item in catalog.items.items()
+            if item.is_project_item
+        ),
+        catalog,
     )
 
 

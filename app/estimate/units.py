@@ -8,9 +8,11 @@ per m3 instead of per tonne.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -83,13 +85,27 @@ def quantity_decimals(unit: str) -> int:
     return QUANTITY_DECIMALS.get(canonical_unit(unit), 2)
 
 
+def whole_units(values: npt.NDArray[np.float64], scale: Any) -> npt.NDArray[np.int64]:
+    """`values` x `scale` (10**decimals, one or one per row) rounded half up to whole
+    numbers: the stated quantities' last decimals; finite, non-negative values only."""
+    return np.floor(values * scale + 0.5).astype(np.int64)
+
+
 def stated_units(values: npt.NDArray[np.float64], unit: str) -> npt.NDArray[np.int64]:
     """Quantities in `unit` as the bill states them, in whole units of their last decimal
     (46.4 t -> 4640), rounded half up; finite, non-negative values only."""
-    return np.floor(values * 10 ** quantity_decimals(unit) + 0.5).astype(np.int64)
+    return whole_units(values, 10.0 ** quantity_decimals(unit))
+
+
+def stated_quantities(values: Sequence[float], units: Sequence[str]) -> list[Decimal]:
+    """Quantities as the bill states them, each in its own unit, in one pass:
+    [138.888..., 1234.5], ["m", "kg"] -> [Decimal("138.89"), Decimal("1235")]."""
+    places = [quantity_decimals(unit) for unit in units]
+    scale = np.array([10.0**count for count in places])
+    whole = whole_units(np.asarray(values, dtype=np.float64), scale).tolist()
+    return [Decimal(count).scaleb(-shift) for count, shift in zip(whole, places, strict=True)]
 
 
 def stated_quantity(value: float, unit: str) -> Decimal:
     """One quantity as the bill states it: 138.888... m -> Decimal("138.89")."""
-    units = int(stated_units(np.array([value]), unit)[0])
-    return Decimal(units).scaleb(-quantity_decimals(unit))
+    return stated_quantities([value], [unit])[0]
