@@ -70,7 +70,7 @@ class BomLine:
         """JSON-ready form; money as strings so no float touches it."""
         return {
             "code": self.code,
-            "description": self.description.model_dump(),
+            "description": self.description.to_dict(),
             "unit": self.unit,
             "quantity": self.quantity,
             "unit_rate": format(self.unit_rate, "f"),
@@ -230,7 +230,7 @@ class BillOfMaterials:
             "templates": [template.to_dict() for template in self.templates],
             "overhead_profit_pct": format(self.overhead_profit_pct, "f"),
             "vat_pct": format(self.vat_pct, "f"),
-            "vat_label": None if self.vat_label is None else self.vat_label.model_dump(),
+            "vat_label": None if self.vat_label is None else self.vat_label.to_dict(),
             "totals": self.totals.to_dict(),
             "divisions": [division.to_dict() for division in self.divisions],
             "items": [line.to_dict() for line in self.items],

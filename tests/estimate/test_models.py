@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from app.errors import ConfigurationError
 from app.estimate.catalogs import RateCatalog, load_builtin_catalogs
+from app.estimate.localized import LocalizedText
 from app.estimate.templates import Template, load_builtin_templates
 from app.estimate.units import Basis, canonical_unit
 
@@ -160,3 +161,11 @@ def test_unknown_units_are_kept_trimmed():
 
 def test_every_basis_has_a_canonical_unit():
     assert {basis.unit for basis in Basis} == {"m3", "t", "L", "m2", "kg", "m", "unit"}
+
+
+def test_localized_text_answers_every_field():
+    text = LocalizedText(en="Asphalt wearing course", id="Lapis aus aspal (AC-WC)")
+    assert text.to_dict() == text.model_dump() == {
+        "en": "Asphalt wearing course",
+        "id": "Lapis aus aspal (AC-WC)",
+    }
