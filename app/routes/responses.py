@@ -38,13 +38,14 @@ ESTIMATE_CONTENT: dict[str, dict[str, Any]] = {
 class JSONAnswer(JSONResponse):
     """JSON written by orjson: a 9 KB estimate in a tenth of the standard library's time.
 
-    Compact and UTF-8 as the standard `JSONResponse`; a NaN or infinity (which no answer
-    should hold) is written as null rather than failing the request.
+    Compact and UTF-8 as the standard `JSONResponse`, numbers as object keys written as
+    strings as it does; a NaN or infinity (which no answer should hold) is written as null
+    rather than failing the request.
     """
 
     def render(self, content: Any) -> bytes:
         """The content as JSON bytes."""
-        return orjson.dumps(content)
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
 class GeoJSONResponse(JSONAnswer):
