@@ -165,7 +165,11 @@ def test_every_basis_has_a_canonical_unit():
 
 def test_localized_text_answers_every_field():
     text = LocalizedText(en="Asphalt wearing course", id="Lapis aus aspal (AC-WC)")
-    assert text.to_dict() == text.model_dump() == {
-        "en": "Asphalt wearing course",
-        "id": "Lapis aus aspal (AC-WC)",
-    }
+    assert (
+        text.to_dict()
+        == text.model_dump()
+        == {
+            "en": "Asphalt wearing course",
+            "id": "Lapis aus aspal (AC-WC)",
+        }
+    )
