@@ -35,7 +35,7 @@ def round_money(value: Decimal, exponent: int) -> Decimal:
 
 
 def line_amount(quantity: Decimal, rate: Decimal, exponent: int) -> Decimal:
-    """round(quantity x rate): `quantity` as the bill states it (`stated_quantity`)."""
+    """round(quantity x rate): `quantity` as the bill states it (`stated_quantities`)."""
     with localcontext(_EXACT):
         return round_money(quantity * rate, exponent)
 
@@ -64,8 +64,8 @@ def times_ratios(
     group: npt.NDArray[np.intp] | None = None,
 ) -> npt.NDArray[np.int64]:
     """round(base[j, k] x n / d), half up, in exact integer arithmetic, for non-negative
-    integers: (n, d) is `ratios[j][group[k]]`, or `ratios[j][0]` for every k without `group`.
-    All rows of a template's items in one pass."""
+    integers: (n, d) is `ratios[j][group[k]]`, or `ratios[j][0]` for every k without `group`;
+    every row in one pass."""
     numerators = [[n for n, _ in row] for row in ratios]
     denominators = [[d for _, d in row] for row in ratios]
     # round half up of base * n / d for base >= 0 is floor((2 * base * n + d) / (2 * d));

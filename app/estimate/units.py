@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -85,7 +84,9 @@ def quantity_decimals(unit: str) -> int:
     return QUANTITY_DECIMALS.get(canonical_unit(unit), 2)
 
 
-def whole_units(values: npt.NDArray[np.float64], scale: Any) -> npt.NDArray[np.int64]:
+def whole_units(
+    values: npt.NDArray[np.float64], scale: float | npt.NDArray[np.float64]
+) -> npt.NDArray[np.int64]:
     """`values` x `scale` (10**decimals, one or one per row) rounded half up to whole
     numbers: the stated quantities' last decimals; finite, non-negative values only."""
     return np.floor(values * scale + 0.5).astype(np.int64)
@@ -104,8 +105,3 @@ def stated_quantities(values: Sequence[float], units: Sequence[str]) -> list[Dec
     scale = np.array([10.0**count for count in places])
     whole = whole_units(np.asarray(values, dtype=np.float64), scale).tolist()
     return [Decimal(count).scaleb(-shift) for count, shift in zip(whole, places, strict=True)]
-
-
-def stated_quantity(value: float, unit: str) -> Decimal:
-    """One quantity as the bill states it: 138.888... m -> Decimal("138.89")."""
-    return stated_quantities([value], [unit])[0]

@@ -17,7 +17,7 @@ from app.estimate.money import (
     times_ratios,
     unit_price_ratio,
 )
-from app.estimate.units import stated_quantity, stated_units
+from app.estimate.units import stated_quantities, stated_units
 
 
 def stated_amounts(units: np.ndarray, decimals: int, rate: Decimal, exponent: int) -> np.ndarray:
@@ -42,24 +42,30 @@ def test_half_up_on_exact_ties():
 def test_the_stated_quantity_decides_not_its_float():
     # 0.15 m3 is stored as 0.1499999999999999944...; stated as 0.15, x 10 = 1.5 -> 2, as a
     # spreadsheet multiplying the shown volume by the rate and rounding gets it
-    assert stated_quantity(0.15, "m3") == Decimal("0.15")
-    assert line_amount(stated_quantity(0.15, "m3"), Decimal(10), 0) == Decimal(2)
+    (stated,) = stated_quantities([0.15], ["m3"])
+    assert stated == Decimal("0.15")
+    assert line_amount(stated, Decimal(10), 0) == Decimal(2)
     units = stated_units(np.array([0.15, 0.7]), "m3")
     assert stated_amounts(units, 2, Decimal(5), 0).tolist() == [1, 4]  # 0.75 -> 1, 3.5 -> 4
 
 
 def test_quantities_are_stated_with_their_units_decimals():
     # 138.888... m of joint -> 138.89; 1,234.5 kg of steel -> 1,235 kg; 0.004 m2 -> 0
-    assert stated_quantity(500 / 3.6, "m") == Decimal("138.89")
-    assert stated_quantity(1234.5, "kg") == Decimal("1235")
-    assert stated_quantity(0.004, "m2") == Decimal("0.00")
+    assert stated_quantities([500 / 3.6, 1234.5, 0.004], ["m", "kg", "m2"]) == [
+        Decimal("138.89"),
+        Decimal("1235"),
+        Decimal("0.00"),
+    ]
 
 
 @given(st.lists(quantities, min_size=1, max_size=50), rates, st.sampled_from([0, 2]))
 def test_vectorised_line_amounts_equal_decimal_ones(values, rate, exponent):
     units = stated_units(np.array(values), "t")
     got = stated_amounts(units, 2, rate, exponent)
-    expected = [line_amount(stated_quantity(q, "t"), rate, exponent) for q in values]
+    expected = [
+        line_amount(quantity, rate, exponent)
+        for quantity in stated_quantities(values, ["t"] * len(values))
+    ]
     assert [from_minor(m, exponent) for m in got.tolist()] == expected
 
 
