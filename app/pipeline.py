@@ -29,7 +29,7 @@ from app.estimate.bom import BillOfMaterials
 from app.estimate.catalogs import HaulLength, RateCatalog, priced_catalog
 from app.estimate.grand_total import Language, grand_total_figures
 from app.estimate.haul import feature_haul_overrides, haul_of_lines
-from app.estimate.materials import MaterialView, material_view
+from app.estimate.materials import Haul, MaterialView, material_view
 from app.estimate.overrides import Overrides
 from app.estimate.plausibility import default_width_warning, plausibility_warnings
 from app.estimate.pricing import PricedFeatures, price_features
@@ -604,14 +604,18 @@ def estimate_features(
     options: EstimateOptions,
     templates: Mapping[str, Template],
     catalog: RateCatalog,
+    hauls: Mapping[str, Haul] | None = None,
 ) -> EstimateResult:
     """Measure every feature and price it with its template against `catalog`: one chunk
-    that stops at the first feature's problem (an API request is answered as a whole)."""
+    that stops at the first feature's problem (an API request is answered as a whole).
+    `hauls` are the materials' nearest sources (None: not looked up)."""
     chunk = estimate_chunk(features.geometries, plan, options, templates, catalog)
     problem = chunk.first_problem()
     if problem is not None:
         raise problem
-    materials = material_view(chunk.bill.items, templates.values(), catalog, options.overrides)
+    materials = material_view(
+        chunk.bill.items, templates.values(), catalog, options.overrides, hauls
+    )
     return EstimateResult(
         options=options,
         features=features,

@@ -152,9 +152,7 @@ def run_estimate(
         options.overrides.haul_km,
         None if routed is None else {code: haul.length for code, haul in routed.items()},
     )
-    result = estimate_features(features, plan, options, templates, catalog)
-    if routed is not None:
-        result = replace(result, materials=result.materials.with_hauls(routed))
+    result = estimate_features(features, plan, options, templates, catalog, routed)
     if unreachable:
         result = replace(result, warnings=[*result.warnings, *unreachable])
     used = list({template.slug: template for template in templates.values()}.values())

@@ -9,6 +9,7 @@ Juta Enam Ratus Empat Ribu Rupiah"). The words come from `num2words`.
 from __future__ import annotations
 
 from decimal import ROUND_FLOOR, Decimal
+from functools import lru_cache
 from typing import Any, Literal
 
 Language = Literal["id", "en"]
@@ -40,15 +41,51 @@ def total_in_words(amount: Decimal, lang: Language, currency: str = "IDR") -> st
     unit_word, minor_word = _CURRENCY_WORDS.get(currency, {}).get(lang, (currency, ""))
     whole = int(amount)
     cents = int((amount - whole) * 100)
-    from num2words import num2words  # here: a batch without words starts without it
-
-    words = f"{num2words(whole, lang=lang)} {unit_word}"
+    words = f"{_cardinal(whole, lang)} {unit_word}"
     if cents:
         joiner = " " if lang == "id" else " and "
-        words += f"{joiner}{num2words(cents, lang=lang)} {minor_word or currency}"
+        words += f"{joiner}{_cardinal(cents, lang)} {minor_word or currency}"
     if lang == "id":
         return " ".join(word.capitalize() for word in words.split())
     return words[0].upper() + words[1:]
+
+
+def _cardinal(number: int, lang: Language) -> str:
+    """`number` in words as num2words writes it. English is put together from num2words'
+    words for each group of three digits ("seventy million, six hundred and four thousand,
+    one hundred and twenty-three"): num2words' own English splitter takes some 70 µs a number,
+    a tenth of an estimate; its Indonesian is quick and is used as it is."""
+    if lang != "en" or number < 1000:
+        return _words(number, lang)
+    groups = []
+    rest, power = number, 0
+    while rest:
+        rest, group = divmod(rest, 1000)
+        if group:
+            scale = f" {_scale_word(power)}" if power else ""
+            groups.append(f"{_group_words(group)}{scale}")
+        power += 3
+    if 0 < number % 1000 < 100:  # "one thousand and five", as num2words has it
+        return f"{', '.join(reversed(groups[1:]))} and {groups[0]}"
+    return ", ".join(reversed(groups))
+
+
+def _words(number: int, lang: Language) -> str:
+    from num2words import num2words  # here: a batch without words starts without it
+
+    return str(num2words(number, lang=lang))
+
+
+@lru_cache(maxsize=1000)
+def _group_words(group: int) -> str:
+    """English words of 1 to 999."""
+    return _words(group, "en")
+
+
+@lru_cache(maxsize=16)
+def _scale_word(power: int) -> str:
+    """English name of 10**power: "thousand", "million", ..."""
+    return _words(10**power, "en").split(" ", 1)[1]
 
 
 def grand_total_figures(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
@@ -169,14 +169,6 @@ class MaterialView:
         """The `materials` of a JSON answer."""
         return [line.to_dict() for line in self.lines]
 
-    def with_hauls(self, hauls: dict[str, Haul]) -> MaterialView:
-        """The view with each material's nearest source and haul distance, where a source
-        supplies it."""
-        lines = tuple(
-            replace(line, haul=hauls.get(line.material), hauled=True) for line in self.lines
-        )
-        return MaterialView(lines, self.warnings)
-
 
 def _round(value: float) -> float:
     return round(value, _DECIMALS)
@@ -237,6 +229,7 @@ def _line(
     delivery: MaterialDelivery,
     vehicle: VehicleClass,
     bag_kg: float,
+    hauls: Mapping[str, Haul] | None,
 ) -> MaterialLine:
     order = net * (1 + loss)
     amounts: dict[str, float] = {}
@@ -283,6 +276,8 @@ def _line(
         daily_output=delivery.daily_output,
         working_days=days,
         loads_per_day=per_day,
+        haul=None if hauls is None else hauls.get(code),
+        hauled=hauls is not None,
     )
 
 
@@ -291,8 +286,11 @@ def material_view(
     templates: Iterable[Template],
     catalog: RateCatalog,
     overrides: Overrides | None = None,
+    hauls: Mapping[str, Haul] | None = None,
 ) -> MaterialView:
-    """The materials to order for a bill's `lines` (one estimate's or a whole batch's).
+    """The materials to order for a bill's `lines` (one estimate's or a whole batch's), with
+    each material's nearest source and haul distance from `hauls` where a source supplies it
+    (None: sources were not looked up).
 
     Lines of one item at several rates are one material; items the catalog's `vehicles`
     section does not describe (work, not material: excavation, joints) are not listed.
@@ -318,7 +316,7 @@ def material_view(
         delivery = section.materials[code]
         vehicle = section.classes[delivery.vehicle]
         materials.append(
-            _line(code, unit, quantity, loss, delivery, vehicle, section.cement_bag_kg)
+            _line(code, unit, quantity, loss, delivery, vehicle, section.cement_bag_kg, hauls)
         )
     return MaterialView(tuple(materials), tuple(warnings))
 

@@ -10,7 +10,7 @@ versions work on integers and rationals and agree exactly, ties included.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal
 from functools import lru_cache
 
 import numpy as np
@@ -23,6 +23,7 @@ MAX_MINOR_UNITS = 2**53
 """Largest line amount in minor units a bill prices (9e15: far above any road)."""
 
 
+@lru_cache(maxsize=8)
 def quantum(exponent: int) -> Decimal:
     """The currency's minor unit: 1 for IDR (exponent 0), 0.01 for EUR (exponent 2)."""
     return Decimal(1).scaleb(-exponent)
@@ -30,20 +31,17 @@ def quantum(exponent: int) -> Decimal:
 
 def round_money(value: Decimal, exponent: int) -> Decimal:
     """`value` rounded half up to the minor unit."""
-    with localcontext(_EXACT):
-        return value.quantize(quantum(exponent))
+    return value.quantize(quantum(exponent), context=_EXACT)
 
 
 def line_amount(quantity: Decimal, rate: Decimal, exponent: int) -> Decimal:
     """round(quantity x rate): `quantity` as the bill states it (`stated_quantities`)."""
-    with localcontext(_EXACT):
-        return round_money(quantity * rate, exponent)
+    return round_money(_EXACT.multiply(quantity, rate), exponent)
 
 
 def percent_of(base: Decimal, pct: Decimal, exponent: int) -> Decimal:
     """round(base x pct / 100): overhead & profit on a subtotal, tax on a taxable amount."""
-    with localcontext(_EXACT):
-        return round_money(base * pct / 100, exponent)
+    return round_money(_EXACT.divide(_EXACT.multiply(base, pct), 100), exponent)
 
 
 def from_minor(minor: int, exponent: int) -> Decimal:
@@ -86,6 +84,5 @@ def max_quantity(rate: Decimal, exponent: int) -> float:
 
 def percent_of_minor(base: npt.NDArray[np.int64], pct: Decimal) -> npt.NDArray[np.int64]:
     """`percent_of` on non-negative integer minor units, vectorised and exact."""
-    with localcontext(_EXACT):
-        ratio = (pct / 100).as_integer_ratio()
+    ratio = _EXACT.divide(pct, 100).as_integer_ratio()
     return times_ratios(base[None, :], [[ratio]])[0]

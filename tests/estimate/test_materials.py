@@ -18,7 +18,7 @@ from app.geo.routing import nearest_hauls
 from app.store.repository import StoredFeature
 
 
-def view(templates, catalogs, slug, overrides=None):
+def view(templates, catalogs, slug, overrides=None, hauls=None):
     catalog = catalogs["tangerang-sample"]
     bill = price_bill(
         Measures.from_columns([100.0], [5.0]),
@@ -27,7 +27,7 @@ def view(templates, catalogs, slug, overrides=None):
         catalog=catalog,
         overrides=overrides,
     )
-    return material_view(bill.items, [templates[slug]], catalog, overrides)
+    return material_view(bill.items, [templates[slug]], catalog, overrides, hauls)
 
 
 def rows(result):
@@ -203,7 +203,7 @@ def test_a_material_no_source_supplies_says_so(templates, catalogs):
     )
     hauls = nearest_hauls(site, ["AC-WC", "LPA"], [quarry], detour_factor=1.3)
     assert list(hauls) == ["LPA"]
-    got = rows(view(templates, catalogs, "local-flexible").with_hauls(hauls))
+    got = rows(view(templates, catalogs, "local-flexible", hauls=hauls))
     assert got["LPA"]["source"] == {"id": 7, "name": "Quarry", "kind": "quarry"}
     # 0.01 deg of latitude at 7 deg S is 1.10591 km on the WGS84 ellipsoid; x 1.3
     assert got["LPA"]["haul_km"] == pytest.approx(1.10591 * 1.3, abs=1e-3)

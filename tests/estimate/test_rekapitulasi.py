@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 
 import pytest
@@ -167,6 +168,20 @@ def test_terbilang_with_cents():
     assert total_in_words(Decimal("25159.34"), "id", "EUR") == (
         "Dua Puluh Lima Ribu Seratus Lima Puluh Sembilan Euro Tiga Puluh Empat Sen"
     )
+
+
+def test_english_terbilang_reads_as_num2words_writes_it():
+    """English is put together a group of three digits at a time; every join num2words makes
+    ("and" before a last group under 100, commas between groups, empty groups skipped) must
+    come out the same."""
+    from num2words import num2words
+
+    edges = [1005, 1099, 1100, 1_000_005, 1_000_100, 1_001_000, 2_000_000_005, 10**12 + 7]
+    rng = random.Random(7)
+    numbers = edges + [rng.randrange(1000, 10 ** rng.randrange(4, 19)) for _ in range(3000)]
+    for number in numbers:
+        expected = f"{num2words(number, lang='en')} rupiah"
+        assert total_in_words(Decimal(number), "en") == expected[0].upper() + expected[1:]
 
 
 def test_terbilang_refuses_other_languages_and_negative_amounts():
