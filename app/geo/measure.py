@@ -305,16 +305,22 @@ def measure(
             f"width {widths[index]} m must be a positive number", feature=int(index)
         )
 
-    perimeter = geodesic_lengths(geoms)
+    sent = np.array(
+        [centerlines is not None and centerlines[i] is not None for i in range(count)], dtype=bool
+    )
+    by_shape = np.flatnonzero(polygon & ~sent & ~explicit)
+    strips, sides = by_shape, np.empty(0, dtype=object)
+    if len(by_shape):
+        strips, sides = long_sides(geoms[by_shape])
+    # the outlines and the strips' sides measured in one pass
+    lengths = geodesic_lengths(np.concatenate([geoms, sides]))
+    perimeter = lengths[:count]
     area = perimeter * widths
     if polygon.any():
         area[polygon] = geodesic_areas(geoms[polygon])
     length = np.where(polygon, np.nan, perimeter)
     method = np.where(polygon, "", LINE).astype("<U11")
 
-    sent = np.array(
-        [centerlines is not None and centerlines[i] is not None for i in range(count)], dtype=bool
-    )
     by_centerline = polygon & sent
     if by_centerline.any() and centerlines is not None:
         rows = np.flatnonzero(by_centerline)
@@ -323,10 +329,8 @@ def measure(
     by_width = polygon & ~sent & explicit
     length[by_width] = area[by_width] / widths[by_width]
     method[by_width] = AREA_OVER_WIDTH
-    by_shape = np.flatnonzero(polygon & ~sent & ~explicit)
     if len(by_shape):
-        strips, sides = long_sides(geoms[by_shape])
-        length[by_shape[strips]] = geodesic_lengths(sides).reshape(-1, 2).mean(axis=1)
+        length[by_shape[strips]] = lengths[count:].reshape(-1, 2).mean(axis=1)
         method[by_shape[strips]] = STRIP
         rows = np.delete(by_shape, strips)
         if len(rows):
