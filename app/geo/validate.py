@@ -23,13 +23,14 @@ MAX_WIDTH_M = 1_000.0
 """The widest road accepted, in metres. Wider is a unit mistake (millimetres, degrees), and
 a line buffered by an absurd width (1e308) makes GEOS fail instead of measuring."""
 
-_ROAD_TYPE_IDS = np.array(
-    [
+_ROAD_TYPE_IDS = tuple(
+    int(kind)
+    for kind in (
         shapely.GeometryType.LINESTRING,
         shapely.GeometryType.MULTILINESTRING,
         shapely.GeometryType.POLYGON,
         shapely.GeometryType.MULTIPOLYGON,
-    ]
+    )
 )
 _TYPE_NAMES = {
     shapely.GeometryType.POINT: "Point",
@@ -67,8 +68,11 @@ def _coordinate_reasons(geoms: GeometryArray, candidates: NDArray[np.intp]) -> d
     Nearly always there is none: all coordinates are checked at once first, and only when
     one fails are they found again with their owners."""
     picked = geoms[candidates]
-    lon, lat = shapely.get_coordinates(picked).T
-    if (np.abs(lon) <= 180).all() and (np.abs(lat) <= 90).all():  # False for NaN too
+    coords = shapely.get_coordinates(picked)
+    if not len(coords):
+        return {}
+    lon_reach, lat_reach = np.abs(coords).max(axis=0)
+    if lon_reach <= 180 and lat_reach <= 90:  # False for NaN too
         return {}
     coords, local = shapely.get_coordinates(picked, return_index=True)
     first_vertex = np.searchsorted(local, np.arange(len(candidates)))
@@ -112,22 +116,22 @@ def geometry_problems(
     reasons: list[str | None] = [None] * count
     too_large = np.zeros(count, dtype=bool)
     missing = shapely.is_missing(geoms)
-    for index in np.flatnonzero(missing):
+    for index in _rows(missing):
         reasons[index] = "no geometry"
     vertices = np.where(missing, 0, shapely.get_num_coordinates(geoms))
     too_large[:] = vertices > max_vertices
-    for index in np.flatnonzero(too_large):
+    for index in _rows(too_large):
         reasons[index] = f"{vertices[index]} vertices, over the limit of {max_vertices}"
     pending = ~missing & ~too_large
 
     types = shapely.get_type_id(geoms)
     wrong = pending & ~is_type(types, _ROAD_TYPE_IDS)
-    for index in np.flatnonzero(wrong):
+    for index in _rows(wrong):
         reasons[index] = wrong_type_reason(_TYPE_NAMES.get(types[index], str(types[index])))
     pending &= ~wrong
 
     empty = pending & shapely.is_empty(geoms)
-    for index in np.flatnonzero(empty):
+    for index in _rows(empty):
         reasons[index] = "empty geometry"
     pending &= ~empty
 
@@ -137,9 +141,15 @@ def geometry_problems(
 
     candidates = np.flatnonzero(pending)
     invalid = candidates[~shapely.is_valid(geoms[candidates])]
-    for index, reason in zip(invalid, shapely.is_valid_reason(geoms[invalid]), strict=True):
-        reasons[index] = _validity_reason(str(reason))
+    if len(invalid):
+        for index, reason in zip(invalid, shapely.is_valid_reason(geoms[invalid]), strict=True):
+            reasons[index] = _validity_reason(str(reason))
     return Problems(reasons, too_large)
+
+
+def _rows(mask: NDArray[np.bool_]) -> list[int]:
+    """Where `mask` is set; nearly always nowhere, which `any` tells quicker."""
+    return np.flatnonzero(mask).tolist() if mask.any() else []
 
 
 def find_problems(
