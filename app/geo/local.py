@@ -34,8 +34,9 @@ def _aeqd(lon0: float, lat0: float) -> Transformer:
 def origins(geoms: GeometryArray, shared: bool = False) -> FloatArray:
     """(n, 2) lon/lat of each feature's frame centre: its bounding-box middle.
 
-    `shared` snaps centres to the grid so neighbours share a frame: right for footprints,
-    where speed matters; a skeleton keeps its own centre, whose small coordinates keep the
+    `shared` snaps centres to the grid so neighbours share a frame (and a transformer built
+    once): right for footprints and for telling strips, where speed matters and tolerances
+    are percent; a skeleton keeps its own centre, whose small coordinates keep the
     triangulation of a sliver-thin outline exact.
     """
     bounds = shapely.bounds(geoms)

@@ -55,13 +55,15 @@ def _chain(start: int, stop: int, count: int) -> NDArray[np.intp]:
 
 def _distances(points: FloatArray, polyline: FloatArray) -> FloatArray:
     """Distance from each point to the polyline (its nearest segment), in blocks of points."""
-    start, step = polyline[:-1], np.diff(polyline, axis=0)
+    start = polyline[:-1]
+    step = polyline[1:] - start
     norm2 = np.einsum("ij,ij->i", step, step)
     out = np.empty(len(points))
     block = max(1, _PAIRS_PER_BLOCK // len(step))
     for first in range(0, len(points), block):
         offset = points[first : first + block, None, :] - start
-        t = np.clip(np.einsum("pij,ij->pi", offset, step) / norm2, 0.0, 1.0)
+        t = np.einsum("pij,ij->pi", offset, step) / norm2
+        np.minimum(np.maximum(t, 0.0, out=t), 1.0, out=t)
         offset -= t[..., None] * step
         out[first : first + block] = np.sqrt(np.einsum("pij,pij->pi", offset, offset).min(1))
     return out
@@ -74,12 +76,14 @@ def _even_width(side: FloatArray, along: FloatArray, other: FloatArray) -> bool:
     if not (distances[0] > 0.0 and distances[-1] > 0.0):
         return False
     expected = distances[0] + (distances[-1] - distances[0]) * along / along[-1]
-    return bool(np.all(np.abs(distances - expected) <= WIDTH_TOLERANCE * expected))
+    return bool((np.abs(distances - expected) <= WIDTH_TOLERANCE * expected).all())
 
 
 def _side_chains(ring: FloatArray) -> tuple[NDArray[np.intp], NDArray[np.intp]] | None:
     """Vertex indices of the two long sides of a strip outline (open ring, metres), or None."""
-    step = np.diff(ring, axis=0, append=ring[:1])
+    step = np.empty_like(ring)
+    np.subtract(ring[1:], ring[:-1], out=step[:-1])
+    np.subtract(ring[0], ring[-1], out=step[-1])
     keep = np.flatnonzero(step.any(axis=1))  # a repeated vertex turns by no defined angle
     if not 4 <= len(keep) <= MAX_VERTICES:
         return None
@@ -91,11 +95,12 @@ def _side_chains(ring: FloatArray) -> tuple[NDArray[np.intp], NDArray[np.intp]] 
     twice_area = float(np.dot(points[:, 0], step[:, 1]) - np.dot(points[:, 1], step[:, 0]))
     turn *= np.sign(twice_area)  # left turns positive whichever way the outline runs
     corners = np.flatnonzero(np.abs(turn) >= CORNER_TURN)
-    if len(corners) != 4 or not np.all(turn[corners] > 0.0):
+    if len(corners) != 4 or not (turn[corners] > 0.0).all():
         return None
-    reach = np.concatenate([[0.0], np.cumsum(np.hypot(step[:, 0], step[:, 1]))])
+    reach = np.zeros(count + 1)
+    np.cumsum(np.hypot(step[:, 0], step[:, 1]), out=reach[1:])
     perimeter = float(reach[-1])
-    lengths = (reach[np.roll(corners, -1)] - reach[corners]) % perimeter
+    lengths = (reach[corners[[1, 2, 3, 0]]] - reach[corners]) % perimeter
     first = 0 if lengths[0] + lengths[2] <= lengths[1] + lengths[3] else 1
     for end in (first, first + 2):
         chord = points[corners[(end + 1) % 4]] - points[corners[end]]
@@ -129,7 +134,7 @@ def long_sides(polygons: Any) -> tuple[NDArray[np.intp], GeometryArray]:
     rows = np.flatnonzero(simple)
     rings = shapely.get_exterior_ring(polygons[rows])
     lonlat, owner = shapely.get_coordinates(rings, return_index=True)
-    metres = local_coordinates(lonlat, owner, origins(rings))
+    metres = local_coordinates(lonlat, owner, origins(rings, shared=True))
     bounds = np.searchsorted(owner, np.arange(len(rows) + 1))
     strips: list[int] = []
     vertices: list[NDArray[np.intp]] = []
