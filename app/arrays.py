@@ -27,3 +27,9 @@ def factorize(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.intp], npt.NDArr
     uniques = np.empty(len(numbered), dtype=values.dtype)
     uniques[:] = list(numbered)
     return codes, uniques
+
+
+def rows_where(mask: npt.NDArray[np.bool_]) -> list[int]:
+    """Where `mask` is set, as Python ints. Checks for problems are nearly always set nowhere,
+    which `any` tells quicker than `flatnonzero` finds."""
+    return np.flatnonzero(mask).tolist() if mask.any() else []

@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 from pydantic import ValidationError
 
-from app.arrays import factorize
+from app.arrays import factorize, rows_where
 from app.errors import InvalidGeometry, InvalidParameter, TakeoffError
 from app.estimate.bom import BillOfMaterials
 from app.estimate.catalogs import HaulLength, RateCatalog, priced_catalog
@@ -449,7 +449,7 @@ def _add_input_warnings(
     """Each feature's warnings about what it was priced with: a line that took its template's
     default width, and measures a road does not plausibly have."""
     line = is_type(shapely.get_type_id(geometries), LINE_TYPES)
-    for index in np.flatnonzero(line & template_default).tolist():
+    for index in rows_where(line & template_default):
         reference = plan.templates[index]
         measured.warnings[index].append(
             default_width_warning(templates[reference].default_width_m, reference)

@@ -77,6 +77,7 @@ def times_ratios(
     return ((wide_base * (2 * n) + d) // (2 * d)).astype(np.int64, copy=False)
 
 
+@lru_cache(maxsize=4096)
 def max_quantity(rate: Decimal, exponent: int) -> float:
     """The largest quantity a bill prices at `rate`."""
     return MAX_MINOR_UNITS / float(rate.scaleb(exponent))
@@ -84,5 +85,9 @@ def max_quantity(rate: Decimal, exponent: int) -> float:
 
 def percent_of_minor(base: npt.NDArray[np.int64], pct: Decimal) -> npt.NDArray[np.int64]:
     """`percent_of` on non-negative integer minor units, vectorised and exact."""
-    ratio = _EXACT.divide(pct, 100).as_integer_ratio()
-    return times_ratios(base[None, :], [[ratio]])[0]
+    return times_ratios(base[None, :], [[_percent_ratio(pct)]])[0]
+
+
+@lru_cache(maxsize=64)
+def _percent_ratio(pct: Decimal) -> tuple[int, int]:
+    return _EXACT.divide(pct, 100).as_integer_ratio()

@@ -163,6 +163,22 @@ def _require(ok: bool, field: str, value: object, feature: int | None, expected:
         )
 
 
+def _follow_thickness(
+    template: Template, overrides: Overrides, changes: dict[str, dict[str, float]]
+) -> None:
+    """Add to `changes` the thickness of each box cut that follows the layers it is dug for."""
+    thickness_change = {
+        layer.code: value - layer.thickness_m
+        for layer in template.layers
+        if layer.thickness_m is not None
+        and (value := overrides.thickness.get(layer.code)) is not None
+    }
+    for layer in template.layers:
+        deeper = sum(thickness_change.get(code, 0.0) for code in layer.depth_of)
+        if deeper and layer.code not in overrides.thickness and layer.thickness_m is not None:
+            changes.setdefault(layer.code, {})["thickness_m"] = layer.thickness_m + deeper
+
+
 def apply_overrides(template: Template, overrides: Overrides) -> Template:
     """The template with the overrides' width and item parameters that apply to it.
 
@@ -175,30 +191,20 @@ def apply_overrides(template: Template, overrides: Overrides) -> Template:
     for name, (field, _) in _ITEM_PARAMETERS.items():
         for code, value in getattr(overrides, name).items():
             changes.setdefault(code, {})[field] = value
-
-    def changed(item: TemplateItem) -> TemplateItem:
-        update = {
-            field: value
-            for field, value in changes.get(item.code, {}).items()
-            if getattr(item, field, None) is not None
-        }
-        return item.model_copy(update=update) if update else item
-
-    thickness_change = {
-        layer.code: value - layer.thickness_m
-        for layer in template.layers
-        if layer.thickness_m is not None
-        and (value := overrides.thickness.get(layer.code)) is not None
-    }
-    for layer in template.layers:
-        deeper = sum(thickness_change.get(code, 0.0) for code in layer.depth_of)
-        if deeper and layer.code not in overrides.thickness and layer.thickness_m is not None:
-            changes.setdefault(layer.code, {})["thickness_m"] = layer.thickness_m + deeper
-
     update: dict[str, object] = {}
     if overrides.width_m is not None:
         update["default_width_m"] = overrides.width_m
-    if changes:
+    if changes:  # most requests change no item: the items stay as they are
+        _follow_thickness(template, overrides, changes)
+
+        def changed(item: TemplateItem) -> TemplateItem:
+            values = {
+                field: value
+                for field, value in changes.get(item.code, {}).items()
+                if getattr(item, field, None) is not None
+            }
+            return item.model_copy(update=values) if values else item
+
         update["layers"] = tuple(changed(layer) for layer in template.layers)
         update["linear_items"] = tuple(changed(item) for item in template.linear_items)
     return template.model_copy(update=update) if update else template

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from app.arrays import rows_where
+
 FloatArray = npt.NDArray[np.float64]
 
 MAX_ROAD_LENGTH_M = 20_000.0
@@ -50,7 +52,7 @@ def plausibility_warnings(
         too_long = length_m > MAX_ROAD_LENGTH_M
         too_large = area_m2 > MAX_ROAD_AREA_M2
         blob = polygon & (length_m < MIN_STRIP_RATIO * mean_width_m)
-    for index in np.flatnonzero(too_narrow | too_wide | too_long | too_large | blob).tolist():
+    for index in rows_where(too_narrow | too_wide | too_long | too_large | blob):
         low, high = ranges[index]
         width = float(mean_width_m[index])
         found = warnings[index] = []

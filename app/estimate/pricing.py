@@ -27,7 +27,7 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
-from app.arrays import factorize
+from app.arrays import factorize, rows_where
 from app.errors import InvalidParameter, MissingRates, TakeoffError, UnitMismatch, UnknownTemplate
 from app.estimate.bom import (
     BillOfMaterials,
@@ -179,7 +179,7 @@ def _templates_per_feature(
         problem = _unknown(slug, templates, feature=int(members[0]))
         for feature in members.tolist():
             problems[feature] = problem
-    for feature in np.flatnonzero(codes < 0).tolist():
+    for feature in rows_where(codes < 0):
         problems[feature] = UnknownTemplate("no template given", feature=feature)
     template_of = renumber[codes]
     if len(used) == 1 and (template_of == 0).all():

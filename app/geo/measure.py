@@ -18,6 +18,7 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import Geod
 
+from app.arrays import rows_where
 from app.errors import InvalidParameter
 from app.geo.arrays import FloatArray, as_geometry_array, is_type
 from app.geo.centerline import medial_axes
@@ -300,7 +301,7 @@ def measure(
     warnings: list[list[str]] = [[] for _ in range(count)]
 
     bad_width = ~(widths > 0) & (~polygon | explicit)  # also catches NaN
-    for index in np.flatnonzero(bad_width):
+    for index in rows_where(bad_width):
         raise InvalidParameter(
             f"width {widths[index]} m must be a positive number", feature=int(index)
         )
@@ -338,7 +339,7 @@ def measure(
             method[rows] = MEDIAL_AXIS
 
     strip = strip_lengths(area, perimeter)
-    for index in np.flatnonzero(polygon):
+    for index in np.flatnonzero(polygon).tolist():
         others = {"the strip formula": strip[index]}
         if explicit[index] and method[index] != AREA_OVER_WIDTH:
             others["area / width"] = area[index] / widths[index]

@@ -14,6 +14,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from app.arrays import rows_where
 from app.errors import InvalidGeometry, TooLarge
 from app.geo.arrays import GeometryArray, is_type
 from app.geo.parse import ParsedFeatures, wrong_type_reason
@@ -116,22 +117,22 @@ def geometry_problems(
     reasons: list[str | None] = [None] * count
     too_large = np.zeros(count, dtype=bool)
     missing = shapely.is_missing(geoms)
-    for index in _rows(missing):
+    for index in rows_where(missing):
         reasons[index] = "no geometry"
     vertices = np.where(missing, 0, shapely.get_num_coordinates(geoms))
     too_large[:] = vertices > max_vertices
-    for index in _rows(too_large):
+    for index in rows_where(too_large):
         reasons[index] = f"{vertices[index]} vertices, over the limit of {max_vertices}"
     pending = ~missing & ~too_large
 
     types = shapely.get_type_id(geoms)
     wrong = pending & ~is_type(types, _ROAD_TYPE_IDS)
-    for index in _rows(wrong):
+    for index in rows_where(wrong):
         reasons[index] = wrong_type_reason(_TYPE_NAMES.get(types[index], str(types[index])))
     pending &= ~wrong
 
     empty = pending & shapely.is_empty(geoms)
-    for index in _rows(empty):
+    for index in rows_where(empty):
         reasons[index] = "empty geometry"
     pending &= ~empty
 
@@ -145,11 +146,6 @@ def geometry_problems(
         for index, reason in zip(invalid, shapely.is_valid_reason(geoms[invalid]), strict=True):
             reasons[index] = _validity_reason(str(reason))
     return Problems(reasons, too_large)
-
-
-def _rows(mask: NDArray[np.bool_]) -> list[int]:
-    """Where `mask` is set; nearly always nowhere, which `any` tells quicker."""
-    return np.flatnonzero(mask).tolist() if mask.any() else []
 
 
 def find_problems(
