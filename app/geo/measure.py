@@ -272,8 +272,11 @@ class Measurements:
     warnings: list[list[str]]
 
 
-def _widths(width_m: Any, count: int) -> FloatArray:
-    return np.broadcast_to(np.asarray(width_m, dtype=np.float64), (count,)).copy()
+def _per_feature(value: Any, count: int, dtype: type) -> NDArray[Any]:
+    """A scalar, or one value per feature, as a new array of `count` values."""
+    out = np.empty(count, dtype=dtype)
+    out[:] = value
+    return out
 
 
 def measure(
@@ -294,8 +297,8 @@ def measure(
     """
     geoms = as_geometry_array(geoms)
     count = len(geoms)
-    widths = _widths(width_m, count)
-    explicit = np.broadcast_to(np.asarray(width_explicit, dtype=bool), (count,))
+    widths = _per_feature(width_m, count, np.float64)
+    explicit = _per_feature(width_explicit, count, bool)
     types = shapely.get_type_id(geoms)
     polygon = is_type(types, _POLYGONS)
     warnings: list[list[str]] = [[] for _ in range(count)]
@@ -333,7 +336,9 @@ def measure(
     if len(by_shape):
         length[by_shape[strips]] = lengths[count:].reshape(-1, 2).mean(axis=1)
         method[by_shape[strips]] = STRIP
-        rows = np.delete(by_shape, strips)
+        not_strip = np.ones(len(by_shape), dtype=bool)
+        not_strip[strips] = False
+        rows = by_shape[not_strip]
         if len(rows):
             length[rows] = geodesic_lengths(medial_axes(geoms[rows]))
             method[rows] = MEDIAL_AXIS
