@@ -274,7 +274,7 @@ class Measurements:
 
 def _per_feature(value: Any, count: int, dtype: type) -> NDArray[Any]:
     """A scalar, or one value per feature, as a new array of `count` values."""
-    out = np.empty(count, dtype=dtype)
+    out: NDArray[Any] = np.empty(count, dtype=dtype)
     out[:] = value
     return out
 
