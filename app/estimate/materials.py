@@ -178,18 +178,17 @@ def _loads(
     amounts: dict[str, float], vehicle_slug: str, vehicle: VehicleClass
 ) -> tuple[Vehicle, int]:
     """Loads of the limit reached first, and that limit as the vehicle's capacity."""
+    capacities = vehicle.capacities()
     needs = {
-        unit: amounts[unit] / capacity
-        for unit, capacity in vehicle.capacities().items()
-        if unit in amounts
+        unit: amounts[unit] / capacity for unit, capacity in capacities.items() if unit in amounts
     }
     if not needs:
         raise ConfigurationError(
-            f"vehicle {vehicle_slug} carries {', '.join(vehicle.capacities())}, none of which "
+            f"vehicle {vehicle_slug} carries {', '.join(capacities)}, none of which "
             f"the material it is given is measured in ({', '.join(amounts) or 'nothing'})"
         )
     unit = max(needs, key=lambda name: needs[name])
-    capacity = vehicle.capacities()[unit]
+    capacity = capacities[unit]
     loads = math.ceil(needs[unit] - _FULL) if needs[unit] > 0 else 0
     return Vehicle(vehicle_slug, vehicle.name, capacity, unit), loads
 

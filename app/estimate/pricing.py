@@ -423,11 +423,9 @@ def _bill(
     subtotal = np.zeros(m, dtype=np.int64)
     for t, part in enumerate(priced):
         positions = np.searchsorted(which, part.features)
+        codes = tuple(item.code for item in part.template.items)
         lines = np.array(
-            [
-                [book.line(item.code, rate) for rate in part.rates[j]]
-                for j, item in enumerate(part.template.items)
-            ],
+            [[book.line(code, rate) for rate in part.rates[j]] for j, code in enumerate(codes)],
             dtype=np.intp,
         )
         book.add(lines, part.quantities, part.group)
@@ -435,13 +433,13 @@ def _bill(
         width[positions] = part.width_m
         area[positions] = part.surface_m2
         subtotal[positions] = part.amounts.sum(axis=0)
-        codes = tuple(item.code for item in part.template.items)
         blocks.append(
             TemplateBlock(
                 positions, part.group, codes, lines, part.quantities, part.stated, part.amounts
             )
         )
-    items, renumber = book.priced_lines()
+    measured = book.measured()
+    items, renumber = book.priced_lines(measured)
 
     length = measures.length_m[which]
     overhead_profit = percent_of_minor(subtotal, markup.overhead_profit_pct)
@@ -474,7 +472,7 @@ def _bill(
         ),
         blocks=tuple(replace(block, lines=renumber[block.lines]) for block in blocks),
         features=columns,
-        measured=book.measured(),
+        measured=measured,
         divisions=division_amounts(((line.code, line.amount) for line in items), catalog),
         vat_label=catalog.vat_label,
         rounding_unit=catalog.rounding_unit,
@@ -524,10 +522,12 @@ class _LineBook:
             for (code, rate), quantity in zip(self._index, self._quantities, strict=True)
         )
 
-    def priced_lines(self) -> tuple[tuple[BomLine, ...], IndexArray]:
+    def priced_lines(
+        self, measured: tuple[MeasuredLine, ...]
+    ) -> tuple[tuple[BomLine, ...], IndexArray]:
         """The lines stating a quantity, and each opened line's number among them (-1: it
-        states zero and is left out)."""
-        lines = priced_lines(self.measured(), self._catalog)
+        states zero and is left out); `measured` is what `measured` gave."""
+        lines = priced_lines(measured, self._catalog)
         kept = {(line.code, line.unit_rate): number for number, line in enumerate(lines)}
         renumber = np.array([kept.get(key, -1) for key in self._index], dtype=np.intp)
         return lines, renumber
