@@ -199,7 +199,7 @@ def _wkt_problem(text: str) -> str:
     try:
         shapely.from_wkt(text)
     except shapely.errors.GEOSException as error:
-        message = str(error)
+        message = str(error).strip()  # GEOS ends some messages with a newline
         if "do not form a closed linestring" in message:
             return "unclosed ring (first point differs from last)"
         return f"unreadable WKT: {message}"

@@ -143,7 +143,9 @@ class TestWKT:
             expected = shapely.get_coordinates(shapely.from_wkt(text), include_z=False)
             got = shapely.get_coordinates(parsed.geometries[index])
             assert got.tobytes() == expected.tobytes(), text
-        assert parsed.problems[-2].startswith("unreadable WKT")
+        assert parsed.problems[-2].startswith("unreadable WKT: ")
+        assert "point array must contain 0 or >1 elements" in parsed.problems[-2]
+        assert parsed.problems[-2] == parsed.problems[-2].strip()  # one line in a CSV cell
         assert shapely.get_coordinates(parsed.geometries[-1]).tolist() == [[1, 2], [3, 4]]
         assert parsed.warnings[302] == [Z_DROPPED]
 
