@@ -439,7 +439,8 @@ def _bill(
             )
         )
     measured = book.measured()
-    items, renumber = book.priced_lines(measured)
+    items = priced_lines(measured, catalog)
+    renumber = book.renumbering(items)
 
     length = measures.length_m[which]
     overhead_profit = percent_of_minor(subtotal, markup.overhead_profit_pct)
@@ -522,15 +523,11 @@ class _LineBook:
             for (code, rate), quantity in zip(self._index, self._quantities, strict=True)
         )
 
-    def priced_lines(
-        self, measured: tuple[MeasuredLine, ...]
-    ) -> tuple[tuple[BomLine, ...], IndexArray]:
-        """The lines stating a quantity, and each opened line's number among them (-1: it
-        states zero and is left out); `measured` is what `measured` gave."""
-        lines = priced_lines(measured, self._catalog)
+    def renumbering(self, lines: tuple[BomLine, ...]) -> IndexArray:
+        """Each opened line's number among the priced `lines` (-1: it states zero and was
+        left out)."""
         kept = {(line.code, line.unit_rate): number for number, line in enumerate(lines)}
-        renumber = np.array([kept.get(key, -1) for key in self._index], dtype=np.intp)
-        return lines, renumber
+        return np.array([kept.get(key, -1) for key in self._index], dtype=np.intp)
 
 
 def priced_lines(measured: Iterable[MeasuredLine], catalog: RateCatalog) -> tuple[BomLine, ...]:

@@ -313,7 +313,7 @@ def measure(
         [centerlines is not None and centerlines[i] is not None for i in range(count)], dtype=bool
     )
     by_shape = np.flatnonzero(polygon & ~sent & ~explicit)
-    strips, sides = by_shape, np.empty(0, dtype=object)
+    strips, sides = np.empty(0, dtype=np.intp), np.empty(0, dtype=object)
     if len(by_shape):
         strips, sides = long_sides(geoms[by_shape])
     # the outlines and the strips' sides measured in one pass
