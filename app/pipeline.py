@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from app.arrays import factorize, rows_where
 from app.errors import InvalidGeometry, InvalidParameter, TakeoffError
-from app.estimate.bom import BillOfMaterials
+from app.estimate.bom import BillOfMaterials, BomLine
 from app.estimate.catalogs import HaulLength, RateCatalog, priced_catalog
 from app.estimate.grand_total import Language, grand_total_figures
 from app.estimate.haul import feature_haul_overrides, haul_of_lines
@@ -33,7 +33,6 @@ from app.estimate.materials import Haul, MaterialView, material_view
 from app.estimate.overrides import Overrides
 from app.estimate.plausibility import default_width_warning, plausibility_warnings
 from app.estimate.pricing import PricedFeatures, price_features
-from app.estimate.project import with_project_items
 from app.estimate.quantities import FloatArray, Measures
 from app.estimate.templates import Template
 from app.geo.arrays import GeometryArray, is_type
@@ -319,6 +318,10 @@ class EstimateResult:
     @cached_property
     def _answer(self) -> dict[str, Any]:
         bill = self.bill.to_dict(features=False)
+        items = [
+            self._line(line, answer)
+            for line, answer in zip(self.bill.items, bill["items"], strict=True)
+        ]
         features = []
         columns = self.bill.features
         for index in range(len(self.bill)):
@@ -333,9 +336,7 @@ class EstimateResult:
                     "area_m2": float(columns.area_m2[index]),
                     "mean_width_m": float(columns.width_m[index]),
                     "length_method": str(self.measurements.length_method[index]),
-                    "items": [
-                        self._line(line.to_dict()) for line in self.bill.feature_lines(index)
-                    ],
+                    "items": self.bill.feature_line_dicts(index, items),
                     "subtotal": format(totals.subtotal, "f"),
                     "overhead_profit": format(totals.overhead_profit, "f"),
                     "tax": format(totals.tax, "f"),
@@ -364,16 +365,17 @@ class EstimateResult:
                 ),
             },
             "divisions": bill["divisions"],
-            "items": [self._line(line) for line in bill["items"]],
+            "items": items,
             "features": features,
             "materials": self.materials.to_list(),
             "warnings": all_warnings,
         }
 
-    def _line(self, answer: dict[str, Any]) -> dict[str, Any]:
-        """A line's JSON form; a hauled item's also says the L it was priced with and where
-        that L came from (`haul_from`: request, network, straight-line or catalog)."""
-        lengths = self.haul.get((answer["code"], Decimal(answer["unit_rate"])))
+    def _line(self, line: BomLine, answer: dict[str, Any]) -> dict[str, Any]:
+        """An aggregated line's JSON form `answer`; a hauled item's also says the L it was
+        priced with and where that L came from (`haul_from`: request, network, straight-line
+        or catalog), which its features' lines repeat."""
+        lengths = self.haul.get((line.code, line.unit_rate))
         if lengths:
             kms = [float(length.km) for length in lengths]
             origins = [length.origin for length in lengths]
@@ -496,9 +498,12 @@ def estimate_chunk(
     *,
     skip: npt.NDArray[np.bool_] | None = None,
     paved: PavedSurfaces | None = None,
+    project_items: bool = False,
 ) -> ChunkEstimate:
     """Measure and price every feature of a chunk not in `skip`, in one pass; what cannot be
-    priced gets its problem, the rest go into the bill.
+    priced gets its problem, the rest go into the bill, with the catalog's project items
+    where `project_items` (an estimate that is its own package; a batch bills them once for
+    the whole file).
 
     With `dissolve`, each priced feature is charged only for the part no earlier priced
     feature paves: earlier in this chunk, or in the earlier chunks `paved` has seen.
@@ -513,7 +518,7 @@ def estimate_chunk(
         chosen = take_plan(plan, rows)
         measured = measure_features(geometries[rows], chosen, options, templates)
     problems: list[TakeoffError | None] = [None] * count
-    priced = _price(measured.measures, chosen, options, templates, catalog)
+    priced = _price(measured.measures, chosen, options, templates, catalog, project_items)
     _place(priced.problems, rows, problems)
     which, bill = priced.priced, priced.bill
     if options.dissolve and which.size:
@@ -531,6 +536,7 @@ def estimate_chunk(
             options,
             templates,
             catalog,
+            project_items,
         )
         _place(again.problems, rows[which], problems)
         which, bill = which[again.priced], again.bill
@@ -558,6 +564,7 @@ def _price(
     options: EstimateOptions,
     templates: Mapping[str, Template],
     catalog: RateCatalog,
+    project_items: bool,
 ) -> PricedFeatures:
     return price_features(
         measures,
@@ -566,6 +573,7 @@ def _price(
         catalog=catalog,
         overrides=options.overrides,
         feature_overrides=none_if_all_none(plan.overrides),
+        project_items=project_items,
     )
 
 
@@ -609,7 +617,14 @@ def estimate_features(
     """Measure every feature and price it with its template against `catalog`: one chunk
     that stops at the first feature's problem (an API request is answered as a whole).
     `hauls` are the materials' nearest sources (None: not looked up)."""
-    chunk = estimate_chunk(features.geometries, plan, options, templates, catalog)
+    chunk = estimate_chunk(
+        features.geometries,
+        plan,
+        options,
+        templates,
+        catalog,
+        project_items=options.project_items,
+    )
     problem = chunk.first_problem()
     if problem is not None:
         raise problem
@@ -621,7 +636,7 @@ def estimate_features(
         features=features,
         plan=plan,
         measured=chunk.measured,
-        bill=with_project_items(chunk.bill, catalog, include=options.project_items),
+        bill=chunk.bill,
         warnings=[*chunk.measured.warnings, *materials.warnings],
         materials=materials,
         haul=haul_of_lines(priced_catalog(catalog, options.overrides.haul_km), plan.overrides),

@@ -198,7 +198,7 @@ def road_network(
             for feature in repository.layer_page(slug, limit=MAX_STORED_ID).features
         ]
 
-    network = cached_network((str(repository.engine.url), version), geometries)
+    network = cached_network((repository.address, version), geometries)
     if network is None or not versions.pgrouting:
         return network, None
     digest = hashlib.sha256(repr(version).encode()).hexdigest()

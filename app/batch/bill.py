@@ -22,8 +22,8 @@ from app.estimate.bom import BillOfMaterials, FeatureColumns, MeasuredLine, Vers
 from app.estimate.catalogs import RateCatalog
 from app.estimate.divisions import division_amounts
 from app.estimate.overrides import Overrides
-from app.estimate.pricing import bill_percentages, priced_lines
-from app.estimate.project import with_project_items
+from app.estimate.pricing import bill_percentages
+from app.estimate.project import bill_lines
 
 
 @dataclass
@@ -58,17 +58,17 @@ class BillAccumulator:
         catalog = self.catalog
         exponent = catalog.currency_exponent
         op_pct, vat_pct = bill_percentages(catalog, self.overrides)
-        order = {code: index for index, code in enumerate(catalog.items)}
+        order = catalog.item_order()
         measured = tuple(
             MeasuredLine(code, rate, quantity)
             for (code, rate), quantity in sorted(
                 self.quantities.items(), key=lambda entry: (order[entry[0][0]], entry[0][1])
             )
         )
-        items = priced_lines(measured, catalog)
+        items = bill_lines(measured, catalog, project_items=self.project_items)
         empty = np.empty(0)
         no_money = np.empty(0, dtype=np.int64)
-        bill = BillOfMaterials(
+        return BillOfMaterials(
             currency=catalog.currency,
             currency_exponent=exponent,
             catalog=VersionRef(catalog.slug, catalog.version),
@@ -93,4 +93,3 @@ class BillAccumulator:
             vat_label=catalog.vat_label,
             rounding_unit=catalog.rounding_unit,
         )
-        return with_project_items(bill, catalog, include=self.project_items)

@@ -244,21 +244,27 @@ class BillOfMaterials:
     def _feature_dict(self, index: int, heads: list[dict[str, Any]]) -> dict[str, Any]:
         """`to_dict` of one feature; its lines reuse the aggregated lines' dicts (same code,
         description, unit and rate) with the feature's own quantity and amount."""
-        block, position = self._locate(index)
         return {
             "index": index,
             "template": self.templates[self.features.template[index]].slug,
             "width_m": float(self.features.width_m[index]),
             "totals": self.feature_totals(index).to_dict(),
-            "items": [
-                {
-                    **heads[line],
-                    "quantity": float(block.stated[j, position]),
-                    "amount": format(self._money(block.amounts[j, position]), "f"),
-                }
-                for j, line in self._stated_lines(block, position)
-            ],
+            "items": self.feature_line_dicts(index, heads),
         }
+
+    def feature_line_dicts(self, index: int, heads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Feature `index`'s lines in JSON form: each the dict of its aggregated line in
+        `heads` (the `to_dict` of `items`, and what was added to it), with the feature's own
+        quantity and amount; `feature_lines` as dicts, without making lines first."""
+        block, position = self._locate(index)
+        return [
+            {
+                **heads[line],
+                "quantity": float(block.stated[j, position]),
+                "amount": format(self._money(block.amounts[j, position]), "f"),
+            }
+            for j, line in self._stated_lines(block, position)
+        ]
 
     def to_json(self, *, features: bool = True) -> str:
         """`to_dict` as compact JSON text (UTF-8 safe, byte-identical for identical input)."""

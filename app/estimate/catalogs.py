@@ -44,6 +44,7 @@ from app.estimate.money import quantum
 from app.estimate.provenance import Sourced, SourceText
 from app.estimate.templates import ItemCode, PositiveFinite, Slug, SprayProduct
 from app.estimate.units import canonical_unit
+from app.memo import once_per
 
 Rate = Annotated[Decimal, Field(gt=0, max_digits=20, allow_inf_nan=False)]
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=9, allow_inf_nan=False)]
@@ -344,6 +345,11 @@ class RateCatalog(Sourced):
         if self.haul_km is None:
             raise ValueError(f"item {code} is not priced at a haul distance")
         return HaulLength(self.haul_km, "catalog")
+
+    def item_order(self) -> dict[str, int]:
+        """Each item's place in the catalog: bill lines stand in this order, then by rate,
+        whatever order the features came in."""
+        return once_per((self,), "item order", lambda: {c: i for i, c in enumerate(self.items)})
 
     def hauled_items(self) -> list[str]:
         """Items whose HSP depends on the haul distance L."""

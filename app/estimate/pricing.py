@@ -43,16 +43,17 @@ from app.estimate.bom import (
 from app.estimate.catalogs import RateCatalog
 from app.estimate.divisions import division_amounts
 from app.estimate.money import (
-    line_amount,
     max_quantity,
     percent_of_minor,
     times_ratios,
     unit_price_ratio,
 )
 from app.estimate.overrides import Overrides, apply_overrides, check_overrides
+from app.estimate.project import bill_lines
 from app.estimate.quantities import FloatArray, Measures, measure
 from app.estimate.templates import Template
-from app.estimate.units import quantity_decimals, stated_quantities, whole_units
+from app.estimate.units import quantity_decimals, whole_units
+from app.memo import once_per
 
 Problems = list[TakeoffError | None]
 _NONE: IndexArray = np.empty(0, dtype=np.intp)
@@ -80,6 +81,7 @@ def price_bill(
     catalog: RateCatalog,
     overrides: Overrides | None = None,
     feature_overrides: Sequence[Overrides | None] | None = None,
+    project_items: bool = False,
 ) -> BillOfMaterials:
     """Price every feature of `measures` and aggregate them into one bill, or raise the first
     feature's problem (`UnknownTemplate`, `MissingRates`, `UnitMismatch`, `InvalidParameter`).
@@ -93,6 +95,7 @@ def price_bill(
         catalog=catalog,
         overrides=overrides,
         feature_overrides=feature_overrides,
+        project_items=project_items,
     )
     problem = result.first_problem()
     if problem is not None:
@@ -108,6 +111,7 @@ def price_features(
     catalog: RateCatalog,
     overrides: Overrides | None = None,
     feature_overrides: Sequence[Overrides | None] | None = None,
+    project_items: bool = False,
 ) -> PricedFeatures:
     """Price every feature that can be priced, in one pass, and say why the others cannot.
 
@@ -115,7 +119,9 @@ def price_features(
     to (versions of) templates. `overrides` apply to the whole request, `feature_overrides[i]`
     (None: none) to feature i on top of them. A problem of the request itself (one template
     slug that is unknown, a bad request override, columns of different lengths) is raised;
-    a template the catalog cannot price fails every feature using it.
+    a template the catalog cannot price fails every feature using it. `project_items` puts
+    the catalog's project items in the bill (`app.estimate.project`); a segment of a larger
+    package leaves them to the package's bill.
     """
     n = len(measures)
     problems: Problems = [None] * n
@@ -140,7 +146,7 @@ def price_features(
             part = _price_template(chosen, variants, measures, catalog, problems)
             if part is not None:
                 priceable.append(part)
-    return _bill(priceable, measures, catalog, markup, problems)
+    return _bill(priceable, measures, catalog, markup, problems, project_items)
 
 
 def bill_percentages(catalog: RateCatalog, overrides: Overrides | None) -> tuple[Decimal, Decimal]:
@@ -202,7 +208,14 @@ def _unknown(slug: object, templates: Mapping[str, Template], feature: int | Non
 
 def catalog_problem(template: Template, catalog: RateCatalog) -> TakeoffError | None:
     """Why `catalog` cannot price `template` (None: it can). Every item must have a rate, in
-    the unit its basis measures: an item is never priced at zero."""
+    the unit its basis measures: an item is never priced at zero. That it can is kept per
+    template and catalog object; a problem is made anew, since it is raised."""
+    if once_per((template, catalog), "prices", lambda: _problem(template, catalog) is None):
+        return None
+    return _problem(template, catalog)
+
+
+def _problem(template: Template, catalog: RateCatalog) -> TakeoffError | None:
     name = catalog.slug if catalog.version is None else f"{catalog.slug} v{catalog.version}"
     missing = [item.code for item in template.items if item.code not in catalog.items]
     if missing:
@@ -405,6 +418,7 @@ def _bill(
     catalog: RateCatalog,
     markup: _Markup,
     problems: Problems,
+    project_items: bool,
 ) -> PricedFeatures:
     """The bill of the priced features, renumbered in input order."""
     which: IndexArray = np.sort(np.concatenate([p.features for p in priced] or [_NONE]))
@@ -439,7 +453,7 @@ def _bill(
             )
         )
     measured = book.measured()
-    items = priced_lines(measured, catalog)
+    items = bill_lines(measured, catalog, project_items=project_items)
     renumber = book.renumbering(items)
 
     length = measures.length_m[which]
@@ -492,7 +506,7 @@ class _LineBook:
     def open_lines(self, keys: Iterable[tuple[str, Decimal]]) -> None:
         """Number the lines in catalog order, then by rate: the order a batch bill has too,
         whatever order the features came in."""
-        order = {code: index for index, code in enumerate(self._catalog.items)}
+        order = self._catalog.item_order()
         for code, rate in sorted(set(keys), key=lambda key: (order[key[0]], key[1])):
             self.line(code, rate)
 
@@ -528,30 +542,6 @@ class _LineBook:
         left out)."""
         kept = {(line.code, line.unit_rate): number for number, line in enumerate(lines)}
         return np.array([kept.get(key, -1) for key in self._index], dtype=np.intp)
-
-
-def priced_lines(measured: Iterable[MeasuredLine], catalog: RateCatalog) -> tuple[BomLine, ...]:
-    """Aggregated lines priced on their stated quantities, in the order given; a line
-    stating zero is left out."""
-    measured = list(measured)
-    items = [catalog.items[line.code] for line in measured]
-    quantities = stated_quantities(
-        [line.quantity for line in measured], [item.unit for item in items]
-    )
-    return tuple(
-        BomLine(
-            code=line.code,
-            description=item.description,
-            unit=item.unit,
-            quantity=float(quantity),
-            unit_rate=line.unit_rate,
-            amount=line_amount(quantity, line.unit_rate, catalog.currency_exponent),
-            division=item.division,
-            pay_item=item.pay_item,
-        )
-        for line, item, quantity in zip(measured, items, quantities, strict=True)
-        if quantity != 0
-    )
 
 
 class _Markup:

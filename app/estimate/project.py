@@ -7,70 +7,48 @@ whole works, never per road feature. They come from the catalog (items in `Ls`, 
 joins a larger package leaves them out (a request's `project_items=false` is `include=False`),
 since the package already has them.
 
-They join a bill's aggregated lines (`items`, its divisions and totals) and no feature's
-lines: a single estimate adds them to its bill, a batch to the bill of the whole file.
+They join a bill's aggregated lines before its divisions and totals are summed, and no
+feature's lines: a single estimate adds them to its bill (`price_features(...,
+project_items=True)`), a batch to the bill of the whole file.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-import numpy as np
-
-from app.estimate.bom import BillOfMaterials, BomLine, MeasuredLine, bill_totals
+from app.estimate.bom import BomLine, MeasuredLine
 from app.estimate.catalogs import RateCatalog
-from app.estimate.divisions import division_amounts
-from app.estimate.pricing import priced_lines
+from app.estimate.lines import priced_lines
+from app.memo import once_per
 
 
 def project_lines(catalog: RateCatalog, *, include: bool = True) -> tuple[BomLine, ...]:
-    """The catalog's project items as priced lines, in catalog order (none if not `include`)."""
+    """The catalog's project items as priced lines, in catalog order (none if not `include`);
+    priced once per catalog object."""
     if not include:
         return ()
-    return priced_lines(
-        (
-            MeasuredLine(code, item.rate, item.project_quantity or 1.0)
-            for code, item in catalog.items.items()
-            if item.is_project_item
+    return once_per(
+        (catalog,),
+        "project lines",
+        lambda: priced_lines(
+            (
+                MeasuredLine(code, item.rate, item.project_quantity or 1.0)
+                for code, item in catalog.items.items()
+                if item.is_project_item
+            ),
+            catalog,
         ),
-        catalog,
     )
 
 
-def with_project_items(
-    bill: BillOfMaterials, catalog: RateCatalog, *, include: bool = True
-) -> BillOfMaterials:
-    """`bill` with the catalog's project items among its lines, in catalog order, and its
-    divisions and totals made again; features keep their own lines (None added). A bill that
-    prices no road (every row of a batch failed) gets none: there is no works to mobilise."""
-    added = project_lines(catalog, include=include and bool(bill.measured))
+def bill_lines(
+    measured: tuple[MeasuredLine, ...], catalog: RateCatalog, *, project_items: bool
+) -> tuple[BomLine, ...]:
+    """A bill's aggregated lines: the `measured` ones priced and, with `project_items`, the
+    catalog's project items among them, all in line order (catalog order, then rate). A bill
+    that prices no road (every row of a batch failed) gets none: there is no works to
+    mobilise."""
+    lines = priced_lines(measured, catalog)
+    added = project_lines(catalog, include=project_items and bool(measured))
     if not added:
-        return bill
-    order = {code: index for index, code in enumerate(catalog.items)}
-    merged = sorted(
-        [*enumerate(bill.items), *((-1, line) for line in added)],
-        key=lambda pair: (order[pair[1].code], pair[1].unit_rate),
-    )
-    items = tuple(line for _, line in merged)
-    renumber = np.full(len(bill.items), -1, dtype=np.intp)
-    for number, (old, _) in enumerate(merged):
-        if old >= 0:
-            renumber[old] = number
-    totals = bill.totals
-    return replace(
-        bill,
-        items=items,
-        blocks=tuple(
-            replace(block, lines=np.where(block.lines >= 0, renumber[block.lines], -1))
-            for block in bill.blocks
-        ),
-        totals=bill_totals(
-            items,
-            bill.overhead_profit_pct,
-            bill.vat_pct,
-            bill.currency_exponent,
-            totals.length_m,
-            totals.area_m2,
-        ),
-        divisions=division_amounts(((line.code, line.amount) for line in items), catalog),
-    )
+        return lines
+    order = catalog.item_order()
+    return tuple(sorted((*lines, *added), key=lambda line: (order[line.code], line.unit_rate)))

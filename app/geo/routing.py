@@ -8,7 +8,7 @@ takes instead of the straight line, `haul_method` "straight-line" with a warning
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -16,15 +16,16 @@ import shapely
 from pyproj import Geod
 
 from app.estimate.materials import NETWORK, STRAIGHT_LINE, Haul
+from app.geo.arrays import GeometryArray
 from app.geo.network import RoadNetwork, ShortestPaths
 from app.store.repository import StoredFeature
 
 _GEOD = Geod(ellps="WGS84")
 
 
-def site_point(geometries: Iterable[shapely.Geometry]) -> shapely.Point:
+def site_point(geometries: GeometryArray) -> shapely.Point:
     """Where material is delivered: the centre of the estimate's geometries (EPSG:4326)."""
-    return shapely.centroid(shapely.GeometryCollection(list(geometries)))
+    return shapely.centroid(shapely.geometrycollections(geometries))
 
 
 def straight_km(site: shapely.Point, points: Sequence[shapely.Geometry]) -> np.ndarray:

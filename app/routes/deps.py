@@ -1,7 +1,10 @@
 """Dependencies shared by the routers, as `Annotated` aliases.
 
 They do no I/O, so they are `async def`: FastAPI runs a plain `def` dependency in its thread
-pool, one thread hop each per request, which costs more than the dependency itself.
+pool, one thread hop each per request, which costs more than the dependency itself. Each
+dependency still costs FastAPI about as much work per request as a short endpoint (solving
+it, even from its cache, re-reads its parameters), so those made of other dependencies read
+the app's settings from the request (`settings_of`) rather than depend on `SettingsDep`.
 """
 
 from __future__ import annotations
@@ -18,16 +21,26 @@ from app.settings import Settings
 from app.store.repository import Repository, Visibility
 
 
-async def get_repository(request: Request) -> Repository:
+def repository_of(request: Request) -> Repository:
     """The repository made at start-up."""
     repository: Repository = request.app.state.repository
     return repository
 
 
-async def get_app_settings(request: Request) -> Settings:
+def settings_of(request: Request) -> Settings:
     """The settings the app was made with."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def get_repository(request: Request) -> Repository:
+    """The repository made at start-up."""
+    return repository_of(request)
+
+
+async def get_app_settings(request: Request) -> Settings:
+    """The settings the app was made with."""
+    return settings_of(request)
 
 
 RepositoryDep = Annotated[Repository, Depends(get_repository)]
@@ -53,10 +66,10 @@ def key_owner(settings: Settings, key: str | None) -> str | None:
 
 
 async def require_api_key(
-    settings: SettingsDep, key: Annotated[str | None, Depends(_api_key_header)]
+    request: Request, key: Annotated[str | None, Depends(_api_key_header)]
 ) -> str:
     """Changing templates and catalogs and deleting estimates needs a configured key."""
-    owner = key_owner(settings, key)
+    owner = key_owner(settings_of(request), key)
     if owner is None:
         raise Unauthorized(NEEDS_KEY)
     return owner
@@ -67,7 +80,7 @@ KeyOwnerDep = Annotated[str, WriteAccess]
 
 
 async def get_caller(
-    settings: SettingsDep,
+    request: Request,
     key: Annotated[
         str | None,
         Header(
@@ -77,7 +90,7 @@ async def get_caller(
     ] = None,
 ) -> str | None:
     """Who calls, where a key is optional: its owner digest, or None for an anonymous caller."""
-    return key_owner(settings, key)
+    return key_owner(settings_of(request), key)
 
 
 CallerDep = Annotated[str | None, Depends(get_caller)]
@@ -94,9 +107,9 @@ def creator(settings: Settings, caller: str | None, key_required: bool = False) 
     return caller
 
 
-async def get_creator(settings: SettingsDep, caller: CallerDep) -> str | None:
+async def get_creator(request: Request, caller: CallerDep) -> str | None:
     """The owner of what this request creates; 401 when writes need a key and none came."""
-    return creator(settings, caller)
+    return creator(settings_of(request), caller)
 
 
 CreatorDep = Annotated[str | None, Depends(get_creator)]
@@ -107,9 +120,9 @@ def estimates_visible(settings: Settings, caller: str | None) -> Visibility:
     return Visibility(owner_only=settings.api.estimates_visibility == "owner", owner=caller)
 
 
-async def get_estimates_visible(settings: SettingsDep, caller: CallerDep) -> Visibility:
+async def get_estimates_visible(request: Request, caller: CallerDep) -> Visibility:
     """The saved estimates this request's caller sees."""
-    return estimates_visible(settings, caller)
+    return estimates_visible(settings_of(request), caller)
 
 
 EstimatesVisibleDep = Annotated[Visibility, Depends(get_estimates_visible)]

@@ -23,6 +23,8 @@ from app.routes.deps import (
     SettingsDep,
     creator,
     estimates_visible,
+    repository_of,
+    settings_of,
 )
 from app.routes.downloads import (
     EstimateFormat,
@@ -77,8 +79,6 @@ GEOJSON_BODY = Body(
 )
 async def create_estimate(
     request: Request,
-    repository: RepositoryDep,
-    settings: SettingsDep,
     caller: CallerDep,
     output: EstimateFormatDep,
     lang: LanguageDep,
@@ -127,6 +127,8 @@ async def create_estimate(
     ] = None,
 ) -> Response:
     """Measure, quantify and price every feature; optionally save the estimate."""
+    # the busiest route reads the app's state itself: two dependencies fewer to solve
+    repository, settings = repository_of(request), settings_of(request)
     if supersedes is not None and not save:
         raise InvalidInput("a new version is saved only with save=true", field="supersedes")
     query = EstimateQuery.with_defaults(

@@ -646,6 +646,8 @@ class Repository:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.address = str(engine.url)
+        """Where the store is (its URL, password hidden): the key of what is kept per store."""
         self.templates: VersionedDocuments[TemplateVersion] = VersionedDocuments(
             engine, TemplateVersion
         )

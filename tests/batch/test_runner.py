@@ -14,7 +14,6 @@ from app.batch.runner import BatchOptions, BatchRunner
 from app.batch.work import OutputChunk
 from app.errors import InvalidInput
 from app.estimate import Measures, price_bill
-from app.estimate.project import with_project_items
 from app.geo.measure import measure
 from app.geo.parse import parse_wkt
 from app.io.csvin import sniff_csv
@@ -87,11 +86,12 @@ def test_the_batch_bill_is_priced_on_quantities_summed_over_chunks(
         [r.column("template_result").to_numpy(zero_copy_only=False) for r in results]
     )
     # the whole file as one estimate, with its project items once
-    whole = with_project_items(
-        price_bill(
-            Measures.from_columns(length, width), list(used), templates=templates, catalog=catalog
-        ),
-        catalog,
+    whole = price_bill(
+        Measures.from_columns(length, width),
+        list(used),
+        templates=templates,
+        catalog=catalog,
+        project_items=True,
     )
     assert summary.bill is not None
     assert summary.bill.totals.total == whole.totals.total

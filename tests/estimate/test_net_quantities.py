@@ -16,7 +16,6 @@ import pytest
 from app.batch.bill import BillAccumulator
 from app.estimate import Measures, price_bill
 from app.estimate.grand_total import grand_total_figures
-from app.estimate.project import with_project_items
 from app.estimate.quantities import order_quantities
 from tests.estimate.conftest import in_catalog_order
 
@@ -249,7 +248,9 @@ def test_project_items_once_for_three_roads_and_in_no_feature(templates, catalog
     catalog = catalogs["tangerang-sample"]
     roads = Measures.from_columns([100.0] * 3, [5.0] * 3)
     road_bill = price_bill(roads, "neighbourhood-rigid", templates=templates, catalog=catalog)
-    bill = with_project_items(road_bill, catalog)
+    bill = price_bill(
+        roads, "neighbourhood-rigid", templates=templates, catalog=catalog, project_items=True
+    )
     lines = _lines(bill.items)
     for code, expected in PROJECT_LINES.items():
         assert lines[code] == expected, code
@@ -274,7 +275,6 @@ def test_project_items_once_for_three_roads_and_in_no_feature(templates, catalog
     # PPN 11 % of 401,781,150 = 44,195,926.5 -> 44,195,927
     assert bill.totals.tax == Decimal("44195927")
     assert bill.totals.total == Decimal("445977077")
-    assert with_project_items(road_bill, catalog, include=False) == road_bill
 
 
 def test_an_aggregated_line_states_the_sum_of_unrounded_volumes(templates, catalogs):
@@ -295,8 +295,8 @@ def test_an_aggregated_line_states_the_sum_of_unrounded_volumes(templates, catal
 def test_a_batch_of_one_bills_what_a_single_estimate_does(templates, catalogs):
     catalog = catalogs["tangerang-sample"]
     roads = Measures.from_columns([100.0, 100.0, 100.0], [3.0, 3.0, 3.0])
-    single = with_project_items(
-        price_bill(roads, "neighbourhood-rigid", templates=templates, catalog=catalog), catalog
+    single = price_bill(
+        roads, "neighbourhood-rigid", templates=templates, catalog=catalog, project_items=True
     )
     for chunks in ([[0, 1, 2]], [[0], [1], [2]], [[2], [0, 1]]):
         accumulator = BillAccumulator(catalog)

@@ -202,3 +202,18 @@ def test_every_template_rekapitulasi_adds_up_to_its_subtotal(templates, catalogs
         numbers = [int(row.division or 0) for row in rows]
         assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers), slug
         assert None not in {row.division for row in rows}, slug
+
+
+def test_a_catalog_copied_with_another_rate_prices_its_own_project_items(catalogs):
+    # project lines are kept per catalog object: a copy at another rate is priced anew
+    catalog = catalogs["tangerang-sample"]
+    assert _amounts(project_lines(catalog))["MOBILISASI"] == Decimal("7500000")
+    items = dict(catalog.items)
+    items["MOBILISASI"] = items["MOBILISASI"].model_copy(update={"rate": Decimal("9000000")})
+    dearer = catalog.model_copy(update={"items": items})
+    assert _amounts(project_lines(dearer))["MOBILISASI"] == Decimal("9000000")
+    assert _amounts(project_lines(catalog))["MOBILISASI"] == Decimal("7500000")
+
+
+def _amounts(lines):
+    return {line.code: line.amount for line in lines}
