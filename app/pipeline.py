@@ -35,7 +35,7 @@ from app.estimate.plausibility import default_width_warning, plausibility_warnin
 from app.estimate.pricing import PricedFeatures, price_features
 from app.estimate.quantities import FloatArray, Measures
 from app.estimate.templates import Template
-from app.geo.arrays import GeometryArray, is_type
+from app.geo.arrays import LINE_TYPE_IDS, GeometryArray, is_type
 from app.geo.footprint import footprints
 from app.geo.measure import Measurements, measure
 from app.geo.overlap import (
@@ -52,7 +52,6 @@ OVERRIDE_PROPERTIES = tuple(name for name in Overrides.model_fields if name != "
 """Feature properties read as that feature's overrides (`thickness`, `rates`, ...)."""
 
 IndexArray = npt.NDArray[np.intp]
-LINE_TYPES = [shapely.GeometryType.LINESTRING, shapely.GeometryType.MULTILINESTRING]
 
 
 @dataclass(frozen=True)
@@ -450,7 +449,7 @@ def _add_input_warnings(
 ) -> None:
     """Each feature's warnings about what it was priced with: a line that took its template's
     default width, and measures a road does not plausibly have."""
-    line = is_type(shapely.get_type_id(geometries), LINE_TYPES)
+    line = is_type(shapely.get_type_id(geometries), LINE_TYPE_IDS)
     for index in rows_where(line & template_default):
         reference = plan.templates[index]
         measured.warnings[index].append(

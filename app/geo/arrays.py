@@ -6,18 +6,24 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+import shapely
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
 GeometryArray = NDArray[np.object_]
 
 
+LINE_TYPE_IDS = (int(shapely.GeometryType.LINESTRING), int(shapely.GeometryType.MULTILINESTRING))
+"""The type ids of a road drawn as its centreline (`shapely.get_type_id`)."""
+
+
 def is_type(type_ids: NDArray[np.int32], kinds: Iterable[int]) -> NDArray[np.bool_]:
-    """Where `type_ids` (from `shapely.get_type_id`) is one of `kinds`: a few comparisons,
-    which for the handful of geometries of one request cost a tenth of `np.isin`."""
+    """Where `type_ids` (from `shapely.get_type_id`) is one of `kinds` (plain ints: numpy
+    compares IntEnums slowly): a few comparisons, which for the handful of geometries of one
+    request cost a tenth of `np.isin`."""
     mask = np.zeros(type_ids.shape, dtype=bool)
     for kind in kinds:
-        mask |= type_ids == int(kind)  # a plain int: numpy compares IntEnums slowly
+        mask |= type_ids == kind
     return mask
 
 

@@ -12,10 +12,9 @@ from typing import Any
 import numpy as np
 import shapely
 
-from app.geo.arrays import GeometryArray, as_geometry_array, is_type
+from app.geo.arrays import LINE_TYPE_IDS, GeometryArray, as_geometry_array, is_type
 from app.geo.local import origins, to_local, to_lonlat
 
-_LINES = [shapely.GeometryType.LINESTRING, shapely.GeometryType.MULTILINESTRING]
 MITRE_LIMIT = 5.0
 
 
@@ -24,7 +23,7 @@ def footprints(geoms: Any, width_m: Any) -> GeometryArray:
     geoms = as_geometry_array(geoms)
     widths = np.broadcast_to(np.asarray(width_m, dtype=np.float64), geoms.shape)
     out = geoms.copy()
-    rows = np.flatnonzero(is_type(shapely.get_type_id(geoms), _LINES))
+    rows = np.flatnonzero(is_type(shapely.get_type_id(geoms), LINE_TYPE_IDS))
     if len(rows) == 0:
         return out
     centres = origins(geoms[rows], shared=True)

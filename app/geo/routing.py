@@ -25,7 +25,9 @@ _GEOD = Geod(ellps="WGS84")
 
 def site_point(geometries: GeometryArray) -> shapely.Point:
     """Where material is delivered: the centre of the estimate's geometries (EPSG:4326)."""
-    return shapely.centroid(shapely.geometrycollections(geometries))
+    centre = shapely.centroid(shapely.geometrycollections(geometries))
+    assert isinstance(centre, shapely.Point)  # a 1-d array makes one collection
+    return centre
 
 
 def straight_km(site: shapely.Point, points: Sequence[shapely.Geometry]) -> np.ndarray:

@@ -55,7 +55,8 @@ def road_polygon(vertices: int = 20) -> dict:
     half = vertices // 2
     lat0, lon0 = -6.17, 106.63
     metre = 1 / 111_320
-    outer, inner = [], []
+    outer: list[list[float]] = []
+    inner: list[list[float]] = []
     for k in range(half):
         angle = math.pi / 3 * k / (half - 1)
         for radius, side in ((150, outer), (143, inner)):
@@ -126,20 +127,32 @@ def wrk_figures(
         text=True,
         check=True,
     ).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    rate = float(_wrk_figure(r"Requests/sec:\s+([\d.]+)", output))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     timeouts = re.search(r"Socket errors:.*timeout (\d+)", output)
     return {
-        "requests": float(re.search(r"(\d+) requests in", output).group(1)),
+        "requests": float(_wrk_figure(r"(\d+) requests in", output)),
         "rps": rate,
-        "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),
-        "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),
+        "p50": _ms(_wrk_figure(r"50%\s+([\d.]+\w+)", output)),
+        "p99": _ms(_wrk_figure(r"99%\s+([\d.]+\w+)", output)),
         "errors": sum(float(found.group(1)) for found in (errors, timeouts) if found),
     }
 
 
+def _wrk_figure(pattern: str, output: str) -> str:
+    """The first group of `pattern` in wrk's `output`, which wrk always prints: without it the
+    run went wrong, and a made-up figure would hide that."""
+    found = re.search(pattern, output)
+    if found is None:
+        raise ValueError(f"wrk printed nothing matching {pattern!r}: {output!r}")
+    return found.group(1)
+
+
 def _ms(text: str) -> float:
-    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    duration = re.match(r"([\d.]+)(\w+)", text)
+    if duration is None:
+        raise ValueError(f"not a wrk duration: {text!r}")
+    value, unit = duration.groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
@@ -172,7 +185,9 @@ def cpu_seconds(server: psutil.Process) -> float:
     return total
 
 
-def load(command: list[str], path: str, body: Path, env: dict[str, str], args) -> dict:
+def load(
+    command: list[str], path: str, body: Path, env: dict[str, str], args: argparse.Namespace
+) -> dict[str, float]:
     """Start a server, check one request succeeds, then load it with wrk."""
     port = free_port()
     process = subprocess.Popen(
@@ -269,7 +284,7 @@ def main() -> None:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
-    bare = results["bare FastAPI (constant JSON)"]
+    baseline = results["bare FastAPI (constant JSON)"]
     print(
         f"20-vertex road, PostGIS store, 2 uvicorn workers, wrk -t2 -c{args.connections} "
         f"-d{args.seconds}s, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
@@ -282,14 +297,14 @@ def main() -> None:
         goal = f"{HTTP_GOALS[name]:.0%}" if name in HTTP_GOALS else ""
         print(
             f"{name:36} {figures['rps']:7.0f} {figures['p50']:7.1f} {figures['p99']:7.1f} "
-            f"{figures['rps'] / bare['rps']:8.1%} {figures['cpu_ms']:10.2f} "
-            f"{bare['cpu_ms'] / figures['cpu_ms']:8.1%} {goal:>5} {figures['errors']:7.0f}"
+            f"{figures['rps'] / baseline['rps']:8.1%} {figures['cpu_ms']:10.2f} "
+            f"{baseline['cpu_ms'] / figures['cpu_ms']:8.1%} {goal:>5} {figures['errors']:7.0f}"
         )
     print()
     print(f"in-process run_estimate, {args.calls} calls each after {args.calls // 10} to warm up")
     print(f"{'estimate':18} {'store':8} {'p50 ms':>7} {'p99 ms':>7} {'CPU p50 ms':>10} {'goal':>5}")
-    for store, figures in timed.items():
-        for name, times in figures.items():
+    for store, estimates in timed.items():
+        for name, times in estimates.items():
             goal = f"{IN_PROCESS_GOALS[name]:.1f}" if name in IN_PROCESS_GOALS else ""
             print(
                 f"{name:18} {store:8} {times['p50']:7.2f} {times['p99']:7.2f} "

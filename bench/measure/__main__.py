@@ -78,7 +78,7 @@ def road_polygons(rng: np.random.Generator, n: int) -> np.ndarray:
     lat = lat0 + radius * np.sin(angle) / M_PER_DEG_LAT
     lon = lon0 + radius * np.cos(angle) / (M_PER_DEG_LON * np.cos(np.radians(lat)))
     rings = shapely.linearrings(np.column_stack([lon, lat]), indices=owner)
-    return shapely.polygons(rings)
+    return np.asarray(shapely.polygons(rings))
 
 
 def geod_floor(lines: np.ndarray) -> Callable[[], np.ndarray]:

@@ -164,8 +164,8 @@ def served(row: Row, takeoff: str, tipg: str) -> str | None:
     for ours, theirs in zip(row.takeoff, row.tipg, strict=True):
         if row.kind == "tiles":
             for base, path in ((takeoff, ours), (tipg, theirs)):
-                if (got := tile_answer(base, path)) != "tile":
-                    return f"{path}: {got}"
+                if (outcome := tile_answer(base, path)) != "tile":
+                    return f"{path}: {outcome}"
             continue
         expected = items_answer(tipg, theirs)
         if isinstance(expected, str):

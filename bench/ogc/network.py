@@ -48,7 +48,7 @@ def road_network(segments: int, seed: int = 18) -> pa.Table:
     width = np.round(lanes * lane_width + rng.uniform(0.0, 1.0, segments), 2)
     named = rng.random(segments) < np.where(highway == 0, 0.7, 0.95)
     names = np.array(NAMES, dtype=object)[rng.integers(0, len(NAMES), segments)]
-    names = np.where(named, names, None)
+    names[~named] = None
 
     vertices = rng.integers(2, 9, segments)
     line_of = np.repeat(np.arange(segments), vertices)
