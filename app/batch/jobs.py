@@ -206,7 +206,10 @@ class JobPool:
 
     def close(self) -> None:
         """Stop: running jobs stop at their next chunk, queued ones never start; both are
-        marked failed so a client knows to submit them again."""
+        marked failed so a client knows to submit them again. Closing again does nothing
+        (the pool's gauges are counted down once)."""
+        if self._stopping.is_set():
+            return
         self._stopping.set()
         self._executor.shutdown(wait=True, cancel_futures=True)
         with self._lock:

@@ -16,6 +16,7 @@ from typing import Any, cast
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 
 from app.batch.jobs import LOST_MESSAGE, STOPPED_MESSAGE, JobPool, job_folder, open_upload
 from app.batch.runner import BatchSummary
@@ -241,10 +242,17 @@ def test_stopping_the_service_fails_its_unfinished_jobs(pool_of: Callable[..., J
             job_id, _gated(pool.repository, pool.settings, job_id, gate), "csv", BatchRequest(), 2
         )
     _wait(lambda: pool.repository.get_job("running").status, "running")
+    size = _pool_size()
     pool.close()
     for job_id in ("running", "queued"):
         job = pool.repository.get_job(job_id)
         assert (job.status, job.message) == ("failed", STOPPED_MESSAGE)
+    pool.close()  # and again, as the service's shutdown may: counted down once
+    assert _pool_size() == size - 1
+
+
+def _pool_size() -> float | None:
+    return REGISTRY.get_sample_value("takeoff_job_pool_size")
 
 
 def test_store_sweeps_touch_only_the_jobs_they_name(repository: Repository) -> None:
