@@ -30,7 +30,7 @@ from app.routes.documents import catalogs_router, rule_sets_router, templates_ro
 from app.routes.errors import add_exception_handlers, install_openapi
 from app.routes.guard import UnstorableTextGuard
 from app.routes.limits import add_request_limits
-from app.routes.ratelimit import RateLimit
+from app.routes.ratelimit import UNLIMITED_PATHS, RateLimit
 from app.routes.requestlog import RequestLog
 from app.routes.responses import JSONAnswer
 from app.settings import Settings, get_settings
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(RequestLog)  # outermost: every answer has an id and is logged
     add_exception_handlers(app, settings)
-    install_openapi(app)
+    install_openapi(app, UNLIMITED_PATHS if settings.api.rate_limit else None)
     # routes are tried in order, each router costing a few microseconds to pass: the
     # planner's front door first
     app.include_router(estimates.router)

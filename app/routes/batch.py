@@ -31,7 +31,7 @@ from app.routes.errors import problems
 from app.routes.jobs import job_pool, status_info
 from app.routes.responses import JSONAnswer, MediaType
 
-router = APIRouter(tags=["batch"])
+router = APIRouter(tags=["batch"], responses=problems(503))
 
 
 @router.post(

@@ -34,10 +34,11 @@ from app.routes.deps import (
     estimates_visible,
 )
 from app.routes.downloads import download
+from app.routes.errors import problems
 from app.routes.responses import JSONAnswer
 from app.store.repository import Repository, StoredEstimate, StoredFeature, Visibility
 
-router = APIRouter(prefix="/estimates", tags=["Deliveries"])
+router = APIRouter(prefix="/estimates", tags=["Deliveries"], responses=problems(503))
 
 TICKETS_EXAMPLE = {
     "deliveries": [

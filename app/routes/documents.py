@@ -58,7 +58,7 @@ def document_router(
     view: Callable[[DocumentVersion], dict[str, Any]] = _body,
 ) -> APIRouter:
     """Routes for one kind of versioned document (`templates`, `catalogs`, `rule-sets`)."""
-    router = APIRouter(prefix=f"/{kind}", tags=[kind])
+    router = APIRouter(prefix=f"/{kind}", tags=[kind], responses=problems(503))
     name = kind.replace("-", "_")
 
     @router.get("", summary=f"Newest version of every {kind[:-1]}")

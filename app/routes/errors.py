@@ -10,7 +10,7 @@ import logging
 import re
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -216,25 +216,38 @@ PROBLEM_DESCRIPTIONS = {
     409: "A concurrent write of the same document; try again",
     413: "Input over a configured limit",
     422: "Invalid input: the problem names the field, feature or row",
+    429: "More requests from this client than TAKEOFF_RATE_LIMIT allows; try again after "
+    "Retry-After seconds",
+    503: "The store (the database) cannot be reached; try again after Retry-After seconds",
+}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer"},
+    }
 }
 
 
 def _problem_response(status: int) -> dict[str, Any]:
     schema = {"$ref": "#/components/schemas/Problem"}
-    return {
+    response: dict[str, Any] = {
         "description": PROBLEM_DESCRIPTIONS[status],
         "content": {PROBLEM_JSON: {"schema": schema}},
     }
+    if status in (429, 503):
+        response["headers"] = _RETRY_AFTER
+    return response
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for a route that can answer with these problems (the common 400 for a
-    body, 404 for path parameters, 401 for writes and 422 for any parameter are added to
-    every operation by `document_problems`)."""
+    """`responses=` for a route (or router) that can answer with these problems: 503 for
+    those that read the store (the common 400 for a body, 404 for path parameters, 401 for
+    writes, 422 for any parameter and 429 under a rate limit are added to every operation by
+    `document_problems`)."""
     return {status: _problem_response(status) for status in statuses}
 
 
-def _document_problems(operation: dict[str, Any]) -> None:
+def _document_problems(operation: dict[str, Any], rate_limited: bool) -> None:
     responses = operation.setdefault("responses", {})
     statuses = {
         int(status)
@@ -250,26 +263,33 @@ def _document_problems(operation: dict[str, Any]) -> None:
         statuses.add(404)
     if operation.get("security"):
         statuses.add(401)
+    if rate_limited:
+        statuses.add(429)
     for status in sorted(statuses):
         responses[str(status)] = _problem_response(status)
 
 
-def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+def document_problems(
+    schema: dict[str, Any], unlimited_paths: Collection[str] | None = None
+) -> dict[str, Any]:
     """FastAPI's document with the problems each operation can answer, and no schema of
-    FastAPI's own validation error (which this service never sends); changed in place."""
+    FastAPI's own validation error (which this service never sends); changed in place.
+    With `unlimited_paths` (a rate limit is set), every other path can answer 429."""
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
     if "Problem" in schemas:
         return schema
-    for operations in schema.get("paths", {}).values():
+    for path, operations in schema.get("paths", {}).items():
+        limited = unlimited_paths is not None and path not in unlimited_paths
         for operation in operations.values():
-            _document_problems(operation)
+            _document_problems(operation, limited)
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     schemas["Problem"] = PROBLEM_SCHEMA
     return schema
 
 
-def install_openapi(app: FastAPI) -> None:
-    """Make `app.openapi()` (and so `/api` and `/docs`) answer the documented form."""
+def install_openapi(app: FastAPI, unlimited_paths: Collection[str] | None = None) -> None:
+    """Make `app.openapi()` (and so `/api` and `/docs`) answer the documented form;
+    `unlimited_paths` as for `document_problems`."""
     generate = app.openapi
-    app.openapi = lambda: document_problems(generate())  # type: ignore[method-assign]
+    app.openapi = lambda: document_problems(generate(), unlimited_paths)  # type: ignore[method-assign]

@@ -38,7 +38,7 @@ from app.service import EstimateQuery, rerun_saved, run_estimate, save_estimate
 from app.settings import Settings
 from app.store.repository import Repository, StoredEstimate
 
-router = APIRouter(prefix="/estimates", tags=["estimates"])
+router = APIRouter(prefix="/estimates", tags=["estimates"], responses=problems(503))
 
 INLINE_BODY_BYTES = 8192
 """Estimates of bodies up to this size (a road of up to about 200 vertices), neither saved

@@ -19,11 +19,12 @@ from fastapi.responses import FileResponse, StreamingResponse
 from app.batch.jobs import JobPool, job_folder
 from app.errors import InvalidInput, NotFound
 from app.routes.deps import CallerDep, RepositoryDep, SettingsDep
+from app.routes.errors import problems
 from app.routes.ogc import link
 from app.routes.responses import JSONAnswer, MediaType
 from app.store.repository import UNFINISHED_JOB_STATES, Repository, StoredJob, Visibility
 
-router = APIRouter(prefix="/jobs", tags=["OGC API Processes"])
+router = APIRouter(prefix="/jobs", tags=["OGC API Processes"], responses=problems(503))
 
 RESULTS_REL = "http://www.opengis.net/def/rel/ogc/1.0/results"
 

@@ -17,7 +17,7 @@ from app.errors import Unauthorized
 from app.routes.deps import NEEDS_KEY, RepositoryDep, SettingsDep, key_owner
 from app.routes.errors import problems
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=problems(503))
 
 
 @router.get(

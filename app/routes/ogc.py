@@ -143,7 +143,7 @@ FEATURES_RESPONSES: dict[int | str, dict[str, Any]] = {
             }
         },
     },
-    **problems(400),
+    **problems(400, 503),
 }
 LandingOutputDep = Annotated[MediaType, Depends(OutputType(MediaType.json, MediaType.html))]
 SchemaOutputDep = Annotated[MediaType, Depends(OutputType(MediaType.schema_json, MediaType.json))]
@@ -598,7 +598,9 @@ def conformance() -> JSONAnswer:
     return JSONAnswer({"conformsTo": CONFORMANCE})
 
 
-@router.get("/collections", dependencies=[JSONOutput], summary="Collections")
+@router.get(
+    "/collections", dependencies=[JSONOutput], summary="Collections", responses=problems(503)
+)
 def collections(
     request: Request, repository: RepositoryDep, visible: EstimatesVisibleDep
 ) -> JSONAnswer:
@@ -622,7 +624,12 @@ def collections(
     )
 
 
-@router.get("/collections/{collectionId}", dependencies=[JSONOutput], summary="A collection")
+@router.get(
+    "/collections/{collectionId}",
+    dependencies=[JSONOutput],
+    summary="A collection",
+    responses=problems(503),
+)
 def collection(
     request: Request,
     repository: RepositoryDep,
@@ -637,7 +644,7 @@ def collection(
 @router.get(
     "/collections/{collectionId}/queryables",
     summary="Queryable properties of a collection",
-    responses={200: {"content": {MediaType.schema_json.value: {}}}},
+    responses={200: {"content": {MediaType.schema_json.value: {}}}, **problems(503)},
 )
 def queryables(
     request: Request,

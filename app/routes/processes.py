@@ -123,7 +123,7 @@ def process_description(process_id: str, request: Request) -> JSONAnswer:
     "/{process_id}/execution",
     name="execute",
     summary="Execute (synchronously)",
-    responses=problems(413),
+    responses=problems(413, 503),
 )
 def execute(
     process_id: str, body: Execute, repository: RepositoryDep, settings: SettingsDep

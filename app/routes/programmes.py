@@ -42,7 +42,7 @@ from app.routes.jobs import job_pool, status_info
 from app.routes.responses import JSONAnswer, MediaType
 from app.store.repository import StoredProgramme
 
-router = APIRouter(prefix="/programmes", tags=["programmes"])
+router = APIRouter(prefix="/programmes", tags=["programmes"], responses=problems(503))
 FORMATS = ("json", *OUTPUTS)
 
 

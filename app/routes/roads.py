@@ -16,11 +16,12 @@ from fastapi import APIRouter, Path, Query
 from app.batch.mapping import TemplateMap, load_template_map
 from app.errors import NotFound
 from app.routes.deps import RepositoryDep
+from app.routes.errors import problems
 from app.routes.features import geojson_features
 from app.routes.responses import JSONAnswer
 from app.store.repository import StoredFeature
 
-router = APIRouter(prefix="/roads", tags=["Roads"])
+router = APIRouter(prefix="/roads", tags=["Roads"], responses=problems(503))
 
 ROAD_MAP = "osm-highway"
 MAX_FEATURE_ID = 2**63 - 1

@@ -12,9 +12,10 @@ from fastapi import APIRouter, Body
 
 from app.io.material_sources import SOURCE_KINDS, sources_from_geojson
 from app.routes.deps import KeyOwnerDep, RepositoryDep
+from app.routes.errors import problems
 from app.routes.responses import JSONAnswer
 
-router = APIRouter(prefix="/sources", tags=["Material sources"])
+router = APIRouter(prefix="/sources", tags=["Material sources"], responses=problems(503))
 
 SOURCES_BODY = Body(
     description=(

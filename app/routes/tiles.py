@@ -26,6 +26,7 @@ from app.geo.tiles import (
 from app.io.mvt import TileFeature, encode_tile, mvt_properties
 from app.routes.deliveries import field_test_features
 from app.routes.deps import EstimatesVisibleDep, RepositoryDep, SettingsDep
+from app.routes.errors import problems
 from app.routes.ogc import (
     CRS84,
     ESTIMATES,
@@ -194,6 +195,7 @@ TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     204: {"description": "No feature meets this tile"},
     304: {"description": "The tile is unchanged since the ETag in `If-None-Match`"},
+    **problems(503),
 }
 
 
@@ -225,6 +227,7 @@ def tile_matrix_set() -> JSONAnswer:
     "/collections/{collectionId}/tiles",
     dependencies=[JSONOutput],
     summary="Tilesets of a collection",
+    responses=problems(503),
 )
 def collection_tilesets(
     request: Request,
@@ -243,7 +246,12 @@ def collection_tilesets(
     )
 
 
-@router.get(TILESET_PATH, dependencies=[JSONOutput], summary="A collection's vector tileset")
+@router.get(
+    TILESET_PATH,
+    dependencies=[JSONOutput],
+    summary="A collection's vector tileset",
+    responses=problems(503),
+)
 def collection_tileset(
     request: Request,
     repository: RepositoryDep,

@@ -55,3 +55,44 @@ def test_an_unreadable_rate_is_a_setting_error(monkeypatch: pytest.MonkeyPatch) 
             get_settings()
     finally:
         get_settings.cache_clear()
+
+
+def _documented(client: TestClient) -> dict[tuple[str, str], dict]:
+    paths = client.get("/api").json()["paths"]
+    return {
+        (method.upper(), path): operation["responses"]
+        for path, methods in paths.items()
+        for method, operation in methods.items()
+    }
+
+
+def test_the_api_document_lists_429_where_a_limit_applies(tmp_path: Path) -> None:
+    with _app(tmp_path, "100/minute") as client:
+        limited = _documented(client)
+    with _app(tmp_path, None) as client:
+        unlimited = _documented(client)
+    assert not any("429" in responses for responses in unlimited.values())
+    without = sorted(name for name, responses in limited.items() if "429" not in responses)
+    assert without == [("GET", "/healthz"), ("GET", "/metrics")]  # probes are never limited
+    refused = limited[("POST", "/estimates")]["429"]
+    assert list(refused["content"]) == ["application/problem+json"]
+    assert refused["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+
+
+def test_the_api_document_lists_503_where_the_store_is_read(tmp_path: Path) -> None:
+    with _app(tmp_path, None) as client:
+        documented = _documented(client)
+    without = sorted(name for name, responses in documented.items() if "503" not in responses)
+    # these answer from the code alone: a store that is down does not change them
+    assert without == [
+        ("GET", "/"),
+        ("GET", "/conformance"),
+        ("GET", "/processes"),
+        ("GET", "/processes/{process_id}"),
+        ("GET", "/tileMatrixSets"),
+        ("GET", "/tileMatrixSets/WebMercatorQuad"),
+    ]
+    unavailable = documented[("GET", "/collections/{collectionId}/items")]["503"]
+    assert list(unavailable["content"]) == ["application/problem+json"]
+    assert "Retry-After" in unavailable["headers"]
+    assert documented[("GET", "/healthz")]["503"]["content"] != unavailable["content"]
