@@ -8,6 +8,7 @@ takes instead of the straight line, `haul_method` "straight-line" with a warning
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -51,11 +52,16 @@ def nearest_hauls(
     by road where any supplying source can be reached over `network` (solved by `shortest`,
     see `RoadNetwork.distances_km`), else in a straight line."""
     points = [source.geometry for source in sources]
-    straight = straight_km(site, points)
+    straight = straight_km(site, points).tolist()
     by_road = (
-        np.full(len(sources), np.inf)
+        [math.inf] * len(sources)
         if network is None
-        else network.distances_km(site, points, shortest)
+        else network.distances_km(site, points, shortest).tolist()
+    )
+    why = "no road layer" if network is None else "no path over the road layers"
+    detour_warning = (
+        f"{why} joins the site and a source: straight line x the catalog's "
+        f"detour factor {detour_factor:g}"
     )
     hauls = {}
     for material in materials:
@@ -64,24 +70,19 @@ def nearest_hauls(
         ]
         if not supplying:
             continue
-        reachable = [i for i in supplying if np.isfinite(by_road[i])]
+        reachable = [i for i in supplying if math.isfinite(by_road[i])]
         if reachable:
             best = min(reachable, key=lambda i: (by_road[i], sources[i].id))
-            km, method, warning = float(by_road[best]), NETWORK, None
+            km, method, warning = by_road[best], NETWORK, None
         else:
             best = min(supplying, key=lambda i: (straight[i], sources[i].id))
-            km, method = float(straight[best]) * detour_factor, STRAIGHT_LINE
-            why = "no road layer" if network is None else "no path over the road layers"
-            warning = (
-                f"{why} joins the site and a source: straight line x the catalog's "
-                f"detour factor {detour_factor:g}"
-            )
+            km, method, warning = straight[best] * detour_factor, STRAIGHT_LINE, detour_warning
         source = sources[best]
         hauls[material] = Haul(
             source_id=source.id,
             name=source.properties["name"],
             kind=source.properties["kind"],
-            straight_km=round(float(straight[best]), 3),
+            straight_km=round(straight[best], 3),
             haul_km=round(km, 3),
             method=method,
             warning=warning,
