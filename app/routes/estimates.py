@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -33,6 +33,7 @@ from app.routes.downloads import (
     estimate_response,
 )
 from app.routes.errors import problems
+from app.routes.querymodel import documented_query, read_query
 from app.routes.responses import ESTIMATE_CONTENT, JSONAnswer
 from app.service import EstimateQuery, rerun_saved, run_estimate, save_estimate
 from app.settings import Settings
@@ -65,6 +66,54 @@ GEOJSON_BODY = Body(
 )
 
 
+class EstimateParameters(BaseModel):
+    """The options of `POST /estimates`, read from its query string in one validation
+    (`app.routes.querymodel`)."""
+
+    template: Annotated[str | None, Field(description="Template id (or id@version).")] = None
+    catalog: Annotated[str | None, Field(description="Rate catalog id or id@version.")] = None
+    width_m: Annotated[
+        float | None, Field(gt=0, le=MAX_WIDTH_M, description="Road width, metres.")
+    ] = None
+    crs: Annotated[
+        str | None, Field(description="CRS of the body's coordinates, e.g. EPSG:32748.")
+    ] = None
+    save: Annotated[
+        bool,
+        Field(
+            description="Keep the estimate (GET /estimates/{id}); needs an API key when "
+            "writes or saved estimates are limited to keys."
+        ),
+    ] = False
+    dissolve: Annotated[
+        bool, Field(description="Pave overlapping parts of features only once.")
+    ] = False
+    project_items: Annotated[
+        bool,
+        Field(
+            description="Bill the catalog's project items (mobilisasi, papan nama, traffic "
+            "management, SMKK) once; false for a segment that joins a larger package."
+        ),
+    ] = True
+    haul_km: Annotated[
+        float | None,
+        Field(
+            ge=0,
+            le=MAX_HAUL_KM,
+            description="Average haul distance L (km) from base camp or plant to site for "
+            "analysed hauled items (default: the catalog's); a feature's `haul_km` wins.",
+        ),
+    ] = None
+    supersedes: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            description="With `save=true` and an API key: save this as the next version of "
+            "that saved estimate, which stays as it was (409 if it already has a next version).",
+        ),
+    ] = None
+
+
 @router.post(
     "",
     summary="Estimate the materials and cost of road geometries",
@@ -76,6 +125,7 @@ GEOJSON_BODY = Body(
         },
         **problems(401, 404, 409, 413),
     },
+    openapi_extra=documented_query(EstimateParameters),
 )
 async def create_estimate(
     request: Request,
@@ -83,64 +133,24 @@ async def create_estimate(
     output: EstimateFormatDep,
     lang: LanguageDep,
     body: Annotated[dict[str, Any], GEOJSON_BODY],
-    template: Annotated[str | None, Query(description="Template id (or id@version).")] = None,
-    catalog: Annotated[str | None, Query(description="Rate catalog id or id@version.")] = None,
-    width_m: Annotated[
-        float | None, Query(gt=0, le=MAX_WIDTH_M, description="Road width, metres.")
-    ] = None,
-    crs: Annotated[
-        str | None, Query(description="CRS of the body's coordinates, e.g. EPSG:32748.")
-    ] = None,
-    save: Annotated[
-        bool,
-        Query(
-            description="Keep the estimate (GET /estimates/{id}); needs an API key when "
-            "writes or saved estimates are limited to keys."
-        ),
-    ] = False,
-    dissolve: Annotated[
-        bool, Query(description="Pave overlapping parts of features only once.")
-    ] = False,
-    project_items: Annotated[
-        bool,
-        Query(
-            description="Bill the catalog's project items (mobilisasi, papan nama, traffic "
-            "management, SMKK) once; false for a segment that joins a larger package."
-        ),
-    ] = True,
-    haul_km: Annotated[
-        float | None,
-        Query(
-            ge=0,
-            le=MAX_HAUL_KM,
-            description="Average haul distance L (km) from base camp or plant to site for "
-            "analysed hauled items (default: the catalog's); a feature's `haul_km` wins.",
-        ),
-    ] = None,
-    supersedes: Annotated[
-        int | None,
-        Query(
-            ge=1,
-            description="With `save=true` and an API key: save this as the next version of "
-            "that saved estimate, which stays as it was (409 if it already has a next version).",
-        ),
-    ] = None,
+    parameters: Annotated[EstimateParameters, Depends(read_query(EstimateParameters))],
 ) -> Response:
     """Measure, quantify and price every feature; optionally save the estimate."""
     # the busiest route reads the app's state itself: two dependencies fewer to solve
     repository, settings = repository_of(request), settings_of(request)
+    save, supersedes = parameters.save, parameters.supersedes
     if supersedes is not None and not save:
         raise InvalidInput("a new version is saved only with save=true", field="supersedes")
     query = EstimateQuery.with_defaults(
         settings,
-        template,
-        catalog,
-        width_m=width_m,
-        crs=crs,
-        dissolve=dissolve,
-        project_items=project_items,
+        parameters.template,
+        parameters.catalog,
+        width_m=parameters.width_m,
+        crs=parameters.crs,
+        dissolve=parameters.dissolve,
+        project_items=parameters.project_items,
         lang=lang,
-        haul_km=haul_km,
+        haul_km=parameters.haul_km,
     )
     answer = partial(
         estimate_answer,
