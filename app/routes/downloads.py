@@ -30,16 +30,13 @@ class EstimateFormat(StrEnum):
     gpkg = "gpkg"
 
 
-async def estimate_format(
-    request: Request,
-    f: Annotated[
-        str | None,
-        Query(
-            description="json (default), geojson (flat properties, for QGIS), csv, xlsx or "
-            "gpkg; without it, `Accept: application/geo+json` selects GeoJSON."
-        ),
-    ] = None,
-) -> EstimateFormat:
+FORMAT_DESCRIPTION = (
+    "json (default), geojson (flat properties, for QGIS), csv, xlsx or gpkg; without it, "
+    "`Accept: application/geo+json` selects GeoJSON."
+)
+
+
+def estimate_format_of(request: Request, f: str | None) -> EstimateFormat:
     """`f` when given, else the `Accept` header between JSON and GeoJSON."""
     if f is None:
         media = negotiate(request.headers.get("accept"), [MediaType.json, MediaType.geojson])
@@ -51,22 +48,27 @@ async def estimate_format(
         raise InvalidInput(f"unknown format {f!r}; use one of {known}", field="f") from None
 
 
+async def estimate_format(
+    request: Request,
+    f: Annotated[str | None, Query(description=FORMAT_DESCRIPTION)] = None,
+) -> EstimateFormat:
+    """The format asked for (`estimate_format_of`)."""
+    return estimate_format_of(request, f)
+
+
 EstimateFormatDep = Annotated[EstimateFormat, Depends(estimate_format)]
 
 
 LANGUAGES: tuple[Language, ...] = ("en", "id")
 
 
-async def answer_language(
-    request: Request,
-    lang: Annotated[
-        str | None,
-        Query(
-            description="Language of the total in words (terbilang): id or en; without it, "
-            "the `Accept-Language` header, then English."
-        ),
-    ] = None,
-) -> Language:
+LANGUAGE_DESCRIPTION = (
+    "Language of the total in words (terbilang): id or en; without it, the `Accept-Language` "
+    "header, then English."
+)
+
+
+def answer_language(request: Request, lang: str | None) -> Language:
     """`lang` when given, else the first of id and en the `Accept-Language` header prefers
     (by q value, then order), else English."""
     if lang is not None:
@@ -89,9 +91,6 @@ async def answer_language(
             if primary == known and quality > 0:
                 ranked.append((-quality, position, known))
     return min(ranked)[2] if ranked else "en"
-
-
-LanguageDep = Annotated[Language, Depends(answer_language)]
 
 
 def download(content: bytes, media_type: str, filename: str) -> Response:

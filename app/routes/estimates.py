@@ -27,9 +27,12 @@ from app.routes.deps import (
     settings_of,
 )
 from app.routes.downloads import (
+    FORMAT_DESCRIPTION,
+    LANGUAGE_DESCRIPTION,
     EstimateFormat,
     EstimateFormatDep,
-    LanguageDep,
+    answer_language,
+    estimate_format_of,
     estimate_response,
 )
 from app.routes.errors import problems
@@ -112,6 +115,8 @@ class EstimateParameters(BaseModel):
             "that saved estimate, which stays as it was (409 if it already has a next version).",
         ),
     ] = None
+    f: Annotated[str | None, Field(description=FORMAT_DESCRIPTION)] = None
+    lang: Annotated[str | None, Field(description=LANGUAGE_DESCRIPTION)] = None
 
 
 @router.post(
@@ -130,8 +135,6 @@ class EstimateParameters(BaseModel):
 async def create_estimate(
     request: Request,
     caller: CallerDep,
-    output: EstimateFormatDep,
-    lang: LanguageDep,
     body: Annotated[dict[str, Any], GEOJSON_BODY],
     parameters: Annotated[EstimateParameters, Depends(read_query(EstimateParameters))],
 ) -> Response:
@@ -139,6 +142,7 @@ async def create_estimate(
     # the busiest route reads the app's state itself: two dependencies fewer to solve
     repository, settings = repository_of(request), settings_of(request)
     save, supersedes = parameters.save, parameters.supersedes
+    output = estimate_format_of(request, parameters.f)
     if supersedes is not None and not save:
         raise InvalidInput("a new version is saved only with save=true", field="supersedes")
     query = EstimateQuery.with_defaults(
@@ -149,7 +153,7 @@ async def create_estimate(
         crs=parameters.crs,
         dissolve=parameters.dissolve,
         project_items=parameters.project_items,
-        lang=lang,
+        lang=answer_language(request, parameters.lang),
         haul_km=parameters.haul_km,
     )
     answer = partial(

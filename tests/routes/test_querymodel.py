@@ -44,6 +44,8 @@ def test_the_document_lists_the_parameters_as_fastapi_would() -> None:
         "project_items",
         "haul_km",
         "supersedes",
+        "f",
+        "lang",
     ]
     assert documented == paths["/by-fastapi"]["get"]["parameters"]
 
