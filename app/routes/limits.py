@@ -69,20 +69,20 @@ class RequestLimits:
         headers = Headers(scope=scope)
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type == "multipart/form-data":
-            limit, refused = (
+            limit, setting, what = (
                 self.limits.max_upload_bytes,
-                _too_large(self.limits.max_upload_bytes, "TAKEOFF_MAX_UPLOAD_BYTES", "the upload"),
+                "TAKEOFF_MAX_UPLOAD_BYTES",
+                "the upload",
             )
         else:
-            limit, refused = (
+            limit, setting, what = (
                 self.limits.max_body_bytes,
-                _too_large(
-                    self.limits.max_body_bytes, "TAKEOFF_MAX_BODY_BYTES", "the request body"
-                ),
+                "TAKEOFF_MAX_BODY_BYTES",
+                "the request body",
             )
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            await _answer(refused, scope, receive, send)
+            await _answer(_too_large(limit, setting, what), scope, receive, send)
             return
         is_json = content_type == "application/json" or content_type.endswith("+json")
         received = 0
@@ -96,7 +96,7 @@ class RequestLimits:
                 body = message.get("body", b"")
                 received += len(body)
                 if received > limit:
-                    raise refused
+                    raise _too_large(limit, setting, what)
                 if is_json:
                     parts.append(body)
                     if not message.get("more_body", False):
