@@ -13,8 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from app.errors import InvalidInput
-from app.estimate.ahsp import MAX_HAUL_KM
-from app.geo.validate import MAX_WIDTH_M
 from app.routes.deps import (
     CallerDep,
     EstimatesVisibleDep,
@@ -36,6 +34,7 @@ from app.routes.downloads import (
     estimate_response,
 )
 from app.routes.errors import problems
+from app.routes.options import EstimateArguments
 from app.routes.querymodel import documented_query, read_query
 from app.routes.responses import ESTIMATE_CONTENT, JSONAnswer
 from app.service import EstimateQuery, rerun_saved, run_estimate, save_estimate
@@ -69,27 +68,16 @@ GEOJSON_BODY = Body(
 )
 
 
-class EstimateParameters(BaseModel):
+class EstimateParameters(EstimateArguments):
     """The options of `POST /estimates`, read from its query string in one validation
     (`app.routes.querymodel`)."""
 
-    template: Annotated[str | None, Field(description="Template id (or id@version).")] = None
-    catalog: Annotated[str | None, Field(description="Rate catalog id or id@version.")] = None
-    width_m: Annotated[
-        float | None, Field(gt=0, le=MAX_WIDTH_M, description="Road width, metres.")
-    ] = None
-    crs: Annotated[
-        str | None, Field(description="CRS of the body's coordinates, e.g. EPSG:32748.")
-    ] = None
     save: Annotated[
         bool,
         Field(
             description="Keep the estimate (GET /estimates/{id}); needs an API key when "
             "writes or saved estimates are limited to keys."
         ),
-    ] = False
-    dissolve: Annotated[
-        bool, Field(description="Pave overlapping parts of features only once.")
     ] = False
     project_items: Annotated[
         bool,
@@ -98,15 +86,6 @@ class EstimateParameters(BaseModel):
             "management, SMKK) once; false for a segment that joins a larger package."
         ),
     ] = True
-    haul_km: Annotated[
-        float | None,
-        Field(
-            ge=0,
-            le=MAX_HAUL_KM,
-            description="Average haul distance L (km) from base camp or plant to site for "
-            "analysed hauled items (default: the catalog's); a feature's `haul_km` wins.",
-        ),
-    ] = None
     supersedes: Annotated[
         int | None,
         Field(
@@ -145,16 +124,10 @@ async def create_estimate(
     output = estimate_format_of(request, parameters.f)
     if supersedes is not None and not save:
         raise InvalidInput("a new version is saved only with save=true", field="supersedes")
-    query = EstimateQuery.with_defaults(
+    query = parameters.query(
         settings,
-        parameters.template,
-        parameters.catalog,
-        width_m=parameters.width_m,
-        crs=parameters.crs,
-        dissolve=parameters.dissolve,
         project_items=parameters.project_items,
         lang=answer_language(request, parameters.lang),
-        haul_km=parameters.haul_km,
     )
     answer = partial(
         estimate_answer,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from app.errors import NotFound
 from app.estimate.ahsp import MAX_HAUL_KM
@@ -18,8 +18,9 @@ from app.geo.validate import MAX_WIDTH_M
 from app.routes.deps import RepositoryDep, SettingsDep
 from app.routes.errors import problems
 from app.routes.ogc import link
+from app.routes.options import EstimateArguments
 from app.routes.responses import JSONAnswer, MediaType
-from app.service import EstimateQuery, run_estimate
+from app.service import run_estimate
 
 router = APIRouter(prefix="/processes", tags=["OGC API Processes"])
 
@@ -59,18 +60,12 @@ PROCESS_INPUTS: dict[str, Any] = {
 }
 
 
-class EstimateInputs(BaseModel):
+class EstimateInputs(EstimateArguments):
     """The process inputs; unknown inputs are an error, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
 
     geometry: dict[str, Any]
-    template: str | None = None
-    catalog: str | None = None
-    width_m: float | None = Field(default=None, gt=0, le=MAX_WIDTH_M)
-    crs: str | None = None
-    dissolve: bool = False
-    haul_km: float | None = Field(default=None, ge=0, le=MAX_HAUL_KM)
 
 
 class Execute(BaseModel):
@@ -131,15 +126,7 @@ def execute(
     """Run the estimate; `response: document` wraps it as the `estimate` output."""
     _known(process_id)
     inputs = body.inputs
-    query = EstimateQuery.with_defaults(
-        settings,
-        inputs.template,
-        inputs.catalog,
-        width_m=inputs.width_m,
-        crs=inputs.crs,
-        dissolve=inputs.dissolve,
-        haul_km=inputs.haul_km,
-    )
+    query = inputs.query(settings)
     answer = run_estimate(repository, settings, inputs.geometry, query).result.to_dict()
     if body.response == "document":
         answer = {"outputs": {"estimate": answer}}
