@@ -58,11 +58,11 @@ class BillAccumulator:
         catalog = self.catalog
         exponent = catalog.currency_exponent
         op_pct, vat_pct = bill_percentages(catalog, self.overrides)
-        order = catalog.item_order()
+        order = catalog.line_order()
         measured = tuple(
             MeasuredLine(code, rate, quantity)
             for (code, rate), quantity in sorted(
-                self.quantities.items(), key=lambda entry: (order[entry[0][0]], entry[0][1])
+                self.quantities.items(), key=lambda entry: order(entry[0])
             )
         )
         items = bill_lines(measured, catalog, project_items=self.project_items)

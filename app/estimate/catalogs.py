@@ -19,7 +19,7 @@ and analyses mix freely in one catalog.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -346,10 +346,12 @@ class RateCatalog(Sourced):
             raise ValueError(f"item {code} is not priced at a haul distance")
         return HaulLength(self.haul_km, "catalog")
 
-    def item_order(self) -> dict[str, int]:
-        """Each item's place in the catalog: bill lines stand in this order, then by rate,
-        whatever order the features came in."""
-        return once_per((self,), "item order", lambda: {c: i for i, c in enumerate(self.items)})
+    def line_order(self) -> Callable[[tuple[str, Decimal]], tuple[int, Decimal]]:
+        """The sort key of a bill line by its (item code, unit rate): its item's place in the
+        catalog, then its rate. Every bill, an estimate's or a batch's, states its lines in
+        this order, whatever order the features came in."""
+        place = once_per((self,), "item order", lambda: {c: i for i, c in enumerate(self.items)})
+        return lambda line: (place[line[0]], line[1])
 
     def hauled_items(self) -> list[str]:
         """Items whose HSP depends on the haul distance L."""

@@ -506,8 +506,7 @@ class _LineBook:
     def open_lines(self, keys: Iterable[tuple[str, Decimal]]) -> None:
         """Number the lines in catalog order, then by rate: the order a batch bill has too,
         whatever order the features came in."""
-        order = self._catalog.item_order()
-        for code, rate in sorted(set(keys), key=lambda key: (order[key[0]], key[1])):
+        for code, rate in sorted(set(keys), key=self._catalog.line_order()):
             self.line(code, rate)
 
     def line(self, code: str, rate: Decimal) -> int:

@@ -50,5 +50,5 @@ def bill_lines(
     added = project_lines(catalog, include=project_items and bool(measured))
     if not added:
         return lines
-    order = catalog.item_order()
-    return tuple(sorted((*lines, *added), key=lambda line: (order[line.code], line.unit_rate)))
+    order = catalog.line_order()
+    return tuple(sorted((*lines, *added), key=lambda line: order((line.code, line.unit_rate))))
